@@ -1,0 +1,479 @@
+//! A database replica: the merge rules applied over any engine.
+//!
+//! `Database` is the single writer: it allocates seqs, ticks the HLC, merges
+//! operations and remote changes into record states, and keeps drop markers
+//! and visible-record counts, all inside one engine transaction per commit.
+//! `Reader` is a cheap handle for concurrent reads of the last commit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::doc::Document;
+use crate::names::{Key, Name};
+use crate::record::RecordState;
+use crate::store::{Change, Engine, EngineKind, Item, Meta, Result, StoreError, WriteTxn};
+use crate::version::{Hlc, SiteId, Version};
+
+/// Commits with more changes than this do not carry them in `Commit::changes`;
+/// watchers read them from the feed instead, so a million-record import does
+/// not hold a million changes in memory.
+pub const MAX_CHANGES_IN_COMMIT: usize = 4096;
+
+/// One local operation.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    Put {
+        collection: Name,
+        key: Key,
+        doc: Document,
+    },
+    Patch {
+        collection: Name,
+        key: Key,
+        part: Document,
+    },
+    Delete {
+        collection: Name,
+        key: Key,
+    },
+    DropCollection {
+        collection: Name,
+    },
+    DropDatabase,
+}
+
+/// What one operation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpOutcome {
+    Written {
+        seq: u64,
+        version: Version,
+    },
+    /// Patch or delete of a record that does not exist: nothing written.
+    NotFound,
+}
+
+/// The result of one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    /// The last seq this commit used (unchanged when it wrote nothing).
+    pub high_seq: u64,
+    /// The changes, unless there were more than `MAX_CHANGES_IN_COMMIT`.
+    pub changes: Option<Vec<Change>>,
+}
+
+#[derive(Clone)]
+struct WriterState {
+    meta: Meta,
+    clock: Hlc,
+    /// Drop markers by scope (`None` = the database); few, so cached.
+    markers: BTreeMap<Option<Name>, Version>,
+}
+
+pub struct Database {
+    engine: Arc<dyn Engine>,
+    state: WriterState,
+}
+
+/// A read handle; clones share the engine.
+#[derive(Clone)]
+pub struct Reader {
+    engine: Arc<dyn Engine>,
+}
+
+impl Database {
+    pub fn open(kind: EngineKind, path: &Path) -> Result<Self> {
+        Self::from_engine(Arc::from(kind.open(path)?))
+    }
+
+    pub fn from_engine(engine: Arc<dyn Engine>) -> Result<Self> {
+        let state = Self::load_state(engine.as_ref())?;
+        Ok(Database { engine, state })
+    }
+
+    fn load_state(engine: &dyn Engine) -> Result<WriterState> {
+        let meta = engine.meta()?;
+        Ok(WriterState {
+            meta,
+            clock: Hlc::resume(meta.hlc),
+            markers: engine.markers()?.into_iter().collect(),
+        })
+    }
+
+    pub fn reader(&self) -> Reader {
+        Reader {
+            engine: self.engine.clone(),
+        }
+    }
+
+    pub fn site(&self) -> SiteId {
+        self.state.meta.site
+    }
+
+    /// The last seq committed.
+    pub fn high_seq(&self) -> u64 {
+        self.state.meta.next_seq - 1
+    }
+
+    /// Runs `f` in one transaction. `now_ms` is wall-clock time for the HLC.
+    /// If `f` or the commit fails, nothing is written and the writer's state
+    /// is as before.
+    pub fn transact(
+        &mut self,
+        now_ms: u64,
+        f: &mut dyn FnMut(&mut Batch<'_>) -> Result<()>,
+    ) -> Result<Commit> {
+        let mut state = self.state.clone();
+        let mut changes = Some(Vec::new());
+        self.engine.write(&mut |txn| {
+            let mut batch = Batch {
+                txn,
+                state: &mut state,
+                now_ms,
+                changes: &mut changes,
+            };
+            f(&mut batch)?;
+            let meta = batch.state.meta;
+            let meta = Meta {
+                hlc: batch.state.clock.last(),
+                ..meta
+            };
+            batch.txn.set_meta(&meta)
+        })?;
+        state.meta.hlc = state.clock.last();
+        self.state = state;
+        Ok(Commit {
+            high_seq: self.high_seq(),
+            changes,
+        })
+    }
+
+    /// Applies `ops` in one transaction; one outcome per op, in order.
+    pub fn commit(&mut self, ops: &[WriteOp], now_ms: u64) -> Result<(Commit, Vec<OpOutcome>)> {
+        let mut outcomes = Vec::with_capacity(ops.len());
+        let commit = self.transact(now_ms, &mut |batch| {
+            outcomes.clear();
+            for op in ops {
+                outcomes.push(batch.apply(op)?);
+            }
+            Ok(())
+        })?;
+        Ok((commit, outcomes))
+    }
+}
+
+/// The writes of one transaction in progress.
+pub struct Batch<'a> {
+    txn: &'a mut dyn WriteTxn,
+    state: &'a mut WriterState,
+    now_ms: u64,
+    changes: &'a mut Option<Vec<Change>>,
+}
+
+impl Batch<'_> {
+    fn next_version(&mut self) -> Version {
+        Version {
+            hlc: self.state.clock.tick(self.now_ms),
+            site: self.state.meta.site,
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.state.meta.next_seq;
+        self.state.meta.next_seq += 1;
+        seq
+    }
+
+    fn record_change(&mut self, change: Change) {
+        if let Some(list) = self.changes {
+            if list.len() < MAX_CHANGES_IN_COMMIT {
+                list.push(change);
+            } else {
+                *self.changes = None;
+            }
+        }
+    }
+
+    /// The newest drop marker covering `collection`.
+    fn cover(&self, collection: &Name) -> Option<Version> {
+        let db = self.state.markers.get(&None).copied();
+        let coll = self.state.markers.get(&Some(collection.clone())).copied();
+        db.max(coll)
+    }
+
+    /// Applies one local operation.
+    pub fn apply(&mut self, op: &WriteOp) -> Result<OpOutcome> {
+        match op {
+            WriteOp::Put {
+                collection,
+                key,
+                doc,
+            } => {
+                let v = self.next_version();
+                let seq = self.merge_record(collection, key, &RecordState::put(doc, v))?;
+                Ok(OpOutcome::Written {
+                    seq: seq.expect("a fresh version always changes the record"),
+                    version: v,
+                })
+            }
+            WriteOp::Patch {
+                collection,
+                key,
+                part,
+            } => self.if_exists(collection, key, |v| RecordState::patch(part, v)),
+            WriteOp::Delete { collection, key } => {
+                self.if_exists(collection, key, RecordState::delete)
+            }
+            WriteOp::DropCollection { collection } => {
+                let v = self.next_version();
+                let seq = self.merge_marker(Some(collection), v)?;
+                Ok(OpOutcome::Written {
+                    seq: seq.expect("a fresh version always moves the marker"),
+                    version: v,
+                })
+            }
+            WriteOp::DropDatabase => {
+                let v = self.next_version();
+                let seq = self.merge_marker(None, v)?;
+                Ok(OpOutcome::Written {
+                    seq: seq.expect("a fresh version always moves the marker"),
+                    version: v,
+                })
+            }
+        }
+    }
+
+    fn if_exists(
+        &mut self,
+        collection: &Name,
+        key: &Key,
+        make: impl FnOnce(Version) -> RecordState,
+    ) -> Result<OpOutcome> {
+        let exists = self
+            .txn
+            .get(collection, key)?
+            .is_some_and(|s| s.state.exists());
+        if !exists {
+            return Ok(OpOutcome::NotFound);
+        }
+        let v = self.next_version();
+        let seq = self.merge_record(collection, key, &make(v))?;
+        Ok(OpOutcome::Written {
+            seq: seq.expect("a fresh version always changes the record"),
+            version: v,
+        })
+    }
+
+    /// Merges a change received from another replica. Idempotent: an item
+    /// already merged changes nothing and uses no seq.
+    pub fn merge_item(&mut self, item: &Item) -> Result<Option<u64>> {
+        match item {
+            Item::Record {
+                collection,
+                key,
+                state,
+            } => {
+                if let Some(max) = state.max_version() {
+                    self.state.clock.observe(max.hlc);
+                }
+                self.merge_record(collection, key, state)
+            }
+            Item::DropCollection {
+                collection,
+                version,
+            } => {
+                self.state.clock.observe(version.hlc);
+                self.merge_marker(Some(collection), *version)
+            }
+            Item::DropDatabase { version } => {
+                self.state.clock.observe(version.hlc);
+                self.merge_marker(None, *version)
+            }
+        }
+    }
+
+    /// Records that this replica has applied `peer`'s feed up to `seq`.
+    pub fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()> {
+        self.txn.set_checkpoint(peer, seq)
+    }
+
+    /// Joins `incoming` into the stored record; returns the new seq if the
+    /// record changed.
+    fn merge_record(
+        &mut self,
+        collection: &Name,
+        key: &Key,
+        incoming: &RecordState,
+    ) -> Result<Option<u64>> {
+        let existing = self.txn.get(collection, key)?;
+        let was_visible = existing.as_ref().is_some_and(|s| s.state.exists());
+        let mut state = existing
+            .as_ref()
+            .map(|s| s.state.clone())
+            .unwrap_or_default();
+        state.merge(incoming);
+        if let Some(marker) = self.cover(collection) {
+            let cover = RecordState::delete(marker);
+            state.merge(&cover);
+            if existing.is_none() && state == cover {
+                return Ok(None); // entirely older than a drop: nothing to keep
+            }
+        }
+        if existing.as_ref().is_some_and(|s| s.state == state) {
+            return Ok(None);
+        }
+        let seq = self.next_seq();
+        self.txn.put(collection, key, &state, seq)?;
+        let delta = i64::from(state.exists()) - i64::from(was_visible);
+        self.txn.add_count(collection, delta)?;
+        self.record_change(Change {
+            seq,
+            item: Item::Record {
+                collection: collection.clone(),
+                key: key.clone(),
+                state,
+            },
+        });
+        Ok(Some(seq))
+    }
+
+    /// Moves a drop marker forward and applies it to the records it covers.
+    fn merge_marker(&mut self, collection: Option<&Name>, version: Version) -> Result<Option<u64>> {
+        let scope = collection.cloned();
+        if self
+            .state
+            .markers
+            .get(&scope)
+            .is_some_and(|&m| m >= version)
+        {
+            return Ok(None);
+        }
+        let seq = self.next_seq();
+        self.txn.set_marker(collection, version, seq)?;
+        self.state.markers.insert(scope, version);
+        let cover = RecordState::delete(version);
+        for (coll, key, stored) in self.txn.records(collection)? {
+            let mut state = stored.state.clone();
+            state.merge(&cover);
+            if state == stored.state {
+                continue;
+            }
+            let delta = i64::from(state.exists()) - i64::from(stored.state.exists());
+            self.txn.add_count(&coll, delta)?;
+            if state == cover {
+                self.txn.remove(&coll, &key)?;
+            } else {
+                // Same seq: the marker's own feed entry tells peers about it.
+                self.txn.put(&coll, &key, &state, stored.seq)?;
+            }
+        }
+        let item = match collection {
+            Some(c) => Item::DropCollection {
+                collection: c.clone(),
+                version,
+            },
+            None => Item::DropDatabase { version },
+        };
+        self.record_change(Change { seq, item });
+        Ok(Some(seq))
+    }
+}
+
+/// A visible record as reads return it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisibleRecord {
+    pub key: Key,
+    /// The visible document as JSON text.
+    pub doc: String,
+    pub seq: u64,
+    /// The newest version among the record's writes.
+    pub version: Version,
+}
+
+impl Reader {
+    pub fn kind(&self) -> EngineKind {
+        self.engine.kind()
+    }
+
+    pub fn meta(&self) -> Result<Meta> {
+        self.engine.meta()
+    }
+
+    pub fn get(&self, collection: &Name, key: &Key) -> Result<Option<VisibleRecord>> {
+        let Some(stored) = self.engine.get(collection, key)? else {
+            return Ok(None);
+        };
+        Ok(stored.state.visible_json().map(|doc| VisibleRecord {
+            key: key.clone(),
+            doc,
+            seq: stored.seq,
+            version: stored.state.max_version().unwrap_or_default(),
+        }))
+    }
+
+    /// Visible records of `collection` in key order after `after`, with keys
+    /// starting with `prefix`, at most `limit`.
+    pub fn list(
+        &self,
+        collection: &Name,
+        prefix: &str,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, String)>> {
+        let mut out = Vec::new();
+        let mut cursor = after.cloned();
+        while out.len() < limit {
+            let want = (limit - out.len()).max(64);
+            let page = self
+                .engine
+                .scan(collection, prefix, cursor.as_ref(), want)?;
+            let Some((last, _)) = page.last() else { break };
+            cursor = Some(last.clone());
+            let full = page.len();
+            for (key, state) in page {
+                if out.len() < limit
+                    && let Some(doc) = state.visible_json()
+                {
+                    out.push((key, doc));
+                }
+            }
+            if full < want {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn collections(&self) -> Result<Vec<(Name, u64)>> {
+        self.engine.collections()
+    }
+
+    pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
+        self.engine.changes_since(since, limit)
+    }
+
+    pub fn checkpoint(&self, peer: SiteId) -> Result<u64> {
+        self.engine.checkpoint(peer)
+    }
+
+    /// Visible records in the database.
+    pub fn record_count(&self) -> Result<u64> {
+        Ok(self.collections()?.iter().map(|(_, n)| n).sum())
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("kind", &self.engine.kind())
+            .field("site", &self.state.meta.site)
+            .finish()
+    }
+}
+
+impl From<crate::doc::DocError> for StoreError {
+    fn from(e: crate::doc::DocError) -> Self {
+        StoreError::Aborted(e.to_string())
+    }
+}

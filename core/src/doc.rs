@@ -1,0 +1,270 @@
+//! Documents: JSON objects checked once at the edge and kept as field → JSON text.
+//!
+//! Values are never turned into a tree: each top-level value stays the JSON
+//! text the user wrote, minified. That keeps numbers exact (no f64 round
+//! trip), makes parsing cheap, and lets the visible document be assembled by
+//! concatenation.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
+use crate::names::{Key, NameError};
+
+/// Largest document accepted unless the config says otherwise: 16 MiB.
+pub const DEFAULT_MAX_DOC_BYTES: usize = 16 * 1024 * 1024;
+/// Deepest nesting of arrays and objects accepted (serde_json's own limit),
+/// so no reader of a stored document can be driven into a stack overflow.
+pub const MAX_DEPTH: usize = 128;
+
+/// A parsed JSON object: top-level field name → minified JSON text.
+/// Duplicate field names: the last one wins (as in most JSON parsers).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Document {
+    fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocError {
+    #[error("invalid JSON at line {line} column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("a document must be a JSON object ({{...}}), not {found}")]
+    NotObject { found: &'static str },
+    #[error(
+        "document too large ({size} > {max} bytes); raise daemon.max_document_bytes to allow it"
+    )]
+    TooLarge { size: usize, max: usize },
+    #[error("document nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("field {field:?} cannot be the key: {reason}")]
+    BadKeyField { field: String, reason: String },
+}
+
+impl DocError {
+    fn syntax(e: serde_json::Error) -> Self {
+        let message = e.to_string();
+        // serde_json appends " at line L column C"; we say it first.
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        DocError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    }
+}
+
+impl Document {
+    /// Parses and checks one document of at most `max_bytes` bytes of JSON text.
+    pub fn parse(text: &str, max_bytes: usize) -> Result<Self, DocError> {
+        if text.len() > max_bytes {
+            return Err(DocError::TooLarge {
+                size: text.len(),
+                max: max_bytes,
+            });
+        }
+        let raw: &RawValue = serde_json::from_str(text).map_err(DocError::syntax)?;
+        let found = match raw.get().as_bytes().first() {
+            Some(b'{') => None,
+            Some(b'[') => Some("an array"),
+            Some(b'"') => Some("a string"),
+            Some(b'n') => Some("null"),
+            Some(b't' | b'f') => Some("a boolean"),
+            _ => Some("a number"),
+        };
+        if let Some(found) = found {
+            return Err(DocError::NotObject { found });
+        }
+        let map: BTreeMap<String, &RawValue> =
+            serde_json::from_str(raw.get()).map_err(DocError::syntax)?;
+        let fields = map
+            .into_iter()
+            .map(|(k, v)| Ok((k, minify(v.get(), MAX_DEPTH - 1)?)))
+            .collect::<Result<_, DocError>>()?;
+        Ok(Document { fields })
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The key named by the field `key_path`, if the document has it.
+    /// Strings are used as they are; integers by their decimal text.
+    pub fn key_at(&self, key_path: &str) -> Result<Option<Key>, DocError> {
+        let Some(raw) = self.fields.get(key_path) else {
+            return Ok(None);
+        };
+        let bad = |reason: String| DocError::BadKeyField {
+            field: key_path.to_owned(),
+            reason,
+        };
+        let text = match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::String(s)) => s,
+            Ok(serde_json::Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            _ => return Err(bad("it must be a string or an integer".into())),
+        };
+        Key::parse(&text)
+            .map(Some)
+            .map_err(|e: NameError| bad(e.to_string()))
+    }
+}
+
+/// Removes insignificant whitespace from valid JSON text, refusing nesting
+/// deeper than `max_depth`.
+pub fn minify(json: &str, max_depth: usize) -> Result<String, DocError> {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut depth = 0usize;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !c.is_ascii_whitespace() {
+            match c {
+                '"' => in_string = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > max_depth {
+                        return Err(DocError::TooDeep);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_string(out: &mut String, s: &str) {
+    if s.chars().all(|c| c != '"' && c != '\\' && !c.is_control()) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Document, DocError> {
+        Document::parse(s, 1024)
+    }
+
+    #[test]
+    fn keeps_values_exact_and_minified() {
+        let d =
+            parse(r#"{ "n": 12345678901234567890, "f": 1.50, "o": { "x" : [1, 2] }, "s": "a b" }"#)
+                .unwrap();
+        let fields: Vec<_> = d.fields().collect();
+        assert_eq!(
+            fields,
+            [
+                ("f", "1.50"),
+                ("n", "12345678901234567890"),
+                ("o", r#"{"x":[1,2]}"#),
+                ("s", r#""a b""#)
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let e = parse("{\n  \"x\": ").unwrap_err();
+        assert!(matches!(e, DocError::Syntax { line: 2, .. }), "{e:?}");
+        assert!(e.to_string().starts_with("invalid JSON at line 2 column"));
+        for bad in [r#"{"x":"#, "{x:1}", "{} {}", ""] {
+            assert!(matches!(parse(bad), Err(DocError::Syntax { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_non_objects() {
+        for (text, found) in [
+            ("[1]", "an array"),
+            ("\"s\"", "a string"),
+            ("42", "a number"),
+            ("null", "null"),
+        ] {
+            assert_eq!(parse(text).unwrap_err(), DocError::NotObject { found });
+        }
+    }
+
+    #[test]
+    fn refuses_oversize_documents() {
+        let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(2000));
+        assert!(matches!(
+            parse(&big),
+            Err(DocError::TooLarge { max: 1024, .. })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(Document::parse(&deep, usize::MAX), Err(DocError::TooDeep));
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(127), "]".repeat(127));
+        assert!(Document::parse(&ok, usize::MAX).is_ok());
+    }
+
+    #[test]
+    fn duplicate_fields_last_wins() {
+        let d = parse(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(d.fields().collect::<Vec<_>>(), [("a", "2")]);
+    }
+
+    #[test]
+    fn key_from_field() {
+        assert_eq!(
+            parse(r#"{"_id":"k1"}"#)
+                .unwrap()
+                .key_at("_id")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "k1"
+        );
+        assert_eq!(
+            parse(r#"{"_id":7}"#)
+                .unwrap()
+                .key_at("_id")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "7"
+        );
+        assert!(parse(r#"{"_id":[1]}"#).unwrap().key_at("_id").is_err());
+        assert!(parse(r#"{"_id":"a/b"}"#).unwrap().key_at("_id").is_err());
+        assert_eq!(parse(r#"{"x":1}"#).unwrap().key_at("_id").unwrap(), None);
+    }
+
+    #[test]
+    fn minify_keeps_strings_intact() {
+        assert_eq!(
+            minify(r#"[ "a \" b" , { "k" : "\\" } ]"#, 9).unwrap(),
+            r#"["a \" b",{"k":"\\"}]"#
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! syncdb-core: everything syncdb knows that needs no async runtime, socket
+//! or terminal. Layers, bottom up:
+//!
+//! - [`names`], [`version`]: parsed names and keys; HLC versions and site ids.
+//! - [`doc`], [`record`]: JSON documents and a record's replicated state,
+//!   with field-level last-writer-wins merge (a join-semilattice).
+//! - [`store`]: the storage trait and its two engines, redb and SQLite.
+//! - [`db`]: one replica: merge rules, seqs, drop markers and the change feed
+//!   over any engine.
+//! - [`folder`], [`paths`], [`config`]: where things live on disk.
+//! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
+
+pub mod config;
+pub mod db;
+pub mod doc;
+pub mod folder;
+pub mod ipc;
+pub mod names;
+pub mod paths;
+pub mod record;
+pub mod store;
+pub mod version;
+
+pub use db::{Database, OpOutcome, Reader, WriteOp};
+pub use doc::Document;
+pub use names::{Address, Key, Name};
+pub use store::{Change, EngineKind, Item};
+pub use version::{SiteId, Version};

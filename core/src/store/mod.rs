@@ -1,0 +1,191 @@
+//! The storage trait and the two engines behind it.
+//!
+//! Engines are deliberately dumb: they keep records, drop markers, the by-seq
+//! index, counters and checkpoints, and commit a closure's writes atomically
+//! and durably. Every rule about *what* to write (merge, seq allocation,
+//! markers) lives once, in `crate::db`, above this trait; both engines pass the
+//! same conformance suite (`tests/conformance.rs` in this crate).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::{Key, Name};
+use crate::record::RecordState;
+use crate::version::{SiteId, Version};
+
+pub mod codec;
+pub mod redb;
+pub mod sqlite;
+
+/// Which engine a database file uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    #[default]
+    Redb,
+    Sqlite,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Redb, EngineKind::Sqlite];
+
+    /// The file extension, which is also how a database's engine is recognised.
+    pub fn extension(self) -> &'static str {
+        match self {
+            EngineKind::Redb => "redb",
+            EngineKind::Sqlite => "sqlite",
+        }
+    }
+
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.extension() == ext)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.extension()
+    }
+
+    /// Runs the engine's own integrity check on a closed file.
+    pub fn check_file(self, path: &Path) -> Result<(), StoreError> {
+        match self {
+            EngineKind::Redb => redb::RedbEngine::check_file(path),
+            EngineKind::Sqlite => sqlite::SqliteEngine::check_file(path),
+        }
+    }
+
+    /// Opens (creating if needed) a database file with this engine.
+    pub fn open(self, path: &Path) -> Result<Box<dyn Engine>, StoreError> {
+        Ok(match self {
+            EngineKind::Redb => Box::new(redb::RedbEngine::open(path)?),
+            EngineKind::Sqlite => Box::new(sqlite::SqliteEngine::open(path)?),
+        })
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::from_extension(s)
+            .ok_or_else(|| format!("unknown engine {s:?}; allowed: redb, sqlite"))
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of the change feed: a record or a drop marker, at its latest seq.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: u64,
+    pub item: Item,
+}
+
+/// What a feed entry holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Item {
+    Record {
+        collection: Name,
+        key: Key,
+        state: RecordState,
+    },
+    /// Every record of the collection older than `version` is gone.
+    DropCollection { collection: Name, version: Version },
+    /// Every record of the database older than `version` is gone.
+    DropDatabase { version: Version },
+}
+
+/// Per-replica metadata, written in the same transaction as the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub site: SiteId,
+    /// The seq the next change gets. Seqs are never reused, even when the
+    /// entry that had the last one is removed.
+    pub next_seq: u64,
+    /// The largest HLC this replica has issued or seen.
+    pub hlc: u64,
+}
+
+/// A stored record with the seq of its latest change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub seq: u64,
+    pub state: RecordState,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Redb(#[from] ::redb::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("database file is damaged: {0}")]
+    Corrupt(String),
+    #[error("database file is in use by another process: {0}")]
+    InUse(String),
+    /// The caller abandoned the transaction (a bad line in an import, a
+    /// client that went away); nothing was written.
+    #[error("{0}")]
+    Aborted(String),
+}
+
+impl StoreError {
+    /// True when the disk is full or a file-size limit was hit.
+    pub fn is_disk_full(&self) -> bool {
+        let text = self.to_string().to_ascii_lowercase();
+        text.contains("no space")
+            || text.contains("file too large")
+            || text.contains("disk is full")
+            || text.contains("database or disk is full")
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A storage engine: reads take `&self` and see the last commit; writes go
+/// through `write`, one transaction per call, durable when it returns.
+pub trait Engine: Send + Sync {
+    fn kind(&self) -> EngineKind;
+    fn meta(&self) -> Result<Meta>;
+    fn get(&self, collection: &Name, key: &Key) -> Result<Option<Stored>>;
+    /// Records (including tombstones) of `collection` in key order, starting
+    /// strictly after `after`, whose keys start with `prefix`, at most `limit`.
+    fn scan(
+        &self,
+        collection: &Name,
+        prefix: &str,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, RecordState)>>;
+    /// Collections with their count of visible records.
+    fn collections(&self) -> Result<Vec<(Name, u64)>>;
+    /// Feed entries with seq > `since`, in seq order, at most `limit`.
+    fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>>;
+    /// Drop markers: of a collection (`Some`) or of the database (`None`).
+    fn markers(&self) -> Result<Vec<(Option<Name>, Version)>>;
+    fn checkpoint(&self, peer: SiteId) -> Result<u64>;
+    /// Runs `f` in one write transaction; commits durably if it returns Ok,
+    /// rolls back otherwise.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()>;
+}
+
+/// The writes one transaction can make. Reads inside see earlier writes.
+pub trait WriteTxn {
+    fn get(&mut self, collection: &Name, key: &Key) -> Result<Option<Stored>>;
+    /// Stores the record at `seq`, moving its by-seq entry. `doc` is the
+    /// visible document's JSON text (the SQLite engine keeps it in a column).
+    fn put(&mut self, collection: &Name, key: &Key, state: &RecordState, seq: u64) -> Result<()>;
+    fn remove(&mut self, collection: &Name, key: &Key) -> Result<()>;
+    /// Every record of one collection, or of all when `None` (for drops).
+    fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>>;
+    /// The drop marker of a collection (`Some`) or of the database (`None`).
+    fn set_marker(&mut self, collection: Option<&Name>, version: Version, seq: u64) -> Result<()>;
+    fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()>;
+    fn set_meta(&mut self, meta: &Meta) -> Result<()>;
+    fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;
+}

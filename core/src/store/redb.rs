@@ -1,0 +1,416 @@
+//! The default engine: redb, pure Rust, one file per database.
+//!
+//! Tables: `records` (collection NUL key → seq ‖ state), `by_seq` (seq →
+//! target), `markers` (scope → seq ‖ version; "" is the database),
+//! `counts` (collection → visible records), `meta`, `checkpoints`.
+//! Commits use redb's default `Durability::Immediate`: durable on return.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use redb::{ReadableDatabase, ReadableTable, Table, TableDefinition};
+
+use super::codec::{
+    decode_state, decode_version, encode_state, encode_version, record_key, split_record_key,
+};
+use super::{Change, Engine, EngineKind, Item, Meta, Result, StoreError, Stored, WriteTxn};
+use crate::names::{Key, Name};
+use crate::record::RecordState;
+use crate::version::{SiteId, Version};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
+const BY_SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("by_seq");
+const MARKERS: TableDefinition<&str, &[u8]> = TableDefinition::new("markers");
+const COUNTS: TableDefinition<&str, u64> = TableDefinition::new("counts");
+const CHECKPOINTS: TableDefinition<&[u8], u64> = TableDefinition::new("checkpoints");
+
+pub struct RedbEngine {
+    db: redb::Database,
+}
+
+fn err(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Redb(e.into())
+}
+
+/// by_seq values: which entry a seq belongs to.
+fn target_record(collection: &Name, key: &Key) -> Vec<u8> {
+    let mut out = vec![b'r'];
+    out.extend(record_key(collection, key));
+    out
+}
+
+fn target_marker(collection: Option<&Name>) -> Vec<u8> {
+    match collection {
+        Some(c) => [b"c", c.as_str().as_bytes()].concat(),
+        None => b"d".to_vec(),
+    }
+}
+
+fn scope(collection: Option<&Name>) -> &str {
+    collection.map_or("", Name::as_str)
+}
+
+fn split_seq(bytes: &[u8]) -> Result<(u64, &[u8])> {
+    if bytes.len() < 8 {
+        return Err(StoreError::Corrupt("short entry".into()));
+    }
+    let (seq, rest) = bytes.split_at(8);
+    Ok((u64::from_be_bytes(seq.try_into().expect("8 bytes")), rest))
+}
+
+fn with_seq(seq: u64, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + body.len());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn read_u64(bytes: &[u8]) -> Result<u64> {
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("bad counter".into()))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+impl RedbEngine {
+    pub fn open(path: &Path) -> Result<Self> {
+        let db = redb::Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StoreError::InUse(path.display().to_string())
+            }
+            other => err(other),
+        })?;
+        let engine = RedbEngine { db };
+        engine.init()?;
+        Ok(engine)
+    }
+
+    /// Creates the tables and the replica's identity on first open.
+    fn init(&self) -> Result<()> {
+        let txn = self.db.begin_write().map_err(err)?;
+        {
+            let mut meta = txn.open_table(META).map_err(err)?;
+            if meta.get("site").map_err(err)?.is_none() {
+                meta.insert("site", &SiteId::random().0[..]).map_err(err)?;
+                meta.insert("next_seq", &1u64.to_be_bytes()[..])
+                    .map_err(err)?;
+                meta.insert("hlc", &0u64.to_be_bytes()[..]).map_err(err)?;
+            }
+            txn.open_table(RECORDS).map_err(err)?;
+            txn.open_table(BY_SEQ).map_err(err)?;
+            txn.open_table(MARKERS).map_err(err)?;
+            txn.open_table(COUNTS).map_err(err)?;
+            txn.open_table(CHECKPOINTS).map_err(err)?;
+        }
+        txn.commit().map_err(err)
+    }
+
+    /// Opens a closed file and runs redb's integrity check (repairing if needed).
+    pub fn check_file(path: &Path) -> Result<()> {
+        let mut db = redb::Database::open(path).map_err(err)?;
+        db.check_integrity().map_err(err)?;
+        Ok(())
+    }
+}
+
+impl Engine for RedbEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Redb
+    }
+
+    fn meta(&self) -> Result<Meta> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(META).map_err(err)?;
+        let get = |name: &str| -> Result<Vec<u8>> {
+            t.get(name)
+                .map_err(err)?
+                .map(|g| g.value().to_vec())
+                .ok_or_else(|| StoreError::Corrupt(format!("meta {name} missing")))
+        };
+        let site: [u8; 16] = get("site")?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("bad site id".into()))?;
+        Ok(Meta {
+            site: SiteId(site),
+            next_seq: read_u64(&get("next_seq")?)?,
+            hlc: read_u64(&get("hlc")?)?,
+        })
+    }
+
+    fn get(&self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(RECORDS).map_err(err)?;
+        let found = t.get(record_key(collection, key).as_slice()).map_err(err)?;
+        found.map(|g| decode_stored(g.value())).transpose()
+    }
+
+    fn scan(
+        &self,
+        collection: &Name,
+        prefix: &str,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, RecordState)>> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(RECORDS).map_err(err)?;
+        let mut start = collection.as_str().as_bytes().to_vec();
+        start.push(0);
+        let coll_len = start.len();
+        start.extend_from_slice(prefix.as_bytes());
+        let after_key = after.map(|k| record_key(collection, k));
+        let lower = match &after_key {
+            Some(a) if a.as_slice() >= start.as_slice() => Bound::Excluded(a.as_slice()),
+            _ => Bound::Included(start.as_slice()),
+        };
+        let mut out = Vec::new();
+        for entry in t.range::<&[u8]>((lower, Bound::Unbounded)).map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            let k = k.value();
+            if out.len() >= limit || !k.starts_with(&start) {
+                break;
+            }
+            let key = std::str::from_utf8(&k[coll_len..])
+                .ok()
+                .and_then(|s| Key::parse(s).ok())
+                .ok_or_else(|| StoreError::Corrupt("bad key".into()))?;
+            out.push((key, decode_stored(v.value())?.state));
+        }
+        Ok(out)
+    }
+
+    fn collections(&self) -> Result<Vec<(Name, u64)>> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(COUNTS).map_err(err)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            let name = Name::parse_as("collection", k.value())
+                .map_err(|_| StoreError::Corrupt("bad collection name".into()))?;
+            out.push((name, v.value()));
+        }
+        Ok(out)
+    }
+
+    fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let by_seq = txn.open_table(BY_SEQ).map_err(err)?;
+        let records = txn.open_table(RECORDS).map_err(err)?;
+        let markers = txn.open_table(MARKERS).map_err(err)?;
+        let mut out = Vec::new();
+        for entry in by_seq
+            .range(since.saturating_add(1)..)
+            .map_err(err)?
+            .take(limit)
+        {
+            let (seq, target) = entry.map_err(err)?;
+            let seq = seq.value();
+            let target = target.value();
+            let missing = || StoreError::Corrupt(format!("by_seq {seq} points nowhere"));
+            let item = match target.split_first() {
+                Some((b'r', rk)) => {
+                    let (collection, key) = split_record_key(rk)?;
+                    let v = records.get(rk).map_err(err)?.ok_or_else(missing)?;
+                    let state = decode_stored(v.value())?.state;
+                    Item::Record {
+                        collection,
+                        key,
+                        state,
+                    }
+                }
+                Some((b'c', coll)) => {
+                    let name = std::str::from_utf8(coll).map_err(|_| missing())?;
+                    let v = markers.get(name).map_err(err)?.ok_or_else(missing)?;
+                    Item::DropCollection {
+                        collection: Name::parse_as("collection", name).map_err(|_| missing())?,
+                        version: decode_version(split_seq(v.value())?.1)?,
+                    }
+                }
+                Some((b'd', _)) => {
+                    let v = markers.get("").map_err(err)?.ok_or_else(missing)?;
+                    Item::DropDatabase {
+                        version: decode_version(split_seq(v.value())?.1)?,
+                    }
+                }
+                _ => return Err(missing()),
+            };
+            out.push(Change { seq, item });
+        }
+        Ok(out)
+    }
+
+    fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(MARKERS).map_err(err)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            let scope = match k.value() {
+                "" => None,
+                name => Some(
+                    Name::parse_as("collection", name)
+                        .map_err(|_| StoreError::Corrupt("bad marker scope".into()))?,
+                ),
+            };
+            out.push((scope, decode_version(split_seq(v.value())?.1)?));
+        }
+        Ok(out)
+    }
+
+    fn checkpoint(&self, peer: SiteId) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(CHECKPOINTS).map_err(err)?;
+        Ok(t.get(&peer.0[..]).map_err(err)?.map_or(0, |g| g.value()))
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
+        let mut txn = self.db.begin_write().map_err(err)?;
+        txn.set_quick_repair(true);
+        let outcome = {
+            let mut w = RedbTxn {
+                meta: txn.open_table(META).map_err(err)?,
+                records: txn.open_table(RECORDS).map_err(err)?,
+                by_seq: txn.open_table(BY_SEQ).map_err(err)?,
+                markers: txn.open_table(MARKERS).map_err(err)?,
+                counts: txn.open_table(COUNTS).map_err(err)?,
+                checkpoints: txn.open_table(CHECKPOINTS).map_err(err)?,
+            };
+            f(&mut w)
+        };
+        match outcome {
+            Ok(()) => txn.commit().map_err(err),
+            Err(e) => {
+                txn.abort().map_err(err)?;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn decode_stored(bytes: &[u8]) -> Result<Stored> {
+    let (seq, state) = split_seq(bytes)?;
+    Ok(Stored {
+        seq,
+        state: decode_state(state)?,
+    })
+}
+
+struct RedbTxn<'t> {
+    meta: Table<'t, &'static str, &'static [u8]>,
+    records: Table<'t, &'static [u8], &'static [u8]>,
+    by_seq: Table<'t, u64, &'static [u8]>,
+    markers: Table<'t, &'static str, &'static [u8]>,
+    counts: Table<'t, &'static str, u64>,
+    checkpoints: Table<'t, &'static [u8], u64>,
+}
+
+impl WriteTxn for RedbTxn<'_> {
+    fn get(&mut self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+        let found = self
+            .records
+            .get(record_key(collection, key).as_slice())
+            .map_err(err)?;
+        found.map(|g| decode_stored(g.value())).transpose()
+    }
+
+    fn put(&mut self, collection: &Name, key: &Key, state: &RecordState, seq: u64) -> Result<()> {
+        let rk = record_key(collection, key);
+        let value = with_seq(seq, &encode_state(state));
+        let old_seq = match self
+            .records
+            .insert(rk.as_slice(), value.as_slice())
+            .map_err(err)?
+        {
+            Some(old) => Some(split_seq(old.value())?.0),
+            None => None,
+        };
+        if old_seq != Some(seq) {
+            if let Some(old) = old_seq {
+                self.by_seq.remove(old).map_err(err)?;
+            }
+            let target = target_record(collection, key);
+            self.by_seq.insert(seq, target.as_slice()).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, collection: &Name, key: &Key) -> Result<()> {
+        let rk = record_key(collection, key);
+        let old = match self.records.remove(rk.as_slice()).map_err(err)? {
+            Some(old) => Some(split_seq(old.value())?.0),
+            None => None,
+        };
+        if let Some(seq) = old {
+            self.by_seq.remove(seq).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>> {
+        let mut out = Vec::new();
+        let prefix = collection.map(|c| [c.as_str().as_bytes(), b"\0"].concat());
+        let lower = prefix.as_deref().unwrap_or(b"");
+        for entry in self.records.range::<&[u8]>(lower..).map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            if !k.value().starts_with(lower) {
+                break;
+            }
+            let (c, key) = split_record_key(k.value())?;
+            out.push((c, key, decode_stored(v.value())?));
+        }
+        Ok(out)
+    }
+
+    fn set_marker(&mut self, collection: Option<&Name>, version: Version, seq: u64) -> Result<()> {
+        let value = with_seq(seq, &encode_version(&version));
+        let old_seq = match self
+            .markers
+            .insert(scope(collection), value.as_slice())
+            .map_err(err)?
+        {
+            Some(old) => Some(split_seq(old.value())?.0),
+            None => None,
+        };
+        if old_seq != Some(seq) {
+            if let Some(old) = old_seq {
+                self.by_seq.remove(old).map_err(err)?;
+            }
+            let target = target_marker(collection);
+            self.by_seq.insert(seq, target.as_slice()).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()> {
+        if delta == 0 {
+            return Ok(());
+        }
+        let old = self
+            .counts
+            .get(collection.as_str())
+            .map_err(err)?
+            .map_or(0, |g| g.value());
+        let new = old.saturating_add_signed(delta);
+        if new == 0 {
+            self.counts.remove(collection.as_str()).map_err(err)?;
+        } else {
+            self.counts.insert(collection.as_str(), new).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn set_meta(&mut self, meta: &Meta) -> Result<()> {
+        self.meta
+            .insert("next_seq", &meta.next_seq.to_be_bytes()[..])
+            .map_err(err)?;
+        self.meta
+            .insert("hlc", &meta.hlc.to_be_bytes()[..])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()> {
+        self.checkpoints.insert(&peer.0[..], seq).map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,394 @@
+//! The SQLite engine, for people who want to read their data with any SQLite
+//! tool. The layout is `schema.sql`; the visible document is kept as JSON text
+//! in `records.doc`, so `json_extract(doc, '$.name')` works while the daemon
+//! runs. WAL mode with `synchronous=FULL`: a commit is durable on return, even
+//! across power loss (NORMAL would only survive a process crash).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::codec::{decode_state, decode_version, encode_state, encode_version};
+use super::{Change, Engine, EngineKind, Item, Meta, Result, StoreError, Stored, WriteTxn};
+use crate::names::{Key, Name};
+use crate::record::RecordState;
+use crate::version::{SiteId, Version};
+
+const SCHEMA: &str = include_str!("schema.sql");
+/// Layout version kept in `meta.format`; bumped with a migration when the layout changes.
+const FORMAT: i64 = 1;
+
+pub struct SqliteEngine {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    /// Idle read connections; reads never wait for the writer in WAL mode.
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA cache_size = -65536;",
+    )?;
+    Ok(conn)
+}
+
+fn name_of(s: String) -> Result<Name> {
+    Name::parse_as("collection", &s).map_err(|_| corrupt("bad collection name"))
+}
+
+fn key_of(s: String) -> Result<Key> {
+    Key::parse(&s).map_err(|_| corrupt("bad key"))
+}
+
+impl SqliteEngine {
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = open_conn(path)?;
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        txn.execute_batch(SCHEMA)?;
+        let has_site: bool =
+            txn.query_row("SELECT count(*) FROM meta WHERE name = 'site'", [], |r| {
+                r.get(0)
+            })?;
+        if !has_site {
+            txn.execute(
+                "INSERT INTO meta (name, value) VALUES ('site', ?1), ('next_seq', 1), ('hlc', 0), ('format', ?2)",
+                params![&SiteId::random().0[..], FORMAT],
+            )?;
+        }
+        let format: i64 =
+            txn.query_row("SELECT value FROM meta WHERE name = 'format'", [], |r| {
+                r.get(0)
+            })?;
+        if format != FORMAT {
+            return Err(StoreError::Corrupt(format!(
+                "layout version {format} is not {FORMAT}; this syncdb cannot read it"
+            )));
+        }
+        txn.commit()?;
+        Ok(SqliteEngine {
+            path: path.to_owned(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `PRAGMA integrity_check` on a file.
+    pub fn check_file(path: &Path) -> Result<()> {
+        let conn = Connection::open(path)?;
+        let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(verdict))
+        }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().expect("reader pool").pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        let out = f(&conn);
+        self.readers.lock().expect("reader pool").push(conn);
+        out
+    }
+}
+
+fn change_from_row(
+    seq: i64,
+    collection: String,
+    key: Option<String>,
+    blob: Vec<u8>,
+) -> Result<Change> {
+    let seq = seq as u64;
+    let item = match key {
+        Some(key) => Item::Record {
+            collection: name_of(collection)?,
+            key: key_of(key)?,
+            state: decode_state(&blob)?,
+        },
+        None if collection.is_empty() => Item::DropDatabase {
+            version: decode_version(&blob)?,
+        },
+        None => Item::DropCollection {
+            collection: name_of(collection)?,
+            version: decode_version(&blob)?,
+        },
+    };
+    Ok(Change { seq, item })
+}
+
+impl Engine for SqliteEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Sqlite
+    }
+
+    fn meta(&self) -> Result<Meta> {
+        self.read(|c| {
+            let site: Vec<u8> =
+                c.query_row("SELECT value FROM meta WHERE name = 'site'", [], |r| {
+                    r.get(0)
+                })?;
+            let next_seq: i64 =
+                c.query_row("SELECT value FROM meta WHERE name = 'next_seq'", [], |r| {
+                    r.get(0)
+                })?;
+            let hlc: i64 = c.query_row("SELECT value FROM meta WHERE name = 'hlc'", [], |r| {
+                r.get(0)
+            })?;
+            Ok(Meta {
+                site: SiteId(site.try_into().map_err(|_| corrupt("bad site id"))?),
+                next_seq: next_seq as u64,
+                hlc: hlc as u64,
+            })
+        })
+    }
+
+    fn get(&self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+        self.read(|c| get_record(c, collection, key))
+    }
+
+    fn scan(
+        &self,
+        collection: &Name,
+        prefix: &str,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, RecordState)>> {
+        self.read(|c| {
+            let start = match after {
+                Some(a) if a.as_str() >= prefix => a.as_str(),
+                _ => prefix,
+            };
+            let op = if after.is_some_and(|a| a.as_str() >= prefix) {
+                ">"
+            } else {
+                ">="
+            };
+            let sql = format!(
+                "SELECT key, state FROM records WHERE collection = ?1 AND key {op} ?2 ORDER BY key"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![collection.as_str(), start])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let key: String = row.get(0)?;
+                if out.len() >= limit || !key.starts_with(prefix) {
+                    break;
+                }
+                let state: Vec<u8> = row.get(1)?;
+                out.push((key_of(key)?, decode_state(&state)?));
+            }
+            Ok(out)
+        })
+    }
+
+    fn collections(&self) -> Result<Vec<(Name, u64)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT name, records FROM collections ORDER BY name")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.map(|r| {
+                let (n, count) = r?;
+                Ok((name_of(n)?, count as u64))
+            })
+            .collect()
+        })
+    }
+
+    fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, collection, key, state FROM records WHERE seq > ?1
+                 UNION ALL
+                 SELECT seq, scope, NULL, version FROM markers WHERE seq > ?1
+                 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![since as i64, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.map(|r| {
+                let (seq, coll, key, blob) = r?;
+                change_from_row(seq, coll, key, blob)
+            })
+            .collect()
+        })
+    }
+
+    fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT scope, version FROM markers")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            rows.map(|r| {
+                let (scope, v) = r?;
+                let scope = if scope.is_empty() {
+                    None
+                } else {
+                    Some(name_of(scope)?)
+                };
+                Ok((scope, decode_version(&v)?))
+            })
+            .collect()
+        })
+    }
+
+    fn checkpoint(&self, peer: SiteId) -> Result<u64> {
+        self.read(|c| {
+            let seq: Option<i64> = c
+                .query_row(
+                    "SELECT seq FROM checkpoints WHERE peer = ?1",
+                    [&peer.0[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(seq.unwrap_or(0) as u64)
+        })
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
+        let mut conn = self.writer.lock().expect("sqlite writer");
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = f(&mut SqliteTxn { conn: &txn });
+        match outcome {
+            Ok(()) => Ok(txn.commit()?),
+            Err(e) => {
+                txn.rollback()?;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn get_record(c: &Connection, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+    let mut stmt =
+        c.prepare_cached("SELECT seq, state FROM records WHERE collection = ?1 AND key = ?2")?;
+    let row: Option<(i64, Vec<u8>)> = stmt
+        .query_row(params![collection.as_str(), key.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    row.map(|(seq, state)| {
+        Ok(Stored {
+            seq: seq as u64,
+            state: decode_state(&state)?,
+        })
+    })
+    .transpose()
+}
+
+struct SqliteTxn<'c> {
+    conn: &'c Connection,
+}
+
+impl WriteTxn for SqliteTxn<'_> {
+    fn get(&mut self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+        get_record(self.conn, collection, key)
+    }
+
+    fn put(&mut self, collection: &Name, key: &Key, state: &RecordState, seq: u64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO records (collection, key, seq, doc, state) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (collection, key) DO UPDATE
+             SET seq = excluded.seq, doc = excluded.doc, state = excluded.state",
+        )?;
+        stmt.execute(params![
+            collection.as_str(),
+            key.as_str(),
+            seq as i64,
+            state.visible_json(),
+            encode_state(state)
+        ])?;
+        Ok(())
+    }
+
+    fn remove(&mut self, collection: &Name, key: &Key) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM records WHERE collection = ?1 AND key = ?2")?;
+        stmt.execute(params![collection.as_str(), key.as_str()])?;
+        Ok(())
+    }
+
+    fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT collection, key, seq, state FROM records
+             WHERE ?1 IS NULL OR collection = ?1 ORDER BY collection, key",
+        )?;
+        let rows = stmt.query_map([collection.map(Name::as_str)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        rows.map(|r| {
+            let (c, k, seq, state): (String, String, i64, Vec<u8>) = r?;
+            let stored = Stored {
+                seq: seq as u64,
+                state: decode_state(&state)?,
+            };
+            Ok((name_of(c)?, key_of(k)?, stored))
+        })
+        .collect()
+    }
+
+    fn set_marker(&mut self, collection: Option<&Name>, version: Version, seq: u64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO markers (scope, seq, version) VALUES (?1, ?2, ?3)
+             ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, version = excluded.version",
+        )?;
+        stmt.execute(params![
+            collection.map_or("", Name::as_str),
+            seq as i64,
+            encode_version(&version)
+        ])?;
+        Ok(())
+    }
+
+    fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()> {
+        if delta == 0 {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO collections (name, records) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET records = records + excluded.records",
+        )?;
+        stmt.execute(params![collection.as_str(), delta])?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM collections WHERE name = ?1 AND records <= 0")?;
+        stmt.execute([collection.as_str()])?;
+        Ok(())
+    }
+
+    fn set_meta(&mut self, meta: &Meta) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE meta SET value = ?2 WHERE name = ?1")?;
+        stmt.execute(params!["next_seq", meta.next_seq as i64])?;
+        stmt.execute(params!["hlc", meta.hlc as i64])?;
+        Ok(())
+    }
+
+    fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO checkpoints (peer, seq) VALUES (?1, ?2)
+             ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq",
+        )?;
+        stmt.execute(params![&peer.0[..], seq as i64])?;
+        Ok(())
+    }
+}
