@@ -1,1 +1,206 @@
-//! todo
+//! The TOML config: registered folders, the default engine and daemon
+//! settings. Shared by the command (which reads it) and the daemon (which
+//! reads it and, on `init`, rewrites it atomically). Every key is documented
+//! with its default in `config.example.toml`; a test keeps the two in step.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::doc::DEFAULT_MAX_DOC_BYTES;
+use crate::store::EngineKind;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Engine for folders made by `syncdb init` without `--engine`.
+    pub engine: EngineKind,
+    pub daemon: DaemonConfig,
+    #[serde(rename = "folder")]
+    pub folders: Vec<FolderEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Largest document accepted, in bytes.
+    pub max_document_bytes: usize,
+    /// Most local connections served at once.
+    pub max_connections: usize,
+    /// Most operations merged into one group commit.
+    pub group_commit_max_ops: usize,
+    /// Field that names a record's key when the address has none.
+    pub key_path: String,
+    /// Log filter for the daemon (`error`, `warn`, `info`, `debug`, `trace`,
+    /// or a `tracing` directive); `RUST_LOG` overrides it.
+    pub log: String,
+}
+
+/// A folder this daemon owns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderEntry {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            engine: EngineKind::Redb,
+            daemon: DaemonConfig::default(),
+            folders: Vec::new(),
+        }
+    }
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            max_document_bytes: DEFAULT_MAX_DOC_BYTES,
+            max_connections: 256,
+            group_commit_max_ops: 4096,
+            key_path: "_id".into(),
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot write config {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Reads `path`; a missing file is the default config.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses config text; errors name the line and column.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let d = &self.daemon;
+        if d.max_document_bytes == 0 || d.max_connections == 0 || d.group_commit_max_ops == 0 {
+            return Err(invalid(
+                "daemon.max_document_bytes, max_connections and group_commit_max_ops must be at least 1".into(),
+            ));
+        }
+        for f in &self.folders {
+            if !f.path.is_absolute() {
+                return Err(invalid(format!(
+                    "folder {} has a relative path {}; folder paths must be absolute",
+                    f.id,
+                    f.path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the config atomically: a reader sees the old file or the new
+    /// one, never a torn one, even if the process is killed mid-write.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).expect("config serializes");
+        let text = format!(
+            "# syncdb config. Every key is described in config.example.toml.\n\n{text}"
+        );
+        crate::folder::write_atomic(path, text.as_bytes()).map_err(|source| ConfigError::Write {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// The largest JSON-RPC line the daemon reads: a whole document plus room
+    /// for the envelope, and never less than 64 MiB (import chunks).
+    pub fn max_line_bytes(&self) -> usize {
+        (self.daemon.max_document_bytes * 2 + (1 << 20)).max(64 << 20)
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_is_the_default() {
+        assert_eq!(Config::parse("", Path::new("c")).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = Config::parse("engine = \"redb\"\n[daemon]\nmax_connections = \"x\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config c.toml:3:"), "{err}");
+        let err = Config::parse("\n\nbogus = 1\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains(":3:") && err.contains("bogus"), "{err}");
+        let err = Config::parse("engine = \"mysql\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("redb") && err.contains("sqlite"), "{err}");
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/config.toml");
+        let mut c = Config::default();
+        c.folders.push(FolderEntry {
+            id: "f1".into(),
+            path: dir.path().to_owned(),
+        });
+        c.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), c);
+    }
+}
