@@ -105,10 +105,7 @@ impl Config {
     /// Parses config text; errors name the line and column.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             ConfigError::Parse {
                 path: path.to_owned(),
                 line,
@@ -147,9 +144,8 @@ impl Config {
     /// one, never a torn one, even if the process is killed mid-write.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let text = toml::to_string_pretty(self).expect("config serializes");
-        let text = format!(
-            "# syncdb config. Every key is described in config.example.toml.\n\n{text}"
-        );
+        let text =
+            format!("# syncdb config. Every key is described in config.example.toml.\n\n{text}");
         crate::folder::write_atomic(path, text.as_bytes()).map_err(|source| ConfigError::Write {
             path: path.to_owned(),
             source,
@@ -176,18 +172,28 @@ mod tests {
 
     #[test]
     fn empty_text_is_the_default() {
-        assert_eq!(Config::parse("", Path::new("c")).unwrap(), Config::default());
+        assert_eq!(
+            Config::parse("", Path::new("c")).unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn errors_name_the_line() {
-        let err = Config::parse("engine = \"redb\"\n[daemon]\nmax_connections = \"x\"\n", Path::new("c.toml"))
+        let err = Config::parse(
+            "engine = \"redb\"\n[daemon]\nmax_connections = \"x\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("config c.toml:3:"), "{err}");
+        let err = Config::parse("\n\nbogus = 1\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("config c.toml:3:"), "{err}");
-        let err = Config::parse("\n\nbogus = 1\n", Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains(":3:") && err.contains("bogus"), "{err}");
-        let err = Config::parse("engine = \"mysql\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        let err = Config::parse("engine = \"mysql\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("redb") && err.contains("sqlite"), "{err}");
     }
 

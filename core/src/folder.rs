@@ -138,9 +138,10 @@ impl Folder {
             let (Some(stem), Some(ext)) = (stem.to_str(), ext.to_str()) else {
                 continue;
             };
-            if let (Ok(name), Some(kind)) =
-                (Name::parse_as("database", stem), EngineKind::from_extension(ext))
-            {
+            if let (Ok(name), Some(kind)) = (
+                Name::parse_as("database", stem),
+                EngineKind::from_extension(ext),
+            ) {
                 out.push((name, kind));
             }
         }
@@ -204,10 +205,18 @@ mod tests {
         std::fs::write(dir.path().join("crm.redb"), b"").unwrap();
         std::fs::write(dir.path().join("notes.sqlite"), b"").unwrap();
         std::fs::write(dir.path().join("readme.txt"), b"").unwrap();
-        let names: Vec<_> = f.databases().unwrap().into_iter().map(|(n, k)| format!("{n}.{k}")).collect();
+        let names: Vec<_> = f
+            .databases()
+            .unwrap()
+            .into_iter()
+            .map(|(n, k)| format!("{n}.{k}"))
+            .collect();
         assert_eq!(names, ["crm.redb", "notes.sqlite"]);
         std::fs::write(dir.path().join("crm.sqlite"), b"").unwrap();
         let crm = Name::parse_as("db", "crm").unwrap();
-        assert!(matches!(f.database_file(&crm), Err(FolderError::Ambiguous { .. })));
+        assert!(matches!(
+            f.database_file(&crm),
+            Err(FolderError::Ambiguous { .. })
+        ));
     }
 }

@@ -103,6 +103,11 @@ impl Key {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A new UUIDv7 key: time-ordered, never clashes across machines.
+    pub fn new_v7() -> Self {
+        Key(uuid::Uuid::now_v7().to_string())
+    }
 }
 
 macro_rules! string_newtype {

@@ -1,1 +1,128 @@
-//! placeholder
+//! syncdb-daemon: the per-user background process that owns the replicas.
+//!
+//! - [`lock`]: one daemon per home (private runtime dir + exclusive lock).
+//! - [`replicas`]: one writer thread per database with group commit; the
+//!   only seam between tokio and the blocking engines.
+//! - [`ipc`]: the local socket server and its request handlers.
+//! - [`state`]: what handlers share.
+//!
+//! [`run`] is the one entry point; it takes the stop signal as a future, so
+//! tests and `syncdb daemon run` stop it the same way.
+
+pub mod ipc;
+pub mod lock;
+pub mod replicas;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use syncdb_core::config::{Config, ConfigError};
+use syncdb_core::paths::{Paths, PathsError};
+
+pub use lock::running_pid;
+
+/// The daemon's version; the command restarts a daemon of another version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A test-only clock offset in milliseconds (replicas with skewed clocks).
+pub const CLOCK_OFFSET_ENV: &str = "SYNCDB_TEST_CLOCK_OFFSET_MS";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Paths(#[from] PathsError),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error("cannot listen on {path}: {source}")]
+    Bind {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Runs the daemon in this process until SIGTERM, SIGINT or a `shutdown` call.
+pub fn run_foreground(paths: Paths) -> Result<(), DaemonError> {
+    #[cfg(unix)]
+    // SAFETY: umask has no preconditions; files we create become 0600, dirs 0700.
+    unsafe {
+        libc::umask(0o077);
+    }
+    let config = Config::load(&paths.config_file())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("syncdb-daemon")
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    runtime.block_on(run(paths, config, stop_signal()))
+}
+
+/// The daemon. Returns once `shutdown` resolves (or a client asks it to stop)
+/// and every connection and writer has finished.
+pub async fn run(
+    paths: Paths,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    lock::private_dir(&paths.runtime_dir)?;
+    let _lock = lock::DaemonLock::acquire(&paths.lock_file())?;
+    for dir in [&paths.config_dir, &paths.data_dir, &paths.state_dir] {
+        std::fs::create_dir_all(dir).map_err(|source| DaemonError::Dir {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let socket = paths.socket()?;
+    let listener = ipc::bind(&socket).map_err(|source| DaemonError::Bind {
+        path: socket.clone(),
+        source,
+    })?;
+    let clock_offset_ms = std::env::var(CLOCK_OFFSET_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if clock_offset_ms != 0 {
+        tracing::warn!(clock_offset_ms, "test clock offset in effect");
+    }
+    let state = Arc::new(state::State::new(paths, config, clock_offset_ms));
+    tracing::info!(socket = %socket.display(), pid = std::process::id(), version = VERSION, "daemon listening");
+    let server = tokio::spawn(ipc::serve(state.clone(), listener));
+    tokio::select! {
+        _ = shutdown => tracing::info!("stop signal received"),
+        _ = state.stopped() => {}
+    }
+    state.stop();
+    let _ = server.await;
+    let closing = state.clone();
+    let _ = tokio::task::spawn_blocking(move || closing.replicas.close_all()).await;
+    let _ = std::fs::remove_file(&socket);
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -272,20 +272,32 @@ impl Event {
                 key,
                 state,
             } => {
-                let doc = state.visible_json().map(|d| {
-                    RawValue::from_string(d).expect("visible documents are valid JSON")
-                });
+                let doc = state
+                    .visible_json()
+                    .map(|d| RawValue::from_string(d).expect("visible documents are valid JSON"));
                 let op = if doc.is_some() {
                     EventOp::Put
                 } else {
                     EventOp::Delete
                 };
-                base(op, Some(collection.clone()), Some(key.clone()), doc, version_of(state))
+                base(
+                    op,
+                    Some(collection.clone()),
+                    Some(key.clone()),
+                    doc,
+                    version_of(state),
+                )
             }
             Item::DropCollection {
                 collection,
                 version,
-            } => base(EventOp::Drop, Some(collection.clone()), None, None, version.to_string()),
+            } => base(
+                EventOp::Drop,
+                Some(collection.clone()),
+                None,
+                None,
+                version.to_string(),
+            ),
             Item::DropDatabase { version } => {
                 base(EventOp::Drop, None, None, None, version.to_string())
             }

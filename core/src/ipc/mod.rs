@@ -206,12 +206,19 @@ mod tests {
             std::str::from_utf8(&req).unwrap(),
             "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"get\",\"params\":{\"db\":\"crm\"}}\n"
         );
-        let err = response_line::<()>(&Value::from("a"), Err(RpcError::new(ErrorCode::NotFound, "no")));
+        let err = response_line::<()>(
+            &Value::from("a"),
+            Err(RpcError::new(ErrorCode::NotFound, "no")),
+        );
         assert_eq!(
             std::str::from_utf8(&err).unwrap(),
             "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"error\":{\"code\":-32001,\"message\":\"no\"}}\n"
         );
-        let n = notification_line("watch.event", &Value::from(3), &serde_json::json!({"seq": 1}));
+        let n = notification_line(
+            "watch.event",
+            &Value::from(3),
+            &serde_json::json!({"seq": 1}),
+        );
         assert_eq!(
             std::str::from_utf8(&n).unwrap(),
             "{\"jsonrpc\":\"2.0\",\"method\":\"watch.event\",\"params\":{\"request\":3,\"seq\":1}}\n"

@@ -1,0 +1,331 @@
+//! One client connection: read capped lines, dispatch requests, answer in
+//! order. Holds the connection's import, if one is in progress, so a client
+//! that goes away mid-import aborts it (nothing written).
+
+use std::sync::Arc;
+
+use interprocess::local_socket::tokio::Stream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use syncdb_core::db::WriteOp;
+use syncdb_core::ipc::*;
+use syncdb_core::{Document, Name};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use super::errors::{bad_input, replica_error};
+use super::handlers;
+use crate::replicas::{ImportMsg, Replica};
+use crate::state::State;
+
+pub struct Connection {
+    pub(super) state: Arc<State>,
+    pub(super) stream: Stream,
+    pub(super) lines: LineBuffer,
+    pub(super) chunk: Vec<u8>,
+    import: Option<Import>,
+}
+
+struct Import {
+    replica: Arc<Replica>,
+    collection: Name,
+    tx: mpsc::Sender<ImportMsg>,
+    done: oneshot::Receiver<Result<u64, syncdb_core::store::StoreError>>,
+    queued: u64,
+}
+
+/// What reading the next request gave.
+pub(super) enum Read {
+    Line(Vec<u8>),
+    Closed,
+}
+
+fn params<P: DeserializeOwned>(raw: &Option<Box<RawValue>>) -> Result<P, RpcError> {
+    let text = raw.as_deref().map_or("{}", RawValue::get);
+    serde_json::from_str(text)
+        .map_err(|e| RpcError::new(ErrorCode::InvalidParams, format!("invalid params: {e}")))
+}
+
+impl Connection {
+    pub fn new(state: Arc<State>, stream: Stream, max_line: usize) -> Self {
+        Connection {
+            state,
+            stream,
+            lines: LineBuffer::new(max_line),
+            chunk: vec![0; 64 * 1024],
+            import: None,
+        }
+    }
+
+    pub async fn run(mut self) {
+        loop {
+            match self.next_line().await {
+                Ok(Read::Line(line)) => {
+                    if let Err(e) = self.handle(&line).await {
+                        tracing::debug!(error = %e, "connection closed while answering");
+                        return;
+                    }
+                }
+                Ok(Read::Closed) => return,
+                Err(e) => {
+                    // Over-long line or I/O error: say so (best effort) and close.
+                    let err = RpcError::new(ErrorCode::InvalidRequest, e.to_string());
+                    let _ = (&self.stream)
+                        .write_all(&response_line::<()>(&Value::Null, Err(err)))
+                        .await;
+                    tracing::warn!(error = %e, "closing a local connection");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Fills the line buffer from the socket until a whole line is there.
+    pub(super) async fn next_line(&mut self) -> std::io::Result<Read> {
+        loop {
+            if let Some(line) = self.lines.next_line().map_err(std::io::Error::other)? {
+                return Ok(Read::Line(line.to_vec()));
+            }
+            let n = (&self.stream).read(&mut self.chunk).await?;
+            if n == 0 {
+                return Ok(Read::Closed);
+            }
+            self.lines.push(&self.chunk[..n]);
+        }
+    }
+
+    pub(super) async fn reply<R: Serialize>(
+        &mut self,
+        id: &Value,
+        outcome: Result<R, RpcError>,
+    ) -> std::io::Result<()> {
+        (&self.stream).write_all(&response_line(id, outcome)).await
+    }
+
+    async fn handle(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let req: Request = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+                    ErrorCode::InvalidRequest
+                } else {
+                    ErrorCode::ParseError
+                };
+                let err = RpcError::new(code, format!("not a JSON-RPC 2.0 request: {e}"));
+                return self.reply::<()>(&Value::Null, Err(err)).await;
+            }
+        };
+        if req.jsonrpc != "2.0" {
+            let err = RpcError::new(ErrorCode::InvalidRequest, "jsonrpc must be \"2.0\"");
+            return self.reply::<()>(&req.id, Err(err)).await;
+        }
+        let state = self.state.clone();
+        let id = req.id.clone();
+        let p = &req.params;
+        match req.method.as_str() {
+            Hello::NAME => {
+                let out = params(p).and_then(|p| handlers::hello(&state, p));
+                self.reply(&id, out).await
+            }
+            Init::NAME => {
+                let out = params(p).and_then(|p| handlers::init(&state, p));
+                self.reply(&id, out).await
+            }
+            Put::NAME => {
+                let out = match params(p) {
+                    Ok(p) => handlers::put(&state, p).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            Patch::NAME => {
+                let out = match params(p) {
+                    Ok(p) => handlers::patch(&state, p).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            Del::NAME => {
+                let out = match params(p) {
+                    Ok(p) => handlers::del(&state, p).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            Drop::NAME => {
+                let out = match params(p) {
+                    Ok(p) => handlers::drop(&state, p).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            Get::NAME => {
+                let out = params(p).and_then(|p| handlers::get(&state, p));
+                self.reply(&id, out).await
+            }
+            Ls::NAME => {
+                let out = match params::<LsParams>(p) {
+                    Ok(p) => blocking(move || handlers::ls(&state, p)).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            Status::NAME => {
+                let out = blocking(move || handlers::status(&state)).await;
+                self.reply(&id, out).await
+            }
+            Shutdown::NAME => {
+                let out = handlers::shutdown(&state);
+                self.reply(&id, out).await
+            }
+            Watch::NAME => match params(p) {
+                Ok(p) => self.watch(&id, p).await,
+                Err(e) => self.reply::<()>(&id, Err(e)).await,
+            },
+            ImportBegin::NAME => {
+                let out = match params(p) {
+                    Ok(p) => self.import_begin(p),
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            ImportChunk::NAME => {
+                let out = match params(p) {
+                    Ok(p) => self.import_chunk(p).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            ImportEnd::NAME => {
+                let out = self.import_end().await;
+                self.reply(&id, out).await
+            }
+            other => {
+                let err = RpcError::new(
+                    ErrorCode::MethodNotFound,
+                    format!("unknown method {other:?}"),
+                );
+                self.reply::<()>(&id, Err(err)).await
+            }
+        }
+    }
+
+    fn import_begin(&mut self, p: ImportBeginParams) -> Result<ImportOutput, RpcError> {
+        if self.import.is_some() {
+            return Err(bad_input(
+                "an import is already in progress on this connection",
+            ));
+        }
+        let folder = self.state.resolve(&p.folder)?;
+        let replica = self
+            .state
+            .replicas
+            .get(&folder, &p.db, true)
+            .map_err(replica_error)?
+            .expect("created");
+        let (tx, done) = replica.import().map_err(replica_error)?;
+        self.import = Some(Import {
+            replica,
+            collection: p.collection,
+            tx,
+            done,
+            queued: 0,
+        });
+        Ok(ImportOutput {
+            imported: 0,
+            seq: None,
+        })
+    }
+
+    async fn import_chunk(&mut self, p: ImportChunkParams) -> Result<ImportOutput, RpcError> {
+        let Some(import) = self.import.as_mut() else {
+            return Err(bad_input("no import in progress; call import.begin first"));
+        };
+        let (max, key_path) = {
+            let c = self.state.config.lock().expect("config");
+            (c.daemon.max_document_bytes, c.daemon.key_path.clone())
+        };
+        let mut ops = Vec::with_capacity(p.lines.len());
+        for (i, line) in p.lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = Document::parse(line, max)
+                .map_err(|e| e.to_string())
+                .and_then(|doc| {
+                    let key = handlers::put_key(None, &doc, &key_path).map_err(|e| e.message)?;
+                    Ok((key, doc))
+                });
+            match parsed {
+                Ok((key, doc)) => ops.push(WriteOp::Put {
+                    collection: import.collection.clone(),
+                    key,
+                    doc,
+                }),
+                Err(message) => {
+                    self.import = None; // dropping the sender aborts: nothing written
+                    let line_no = p.first_line + i as u64;
+                    return Err(bad_input(format!(
+                        "line {line_no}: {message}; nothing was imported"
+                    )));
+                }
+            }
+        }
+        import.queued += ops.len() as u64;
+        if import.tx.send(ImportMsg::Ops(ops)).await.is_err() {
+            return Err(self.import_failed().await);
+        }
+        Ok(ImportOutput {
+            imported: import_queued(&self.import),
+            seq: None,
+        })
+    }
+
+    async fn import_end(&mut self) -> Result<ImportOutput, RpcError> {
+        let Some(import) = self.import.take() else {
+            return Err(bad_input("no import in progress; call import.begin first"));
+        };
+        let _ = import.tx.send(ImportMsg::End).await;
+        drop(import.tx);
+        match import.done.await {
+            Ok(Ok(imported)) => Ok(ImportOutput {
+                imported,
+                seq: Some(import.replica.high_seq()),
+            }),
+            Ok(Err(e)) => Err(replica_error(import.replica.store_error(e))),
+            Err(_) => Err(RpcError::new(
+                ErrorCode::Unavailable,
+                "the database writer stopped",
+            )),
+        }
+    }
+
+    /// The writer gave up on the import (a storage error): fetch its reason.
+    async fn import_failed(&mut self) -> RpcError {
+        let Some(import) = self.import.take() else {
+            return RpcError::new(ErrorCode::Internal, "import state lost");
+        };
+        match import.done.await {
+            Ok(Err(e)) => replica_error(import.replica.store_error(e)),
+            _ => RpcError::new(ErrorCode::Unavailable, "the database writer stopped"),
+        }
+    }
+}
+
+fn import_queued(import: &Option<Import>) -> u64 {
+    import.as_ref().map_or(0, |i| i.queued)
+}
+
+/// Runs a blocking handler on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RpcError> + Send + 'static,
+) -> Result<T, RpcError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(RpcError::new(
+            ErrorCode::Internal,
+            format!("handler failed: {e}"),
+        ))
+    })
+}

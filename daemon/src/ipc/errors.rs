@@ -1,0 +1,26 @@
+//! How daemon-side failures become JSON-RPC errors, in one place, so each
+//! kind of failure gets the same code (and so the same exit code) everywhere.
+
+use syncdb_core::ipc::{ErrorCode, RpcError};
+
+use crate::replicas::ReplicaError;
+
+pub fn bad_input(message: impl Into<String>) -> RpcError {
+    RpcError::new(ErrorCode::BadInput, message)
+}
+
+pub fn not_found(message: impl Into<String>) -> RpcError {
+    RpcError::new(ErrorCode::NotFound, message)
+}
+
+pub fn replica_error(e: ReplicaError) -> RpcError {
+    match &e {
+        ReplicaError::Store { source, .. } if source.is_disk_full() => RpcError::new(
+            ErrorCode::Storage,
+            format!("disk full: {e}; nothing was written"),
+        ),
+        ReplicaError::Stopped => RpcError::new(ErrorCode::Unavailable, e.to_string()),
+        ReplicaError::Folder(f) => RpcError::new(ErrorCode::Storage, f.to_string()),
+        ReplicaError::Store { .. } => RpcError::new(ErrorCode::Storage, e.to_string()),
+    }
+}

@@ -1,0 +1,280 @@
+//! Request handlers: plain functions from state and params to a result.
+//! Only waiting for a commit is async; streams (watch, import) live in
+//! `connection.rs`, which owns the socket.
+
+use std::path::Path;
+
+use syncdb_core::db::{OpOutcome, WriteOp};
+use syncdb_core::folder::Folder;
+use syncdb_core::ipc::*;
+use syncdb_core::{Document, Key, Name};
+
+use super::errors::{bad_input, not_found, replica_error};
+use crate::replicas::Replica;
+use crate::state::{State, file_size, open_registered};
+
+pub fn hello(_: &State, _: HelloParams) -> Result<HelloOutput, RpcError> {
+    Ok(HelloOutput {
+        version: crate::VERSION.to_owned(),
+        ipc_version: IPC_VERSION,
+        pid: std::process::id(),
+    })
+}
+
+pub fn init(state: &State, p: InitParams) -> Result<FolderInfo, RpcError> {
+    if !p.path.is_absolute() {
+        return Err(bad_input(format!(
+            "folder path {} must be absolute",
+            p.path.display()
+        )));
+    }
+    let engine = p.engine.unwrap_or(state.config().engine);
+    let (folder, created) = Folder::create(&p.path, engine)
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    state.register(&folder)?;
+    if created {
+        tracing::info!(folder = %folder.path.display(), id = %folder.settings.id, "created folder");
+    }
+    Ok(FolderInfo {
+        id: folder.settings.id,
+        path: folder.path,
+        engine: folder.settings.engine,
+        created,
+    })
+}
+
+fn limits(state: &State) -> (usize, String) {
+    let config = state.config.lock().expect("config");
+    (
+        config.daemon.max_document_bytes,
+        config.daemon.key_path.clone(),
+    )
+}
+
+fn written(
+    outcome: OpOutcome,
+    key: Option<Key>,
+    what: impl FnOnce() -> String,
+) -> Result<WriteOutput, RpcError> {
+    match outcome {
+        OpOutcome::Written { seq, version } => Ok(WriteOutput {
+            key,
+            seq,
+            version: version.to_string(),
+        }),
+        OpOutcome::NotFound => Err(not_found(what())),
+    }
+}
+
+async fn write_one(replica: &Replica, op: WriteOp) -> Result<OpOutcome, RpcError> {
+    let mut outcomes = replica.write(vec![op]).await.map_err(replica_error)?;
+    Ok(outcomes.pop().expect("one outcome per op"))
+}
+
+/// The replica of `db`, created if `create`, else "not found".
+fn replica(
+    state: &State,
+    folder: &Folder,
+    db: &Name,
+    create: bool,
+) -> Result<std::sync::Arc<Replica>, RpcError> {
+    state
+        .replicas
+        .get(folder, db, create)
+        .map_err(replica_error)?
+        .ok_or_else(|| not_found(format!("no database {db} in {}", folder.path.display())))
+}
+
+/// The key a put uses: the address's, else the document's key field, else new.
+pub fn put_key(given: Option<Key>, doc: &Document, key_path: &str) -> Result<Key, RpcError> {
+    match given {
+        Some(k) => Ok(k),
+        None => Ok(doc
+            .key_at(key_path)
+            .map_err(|e| bad_input(e.to_string()))?
+            .unwrap_or_else(Key::new_v7)),
+    }
+}
+
+pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
+    let (max, key_path) = limits(state);
+    let doc = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
+    let key = put_key(p.key, &doc, &key_path)?;
+    let folder = state.resolve(&p.folder)?;
+    let replica = replica(state, &folder, &p.db, true)?;
+    let op = WriteOp::Put {
+        collection: p.collection,
+        key: key.clone(),
+        doc,
+    };
+    written(write_one(&replica, op).await?, Some(key), String::new)
+}
+
+pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcError> {
+    let (max, _) = limits(state);
+    let part = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
+    let folder = state.resolve(&p.folder)?;
+    let replica = replica(state, &folder, &p.db, false)?;
+    let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
+    let op = WriteOp::Patch {
+        collection: p.collection.clone(),
+        key: p.key.clone(),
+        part,
+    };
+    written(write_one(&replica, op).await?, Some(p.key.clone()), what)
+}
+
+pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let replica = replica(state, &folder, &p.db, false)?;
+    let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
+    let op = WriteOp::Delete {
+        collection: p.collection.clone(),
+        key: p.key.clone(),
+    };
+    written(write_one(&replica, op).await?, Some(p.key.clone()), what)
+}
+
+pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let replica = replica(state, &folder, &p.db, false)?;
+    let op = match p.collection {
+        Some(collection) => WriteOp::DropCollection { collection },
+        None => WriteOp::DropDatabase,
+    };
+    written(write_one(&replica, op).await?, None, String::new)
+}
+
+pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let missing = || not_found(format!("no record {}/{}/{}", p.db, p.collection, p.key));
+    let Some(replica) = state
+        .replicas
+        .get(&folder, &p.db, false)
+        .map_err(replica_error)?
+    else {
+        return Err(missing());
+    };
+    let found = replica
+        .reader
+        .get(&p.collection, &p.key)
+        .map_err(|e| replica_error(replica.store_error(e)))?;
+    let rec = found.ok_or_else(missing)?;
+    Ok(RecordOutput {
+        key: rec.key,
+        doc: serde_json::value::RawValue::from_string(rec.doc).expect("stored documents are JSON"),
+        seq: rec.seq,
+        version: rec.version.to_string(),
+    })
+}
+
+pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, RpcError> {
+    let records = replica
+        .reader
+        .record_count()
+        .map_err(|e| replica_error(replica.store_error(e)))?;
+    Ok(DatabaseInfo {
+        name: replica.name.clone(),
+        engine: replica.reader.kind(),
+        records,
+        seq: replica.high_seq(),
+        bytes: file_size(path),
+    })
+}
+
+fn databases(state: &State, folder: &Folder) -> Result<Vec<DatabaseInfo>, RpcError> {
+    let names = folder
+        .databases()
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    let mut out = Vec::with_capacity(names.len());
+    for (name, kind) in names {
+        let path = folder.path.join(format!("{name}.{}", kind.extension()));
+        if let Some(replica) = state
+            .replicas
+            .get(folder, &name, false)
+            .map_err(replica_error)?
+        {
+            out.push(database_info(&replica, &path)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Blocking: may scan many records. Run it off the async workers.
+pub fn ls(state: &State, p: LsParams) -> Result<LsOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let Some(db) = p.db else {
+        return Ok(LsOutput {
+            databases: Some(databases(state, &folder)?),
+            ..Default::default()
+        });
+    };
+    let replica = replica(state, &folder, &db, false)?;
+    let store_err = |e| replica_error(replica.store_error(e));
+    let Some(collection) = p.collection else {
+        let collections = replica.reader.collections().map_err(store_err)?;
+        let collections = collections
+            .into_iter()
+            .map(|(name, records)| CollectionInfo { name, records })
+            .collect();
+        return Ok(LsOutput {
+            collections: Some(collections),
+            ..Default::default()
+        });
+    };
+    let rows = replica
+        .reader
+        .list(&collection, &p.prefix, p.after.as_ref(), p.limit)
+        .map_err(store_err)?;
+    let records = rows
+        .into_iter()
+        .map(|(key, doc)| RecordEntry {
+            key,
+            doc: (!p.keys_only).then(|| {
+                serde_json::value::RawValue::from_string(doc).expect("stored documents are JSON")
+            }),
+        })
+        .collect();
+    Ok(LsOutput {
+        records: Some(records),
+        ..Default::default()
+    })
+}
+
+/// Blocking: opens every database. Run it off the async workers.
+pub fn status(state: &State) -> Result<StatusOutput, RpcError> {
+    let config = state.config();
+    let mut folders = Vec::new();
+    for entry in &config.folders {
+        let (engine, databases, error) = match open_registered(entry) {
+            Ok(folder) => match databases(state, &folder) {
+                Ok(dbs) => (folder.settings.engine, dbs, None),
+                Err(e) => (folder.settings.engine, Vec::new(), Some(e.message)),
+            },
+            Err(e) => (config.engine, Vec::new(), Some(e.message)),
+        };
+        folders.push(FolderStatus {
+            id: entry.id.clone(),
+            path: entry.path.clone(),
+            engine,
+            databases,
+            error,
+        });
+    }
+    Ok(StatusOutput {
+        daemon: DaemonInfo {
+            version: crate::VERSION.to_owned(),
+            pid: std::process::id(),
+            uptime_secs: state.started.elapsed().as_secs(),
+            socket: state.paths.socket().unwrap_or_default(),
+            config: state.config_path(),
+        },
+        folders,
+    })
+}
+
+pub fn shutdown(state: &State) -> Result<Empty, RpcError> {
+    tracing::info!("shutdown requested over IPC");
+    state.stop();
+    Ok(Empty {})
+}

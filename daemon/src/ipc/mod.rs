@@ -1,0 +1,10 @@
+//! The local IPC server: a 0600 socket in a 0700 directory, peers of another
+//! uid refused at accept, a cap on connections, then JSON-RPC per connection.
+
+mod connection;
+mod errors;
+pub mod handlers;
+mod server;
+mod watch;
+
+pub use server::{bind, serve};

@@ -1,0 +1,338 @@
+//! The open replicas and their writers: the one place where tokio meets the
+//! blocking storage engines.
+//!
+//! Each database gets one writer thread that owns its `Database`. Write jobs
+//! queue on a channel; the writer drains what is waiting (up to
+//! `group_commit_max_ops`) into ONE transaction, so many concurrent clients
+//! share one fsync (group commit). A job is answered only after its commit is
+//! durable. Every commit is announced on one broadcast channel, which feeds
+//! `watch` streams. Reads go straight to the engine through a `Reader`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use syncdb_core::db::{Commit, OpOutcome, WriteOp};
+use syncdb_core::folder::{Folder, FolderError};
+use syncdb_core::store::{Change, StoreError};
+use syncdb_core::{Database, Name, Reader};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// An import waits this long for its next chunk before giving up.
+const IMPORT_IDLE: Duration = Duration::from_secs(120);
+/// Commit notes buffered per watcher before it must catch up from the feed.
+const NOTE_BUFFER: usize = 1024;
+
+/// What a commit changed, for watchers.
+#[derive(Debug)]
+pub struct CommitNote {
+    pub folder: PathBuf,
+    pub db: Name,
+    pub reader: Reader,
+    /// The high seq before this commit: a watcher at or past it misses nothing.
+    pub prev_high: u64,
+    pub high_seq: u64,
+    /// The changes, unless the commit was too large to carry them.
+    pub changes: Option<Vec<Change>>,
+}
+
+/// Sent by an import to its writer; dropping the sender aborts the import.
+pub enum ImportMsg {
+    Ops(Vec<WriteOp>),
+    End,
+}
+
+enum Job {
+    Ops {
+        ops: Vec<WriteOp>,
+        reply: oneshot::Sender<Result<Vec<OpOutcome>, StoreError>>,
+    },
+    Import {
+        chunks: mpsc::Receiver<ImportMsg>,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+}
+
+pub struct Replica {
+    pub folder: PathBuf,
+    pub name: Name,
+    pub reader: Reader,
+    jobs: mpsc::UnboundedSender<Job>,
+    high_seq: Arc<AtomicU64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error(transparent)]
+    Folder(#[from] FolderError),
+    #[error("{path}: {source}")]
+    Store { path: PathBuf, source: StoreError },
+    #[error("the database writer has stopped (daemon shutting down)")]
+    Stopped,
+}
+
+impl Replica {
+    /// The last committed seq.
+    pub fn high_seq(&self) -> u64 {
+        self.high_seq.load(Ordering::Acquire)
+    }
+
+    /// Commits `ops` (with whatever else is queued) and returns their outcomes
+    /// once durable.
+    pub async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<OpOutcome>, ReplicaError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Ops { ops, reply })
+            .map_err(|_| ReplicaError::Stopped)?;
+        let outcome = rx.await.map_err(|_| ReplicaError::Stopped)?;
+        outcome.map_err(|source| self.store_error(source))
+    }
+
+    /// Starts an atomic import: send chunks, then `End`; the returned receiver
+    /// gives the number of records once the one transaction is durable.
+    pub fn import(
+        &self,
+    ) -> Result<
+        (
+            mpsc::Sender<ImportMsg>,
+            oneshot::Receiver<Result<u64, StoreError>>,
+        ),
+        ReplicaError,
+    > {
+        let (tx, chunks) = mpsc::channel(2);
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Import { chunks, reply })
+            .map_err(|_| ReplicaError::Stopped)?;
+        Ok((tx, rx))
+    }
+
+    pub fn store_error(&self, source: StoreError) -> ReplicaError {
+        ReplicaError::Store {
+            path: self.folder.join(self.name.as_str()),
+            source,
+        }
+    }
+}
+
+/// Every open replica of this daemon.
+pub struct Replicas {
+    open: Mutex<HashMap<(PathBuf, Name), Arc<Replica>>>,
+    commits: broadcast::Sender<Arc<CommitNote>>,
+    group_commit_max_ops: usize,
+    clock_offset_ms: i64,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Replicas {
+    pub fn new(group_commit_max_ops: usize, clock_offset_ms: i64) -> Self {
+        Replicas {
+            open: Mutex::new(HashMap::new()),
+            commits: broadcast::channel(NOTE_BUFFER).0,
+            group_commit_max_ops,
+            clock_offset_ms,
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommitNote>> {
+        self.commits.subscribe()
+    }
+
+    /// The replica of database `name` in `folder`; with `create`, a missing
+    /// database is created with the folder's engine, else `Ok(None)`.
+    pub fn get(
+        &self,
+        folder: &Folder,
+        name: &Name,
+        create: bool,
+    ) -> Result<Option<Arc<Replica>>, ReplicaError> {
+        let key = (folder.path.clone(), name.clone());
+        let mut open = self.open.lock().expect("replica map");
+        if let Some(r) = open.get(&key) {
+            return Ok(Some(r.clone()));
+        }
+        let (kind, path) = match folder.database_file(name)? {
+            Some(found) => found,
+            None if create => folder.new_database_file(name),
+            None => return Ok(None),
+        };
+        let db = Database::open(kind, &path).map_err(|source| ReplicaError::Store {
+            path: path.clone(),
+            source,
+        })?;
+        let replica = Arc::new(self.spawn_writer(folder.path.clone(), name.clone(), db));
+        open.insert(key, replica.clone());
+        tracing::info!(db = %path.display(), engine = %kind, "opened database");
+        Ok(Some(replica))
+    }
+
+    fn spawn_writer(&self, folder: PathBuf, name: Name, db: Database) -> Replica {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        let high_seq = Arc::new(AtomicU64::new(db.high_seq()));
+        let replica = Replica {
+            folder: folder.clone(),
+            name: name.clone(),
+            reader: db.reader(),
+            jobs,
+            high_seq: high_seq.clone(),
+        };
+        let writer = Writer {
+            db,
+            folder,
+            name,
+            high_seq,
+            commits: self.commits.clone(),
+            max_ops: self.group_commit_max_ops,
+            clock_offset_ms: self.clock_offset_ms,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("writer-{}", replica.name))
+            .spawn(move || writer.run(rx))
+            .expect("spawn writer thread");
+        self.threads.lock().expect("threads").push(handle);
+        replica
+    }
+
+    /// Closes every replica: writers finish what is queued, then stop.
+    pub fn close_all(&self) {
+        self.open.lock().expect("replica map").clear();
+        let threads = std::mem::take(&mut *self.threads.lock().expect("threads"));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Writer {
+    db: Database,
+    folder: PathBuf,
+    name: Name,
+    high_seq: Arc<AtomicU64>,
+    commits: broadcast::Sender<Arc<CommitNote>>,
+    max_ops: usize,
+    clock_offset_ms: i64,
+    runtime: tokio::runtime::Handle,
+}
+
+type OpsReply = oneshot::Sender<Result<Vec<OpOutcome>, StoreError>>;
+
+impl Writer {
+    fn now_ms(&self) -> u64 {
+        syncdb_core::version::wall_clock_ms().saturating_add_signed(self.clock_offset_ms)
+    }
+
+    fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let mut next = None;
+        loop {
+            let job = match next.take() {
+                Some(job) => job,
+                None => match jobs.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
+                },
+            };
+            match job {
+                Job::Ops { ops, reply } => {
+                    let mut group = vec![(ops, reply)];
+                    let mut count = group[0].0.len();
+                    while count < self.max_ops {
+                        match jobs.try_recv() {
+                            Ok(Job::Ops { ops, reply }) => {
+                                count += ops.len();
+                                group.push((ops, reply));
+                            }
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(group);
+                }
+                Job::Import { chunks, reply } => {
+                    let outcome = self.import(chunks);
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
+        tracing::debug!(db = %self.name, "writer stopped");
+    }
+
+    fn commit_group(&mut self, group: Vec<(Vec<WriteOp>, OpsReply)>) {
+        let mut all = Vec::with_capacity(group.iter().map(|(ops, _)| ops.len()).sum());
+        let mut replies = Vec::with_capacity(group.len());
+        for (ops, reply) in group {
+            replies.push((ops.len(), reply));
+            all.extend(ops);
+        }
+        let prev_high = self.db.high_seq();
+        let now = self.now_ms();
+        match self.db.commit(&all, now) {
+            Ok((commit, outcomes)) => {
+                self.announce(prev_high, commit);
+                let mut outcomes = outcomes.into_iter();
+                for (n, reply) in replies {
+                    let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(db = %self.name, error = %e, "commit failed; nothing written");
+                let text = e.to_string();
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(StoreError::Aborted(text.clone())));
+                }
+            }
+        }
+    }
+
+    fn import(&mut self, mut chunks: mpsc::Receiver<ImportMsg>) -> Result<u64, StoreError> {
+        let prev_high = self.db.high_seq();
+        let runtime = self.runtime.clone();
+        let mut count = 0u64;
+        let now = self.now_ms();
+        let commit = self.db.transact(now, &mut |batch| {
+            loop {
+                let msg = runtime.block_on(tokio::time::timeout(IMPORT_IDLE, chunks.recv()));
+                match msg {
+                    Ok(Some(ImportMsg::Ops(ops))) => {
+                        for op in &ops {
+                            batch.apply(op)?;
+                        }
+                        count += ops.len() as u64;
+                    }
+                    Ok(Some(ImportMsg::End)) => return Ok(()),
+                    Ok(None) => return Err(StoreError::Aborted("import abandoned".into())),
+                    Err(_) => {
+                        return Err(StoreError::Aborted(format!(
+                            "import idle for {}s; abandoned",
+                            IMPORT_IDLE.as_secs()
+                        )));
+                    }
+                }
+            }
+        })?;
+        self.announce(prev_high, commit);
+        Ok(count)
+    }
+
+    fn announce(&self, prev_high: u64, commit: Commit) {
+        if commit.high_seq == prev_high {
+            return;
+        }
+        self.high_seq.store(commit.high_seq, Ordering::Release);
+        let note = CommitNote {
+            folder: self.folder.clone(),
+            db: self.name.clone(),
+            reader: self.db.reader(),
+            prev_high,
+            high_seq: commit.high_seq,
+            changes: commit.changes,
+        };
+        let _ = self.commits.send(Arc::new(note));
+    }
+}

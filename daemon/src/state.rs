@@ -1,0 +1,148 @@
+//! The daemon's shared state: paths, config, registered folders, replicas,
+//! and the stop signal. Handlers get `&State`; nothing else is global.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use syncdb_core::config::{Config, FolderEntry};
+use syncdb_core::folder::Folder;
+use syncdb_core::ipc::{ErrorCode, FolderRef, RpcError};
+use syncdb_core::paths::Paths;
+use tokio::sync::watch;
+
+use crate::replicas::Replicas;
+
+pub struct State {
+    pub paths: Paths,
+    pub config: Mutex<Config>,
+    pub replicas: Replicas,
+    pub started: Instant,
+    /// Flips to true once; every task watching it winds down.
+    pub stopping: watch::Sender<bool>,
+}
+
+impl State {
+    pub fn new(paths: Paths, config: Config, clock_offset_ms: i64) -> Self {
+        let replicas = Replicas::new(config.daemon.group_commit_max_ops, clock_offset_ms);
+        State {
+            paths,
+            config: Mutex::new(config),
+            replicas,
+            started: Instant::now(),
+            stopping: watch::channel(false).0,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        self.config.lock().expect("config").clone()
+    }
+
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once the daemon is stopping.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// The registered folder a request is about.
+    pub fn resolve(&self, folder: &FolderRef) -> Result<Folder, RpcError> {
+        let config = self.config.lock().expect("config");
+        let entry = match folder {
+            Some(path) => {
+                let path = std::fs::canonicalize(path).map_err(|e| {
+                    RpcError::new(
+                        ErrorCode::NotFound,
+                        format!("folder {}: {e}", path.display()),
+                    )
+                })?;
+                config.folders.iter().find(|f| f.path == path).ok_or_else(|| {
+                    RpcError::new(
+                        ErrorCode::NotFound,
+                        format!(
+                            "folder {} is not registered with this daemon; run `syncdb init {}`",
+                            path.display(),
+                            path.display()
+                        ),
+                    )
+                })?
+            }
+            None => match config.folders.as_slice() {
+                [only] => only,
+                [] => {
+                    return Err(RpcError::new(
+                        ErrorCode::NotFound,
+                        "no syncdb folder here and none registered; run `syncdb init DIR` or pass -C DIR",
+                    ));
+                }
+                many => {
+                    let list: Vec<_> = many.iter().map(|f| f.path.display().to_string()).collect();
+                    return Err(RpcError::new(
+                        ErrorCode::BadInput,
+                        format!(
+                            "several folders are registered; say which with -C DIR or run from inside one ({})",
+                            list.join(", ")
+                        ),
+                    ));
+                }
+            },
+        };
+        open_registered(entry)
+    }
+
+    /// Registers `folder` in the config (idempotent) and saves it atomically.
+    pub fn register(&self, folder: &Folder) -> Result<(), RpcError> {
+        let mut config = self.config.lock().expect("config");
+        if config.folders.iter().any(|f| f.path == folder.path) {
+            return Ok(());
+        }
+        let mut updated = config.clone();
+        updated.folders.push(FolderEntry {
+            id: folder.settings.id.clone(),
+            path: folder.path.clone(),
+        });
+        updated
+            .save(&self.paths.config_file())
+            .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+        *config = updated;
+        Ok(())
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.paths.config_file()
+    }
+}
+
+/// Opens a registered folder, checking it is still the folder we registered.
+pub fn open_registered(entry: &FolderEntry) -> Result<Folder, RpcError> {
+    let folder = Folder::open(&entry.path).map_err(|e| {
+        RpcError::new(
+            ErrorCode::NotFound,
+            format!(
+                "registered folder {} cannot be used: {e}",
+                entry.path.display()
+            ),
+        )
+    })?;
+    if folder.settings.id != entry.id {
+        return Err(RpcError::new(
+            ErrorCode::BadInput,
+            format!(
+                "folder {} now has id {}, but {} was registered; run `syncdb init {}` again to re-register it",
+                entry.path.display(),
+                folder.settings.id,
+                entry.id,
+                entry.path.display()
+            ),
+        ));
+    }
+    Ok(folder)
+}
+
+/// Size of a file on disk, 0 if it cannot be read.
+pub fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
