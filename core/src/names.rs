@@ -125,7 +125,7 @@ macro_rules! string_newtype {
         }
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
         impl AsRef<str> for $t {

@@ -1,0 +1,156 @@
+//! The command line, declared once with clap derive: doc comments are the
+//! `--help` text, and completions and man pages are generated from it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use syncdb_core::EngineKind;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (storage, I/O, the daemon refused)
+  2  usage or bad input (invalid JSON, name, address or flag); nothing was written
+  3  not found (get, del or patch of a missing record, or a missing database)
+  4  the daemon could not be reached or started";
+
+/// Keep folders of databases in sync between machines, local-first.
+///
+/// A folder is a directory of databases (one redb or SQLite file each). The
+/// `syncdb` command talks to a per-user daemon that owns the files; the daemon
+/// starts by itself when a command needs it.
+#[derive(Debug, Parser)]
+#[command(name = "syncdb", version, propagate_version = true, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Run as if started in DIR: the folder is the nearest one at or above it.
+    #[arg(short = 'C', long = "dir", value_name = "DIR", global = true)]
+    pub dir: Option<PathBuf>,
+    /// Machine output: one JSON value (or JSON Lines for streams) on stdout;
+    /// errors as JSON on stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but results and errors: no progress, no notes.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log output from a daemon run in the foreground (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a folder (or re-register an existing one) and print its id.
+    #[command(after_help = "Example:\n  syncdb init ~/notes --engine sqlite")]
+    Init {
+        /// Directory to make a folder; the current directory if absent.
+        dir: Option<PathBuf>,
+        /// Engine for the folder's databases [default: the config's `engine`, redb].
+        #[arg(long, value_name = "ENGINE")]
+        engine: Option<EngineKind>,
+    },
+    /// Insert or replace a record and print its key; or import JSON Lines with --batch.
+    ///
+    /// The key comes from the address, else the document's `_id` field, else a
+    /// new UUIDv7. With --batch, every line is one document and the whole
+    /// import is one transaction: a bad line writes nothing.
+    #[command(
+        after_help = "Examples:\n  syncdb put crm/person/42 '{\"name\":\"Ada\"}'\n  echo '{\"_id\":\"7\",\"name\":\"Bob\"}' | syncdb put crm/person -\n  syncdb put crm/person --batch people.jsonl"
+    )]
+    Put {
+        /// DB/COLL or DB/COLL/KEY.
+        address: String,
+        /// The document (a JSON object), or - for stdin [default: stdin].
+        /// With --batch: a JSON Lines file, or - for stdin.
+        input: Option<String>,
+        /// Import JSON Lines: one document per line, all in one transaction.
+        #[arg(long)]
+        batch: bool,
+    },
+    /// Merge top-level fields into a record (`null` removes a field).
+    #[command(
+        after_help = "Example:\n  syncdb patch crm/person/42 '{\"email\":\"ada@example.com\",\"phone\":null}'"
+    )]
+    Patch {
+        /// DB/COLL/KEY.
+        address: String,
+        /// The fields (a JSON object), or - for stdin [default: stdin].
+        input: Option<String>,
+    },
+    /// Print a record's document.
+    #[command(after_help = "Example:\n  syncdb get crm/person/42")]
+    Get {
+        /// DB/COLL/KEY.
+        address: String,
+    },
+    /// Delete a record.
+    #[command(after_help = "Example:\n  syncdb del crm/person/42")]
+    Del {
+        /// DB/COLL/KEY.
+        address: String,
+    },
+    /// List databases, the collections of a database, or the records of a collection.
+    #[command(
+        after_help = "Examples:\n  syncdb ls\n  syncdb ls crm\n  syncdb ls crm/person --prefix 4 --limit 10 --keys"
+    )]
+    Ls {
+        /// Nothing, DB, or DB/COLL.
+        address: Option<String>,
+        /// Only records whose key starts with P.
+        #[arg(long, value_name = "P", default_value = "")]
+        prefix: String,
+        /// At most N records.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Print keys only.
+        #[arg(long)]
+        keys: bool,
+    },
+    /// Drop a collection, or a whole database (every record in it).
+    ///
+    /// The drop is a versioned marker: it reaches every replica, and writes
+    /// made after it (anywhere) live on.
+    #[command(after_help = "Examples:\n  syncdb drop crm/person\n  syncdb drop crm")]
+    Drop {
+        /// DB or DB/COLL.
+        address: String,
+    },
+    /// Print changes as JSON Lines as they commit.
+    ///
+    /// Each line: {"op":"put"|"delete"|"drop","db":..,"collection":..,"key":..,
+    /// "doc":..,"seq":..,"version":..}. With --since, the feed after SEQ is
+    /// replayed first (each key once, at its latest change), then the stream
+    /// continues live with no gap and no duplicate.
+    #[command(after_help = "Examples:\n  syncdb watch crm/person\n  syncdb watch crm --since 0")]
+    Watch {
+        /// Nothing (every database), DB, DB/COLL or DB/COLL/KEY.
+        address: Option<String>,
+        /// Replay the feed after this seq first (needs DB: seqs are per database).
+        #[arg(long, value_name = "SEQ")]
+        since: Option<u64>,
+    },
+    /// Show the daemon, folders, databases and record counts.
+    Status,
+    /// Run, start, stop or query the daemon.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Run the daemon in the foreground (for systemd, launchd and debugging); logs to stderr.
+    Run,
+    /// Start the daemon in the background if it is not running.
+    Start,
+    /// Stop the running daemon and wait until it has exited.
+    Stop,
+    /// Say whether the daemon runs (exit code 4 if not).
+    Status,
+}

@@ -1,0 +1,36 @@
+//! `syncdb init [DIR] [--engine E]`: make a folder and register it.
+
+use std::path::PathBuf;
+
+use syncdb_core::EngineKind;
+use syncdb_core::ipc::{Init, InitParams};
+
+use super::Ctx;
+use crate::exit::{CliError, Result};
+use crate::output;
+
+pub fn run(ctx: &Ctx, dir: Option<PathBuf>, engine: Option<EngineKind>) -> Result<()> {
+    let dir = match dir {
+        Some(d) => d,
+        None => std::env::current_dir()
+            .map_err(|e| CliError::failed(format!("cannot read the working directory: {e}")))?,
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
+    let path = std::fs::canonicalize(&dir)
+        .map_err(|e| CliError::failed(format!("{}: {e}", dir.display())))?;
+    let info = ctx.client()?.call::<Init>(&InitParams { path, engine })?;
+    if ctx.global.json {
+        return output::json(&info);
+    }
+    let verb = if info.created {
+        "created"
+    } else {
+        "already a folder:"
+    };
+    output::note(
+        &ctx.global,
+        format!("{verb} {} (engine {})", info.path.display(), info.engine),
+    );
+    output::line(&info.id)
+}

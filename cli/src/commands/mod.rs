@@ -1,0 +1,101 @@
+//! One file per command; this file resolves what every command shares (paths,
+//! the folder, the daemon connection) and dispatches.
+
+mod daemon;
+mod init;
+mod ls;
+mod put;
+mod records;
+mod status;
+mod watch;
+
+use std::path::PathBuf;
+
+use syncdb_core::folder::Folder;
+use syncdb_core::paths::Paths;
+
+use crate::args::{Cli, Command, Global};
+use crate::client::Client;
+use crate::exit::{CliError, Result};
+
+/// What every command gets.
+pub struct Ctx {
+    pub global: Global,
+    pub paths: Paths,
+}
+
+impl Ctx {
+    /// The folder the command is about: the nearest one at or above `-C DIR`
+    /// (or the working directory); `None` lets the daemon use its only one.
+    pub fn folder(&self) -> Result<Option<PathBuf>> {
+        let base = match &self.global.dir {
+            Some(dir) => std::path::absolute(dir)
+                .map_err(|e| CliError::usage(format!("-C {}: {e}", dir.display())))?,
+            None => std::env::current_dir()
+                .map_err(|e| CliError::failed(format!("cannot read the working directory: {e}")))?,
+        };
+        if let Some(dir) = &self.global.dir
+            && !base.is_dir()
+        {
+            return Err(CliError::usage(format!(
+                "-C {}: no such directory",
+                dir.display()
+            )));
+        }
+        Ok(Folder::find_upwards(&base))
+    }
+
+    /// A connection to the daemon, started if needed.
+    pub fn client(&self) -> Result<Client> {
+        Client::connect(&self.paths, true)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let paths = Paths::from_env().map_err(|e| CliError::usage(e.to_string()))?;
+    let ctx = Ctx {
+        global: cli.global,
+        paths,
+    };
+    match cli.command {
+        Command::Init { dir, engine } => init::run(&ctx, dir, engine),
+        Command::Put {
+            address,
+            input,
+            batch,
+        } => {
+            if batch {
+                put::batch(&ctx, &address, input.as_deref())
+            } else {
+                put::one(&ctx, &address, input.as_deref())
+            }
+        }
+        Command::Patch { address, input } => records::patch(&ctx, &address, input.as_deref()),
+        Command::Get { address } => records::get(&ctx, &address),
+        Command::Del { address } => records::del(&ctx, &address),
+        Command::Drop { address } => records::drop(&ctx, &address),
+        Command::Ls {
+            address,
+            prefix,
+            limit,
+            keys,
+        } => ls::run(&ctx, address.as_deref(), &prefix, limit, keys),
+        Command::Watch { address, since } => watch::run(&ctx, address.as_deref(), since),
+        Command::Status => status::run(&ctx),
+        Command::Daemon(cmd) => daemon::run(&ctx, cmd),
+    }
+}
+
+/// The document argument: inline JSON, or stdin for `-` or nothing.
+pub fn read_input(input: Option<&str>) -> Result<String> {
+    match input {
+        Some("-") | None => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                CliError::usage(format!("cannot read the document from stdin: {e}"))
+            })?;
+            Ok(text)
+        }
+        Some(text) => Ok(text.to_owned()),
+    }
+}

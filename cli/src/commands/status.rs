@@ -1,0 +1,46 @@
+//! `syncdb status`: the daemon, its folders, their databases and counts.
+
+use syncdb_core::ipc::{Empty, Status};
+
+use super::Ctx;
+use crate::exit::Result;
+use crate::output;
+
+pub fn run(ctx: &Ctx) -> Result<()> {
+    let status = ctx.client()?.call::<Status>(&Empty {})?;
+    if ctx.global.json {
+        return output::json(&status);
+    }
+    let d = &status.daemon;
+    output::line(format!(
+        "daemon   running, pid {}, version {}, up {}s",
+        d.pid, d.version, d.uptime_secs
+    ))?;
+    output::line(format!("socket   {}", d.socket.display()))?;
+    output::line(format!("config   {}", d.config.display()))?;
+    if status.folders.is_empty() {
+        output::line("no folders registered; create one with `syncdb init DIR`")?;
+    }
+    for f in &status.folders {
+        output::line(format!(
+            "\nfolder   {}  {}  (engine {})",
+            f.id,
+            f.path.display(),
+            f.engine
+        ))?;
+        if let Some(err) = &f.error {
+            output::line(format!("  error: {err}"))?;
+        }
+        for db in &f.databases {
+            output::line(format!(
+                "  {:<22} {:<7} {:>10} records  seq {:<10} {}",
+                db.name,
+                db.engine,
+                db.records,
+                db.seq,
+                output::human_bytes(db.bytes)
+            ))?;
+        }
+    }
+    Ok(())
+}

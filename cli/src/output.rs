@@ -1,0 +1,90 @@
+//! What the command prints: human text or `--json`, on stdout; errors on
+//! stderr; progress bars only on a terminal and never with `--quiet` or
+//! `--json`. Nothing here uses colour, so `NO_COLOR` has nothing to remove.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::exit::{CliError, Exit, Result};
+
+/// Writes one line to stdout. A closed pipe ends the command quietly.
+pub fn line(text: impl std::fmt::Display) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(pipe)?;
+    Ok(())
+}
+
+/// Writes `value` as one JSON line to stdout.
+pub fn json<T: Serialize>(value: &T) -> Result<()> {
+    line(serde_json::to_string(value).expect("output serializes"))
+}
+
+pub fn flush() -> Result<()> {
+    std::io::stdout().flush().map_err(pipe)
+}
+
+fn pipe(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError::new(Exit::Ok, "")
+    } else {
+        CliError::failed(format!("cannot write output: {e}"))
+    }
+}
+
+pub fn print_error(e: &CliError, json: bool) {
+    let mut err = std::io::stderr().lock();
+    if json {
+        let value = serde_json::json!({"error": {"message": e.message, "exit": e.exit as u8}});
+        let _ = writeln!(err, "{value}");
+    } else {
+        let _ = writeln!(err, "syncdb: {}", e.message);
+    }
+}
+
+/// A note for people (stderr), silent with `--quiet` or `--json`.
+pub fn note(global: &crate::args::Global, text: impl std::fmt::Display) {
+    if !global.quiet && !global.json {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
+/// A progress bar on stderr when it is a terminal and output is for people.
+pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> ProgressBar {
+    let visible = !global.quiet && !global.json && std::io::stderr().is_terminal();
+    let bar = match total_bytes {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, eta {eta})",
+            )
+            .expect("valid template"),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} {msg} ({bytes_per_sec})")
+                .expect("valid template"),
+        ),
+    };
+    bar.set_draw_target(if visible {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    bar
+}
+
+/// `1.5 MiB`-style sizes for tables.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
