@@ -38,6 +38,21 @@ impl Client {
     /// Connects to the daemon of `paths`, starting it if `autostart` and it
     /// is not running, and restarting it if it is another version.
     pub fn connect(paths: &Paths, autostart: bool) -> Result<Client> {
+        // A daemon killed a moment ago may still hold its socket while its
+        // threads exit: a connection that dies during hello is retried.
+        let mut attempt = 0;
+        loop {
+            match Self::connect_once(paths, autostart) {
+                Err(e) if e.exit == crate::exit::Exit::Unreachable && attempt < 3 && autostart => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(50 * attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn connect_once(paths: &Paths, autostart: bool) -> Result<Client> {
         let socket = paths
             .socket()
             .map_err(|e| CliError::unreachable(e.to_string()))?;

@@ -250,18 +250,18 @@ impl Batch<'_> {
         key: &Key,
         make: impl FnOnce(Version) -> RecordState,
     ) -> Result<OpOutcome> {
-        let exists = self
-            .txn
-            .get(collection, key)?
-            .is_some_and(|s| s.state.exists());
-        if !exists {
+        let existing = self.txn.get(collection, key)?;
+        let Some(stored) = existing.filter(|s| s.state.exists()) else {
             return Ok(OpOutcome::NotFound);
-        }
+        };
         let v = self.next_version();
-        let seq = self.merge_record(collection, key, &make(v))?;
-        Ok(OpOutcome::Written {
-            seq: seq.expect("a fresh version always changes the record"),
-            version: v,
+        Ok(match self.merge_record(collection, key, &make(v))? {
+            Some(seq) => OpOutcome::Written { seq, version: v },
+            // An empty patch (`{}`) changes nothing: report the record as it is.
+            None => OpOutcome::Written {
+                seq: stored.seq,
+                version: stored.state.max_version().unwrap_or_default(),
+            },
         })
     }
 

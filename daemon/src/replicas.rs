@@ -151,8 +151,14 @@ impl Replicas {
     ) -> Result<Option<Arc<Replica>>, ReplicaError> {
         let key = (folder.path.clone(), name.clone());
         let mut open = self.open.lock().expect("replica map");
-        if let Some(r) = open.get(&key) {
-            return Ok(Some(r.clone()));
+        match open.get(&key) {
+            Some(r) if !r.jobs.is_closed() => return Ok(Some(r.clone())),
+            Some(_) => {
+                // Its writer died (a bug): reopen rather than refuse writes until restart.
+                tracing::error!(db = %name, "database writer had stopped; reopening");
+                open.remove(&key);
+            }
+            None => {}
         }
         let (kind, path) = match folder.database_file(name)? {
             Some(found) => found,
@@ -297,7 +303,8 @@ impl Writer {
         let now = self.now_ms();
         let commit = self.db.transact(now, &mut |batch| {
             loop {
-                let msg = runtime.block_on(tokio::time::timeout(IMPORT_IDLE, chunks.recv()));
+                let msg = runtime
+                    .block_on(async { tokio::time::timeout(IMPORT_IDLE, chunks.recv()).await });
                 match msg {
                     Ok(Some(ImportMsg::Ops(ops))) => {
                         for op in &ops {

@@ -219,7 +219,9 @@ impl Engine for SqliteEngine {
                  SELECT seq, scope, NULL, version FROM markers WHERE seq > ?1
                  ORDER BY seq LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![since as i64, limit as i64], |r| {
+            // Seqs are at most i64::MAX here; a larger `since` must not wrap.
+            let since = i64::try_from(since).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![since, limit as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?;
             rows.map(|r| {

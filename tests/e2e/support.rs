@@ -1,0 +1,248 @@
+//! Test helpers: a temporary syncdb home with a folder, and a runner for the
+//! real `syncdb` binary. Helpers hide setup, never the assertion.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_syncdb");
+
+/// A temporary `SYNCDB_HOME` and a folder inside it. Its daemon is killed on drop.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one `syncdb` run gave.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit 0 and returns stdout without its last newline.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success; stderr: {}", self.stderr);
+        self.stdout.trim_end_matches('\n')
+    }
+
+    /// Asserts exit `code` and that stderr mentions `needle`.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) {
+        assert_eq!(
+            self.code, code,
+            "stdout: {} stderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr should mention {needle:?}: {}",
+            self.stderr
+        );
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.ok()).expect("stdout is one JSON value")
+    }
+
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.ok()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect()
+    }
+}
+
+impl Home {
+    pub fn new() -> Home {
+        // Short paths: Unix socket paths must stay under ~100 bytes.
+        let dir = tempfile::Builder::new()
+            .prefix("sdb")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("f")).unwrap();
+        Home { dir }
+    }
+
+    /// A home with a folder `f` made with `engine`.
+    pub fn with_folder(engine: &str) -> Home {
+        let home = Home::new();
+        home.run(&["init", "--engine", engine]).ok();
+        home
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn folder(&self) -> PathBuf {
+        self.dir.path().join("f")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("SYNCDB_HOME", self.home())
+            .env_remove("RUST_LOG")
+            .current_dir(self.folder())
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().expect("run syncdb"))
+    }
+
+    /// Runs with `input` on stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run::from(out)
+    }
+
+    pub fn put(&self, address: &str, doc: &str) -> String {
+        self.run(&["put", address, doc]).ok().to_owned()
+    }
+
+    pub fn get(&self, address: &str) -> Value {
+        let out = self.run(&["get", address]);
+        serde_json::from_str(out.ok()).unwrap()
+    }
+
+    /// `ls DB/COLL --json` as (key, doc) pairs: the visible state of a collection.
+    pub fn records(&self, address: &str) -> Vec<(String, Value)> {
+        self.run(&["ls", address, "--json"])
+            .json_lines()
+            .into_iter()
+            .map(|r| (r["key"].as_str().unwrap().to_owned(), r["doc"].clone()))
+            .collect()
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.home().join("run/daemon.lock")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.home().join("run/daemon.sock")
+    }
+
+    /// The running daemon's pid, if any.
+    pub fn daemon_pid(&self) -> Option<i32> {
+        let out = self.run(&["daemon", "status", "--json"]);
+        (out.code == 0).then(|| out.json()["pid"].as_i64().unwrap() as i32)
+    }
+
+    /// SIGKILLs the daemon and waits until it is gone: its lock is free
+    /// only once every thread has exited and closed its files.
+    pub fn kill_daemon(&self) {
+        if let Some(pid) = self.daemon_pid() {
+            kill(pid, libc::SIGKILL);
+            wait_gone(pid);
+            eventually(Duration::from_secs(10), || {
+                (!daemon_running(&self.lock_file())).then_some(())
+            });
+        }
+    }
+
+    pub fn set_config(&self, text: &str) {
+        let path = self.home().join("config/config.toml");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(&path, format!("{text}\n{old}")).unwrap();
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.lock_file())
+            && let Ok(pid) = pid.trim().parse::<i32>()
+            && daemon_running(&self.lock_file())
+        {
+            kill(pid, libc::SIGKILL);
+            wait_gone(pid);
+        }
+    }
+}
+
+fn daemon_running(lock: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(lock) else {
+        return false;
+    };
+    file.try_lock().is_err()
+}
+
+pub fn kill(pid: i32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Waits until `pid` is gone (reaped by init, or a zombie of ours).
+pub fn wait_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && !is_zombie(pid) {
+        assert!(Instant::now() < deadline, "process {pid} did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// Polls `f` until it returns Some, for at most `within`.
+pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
