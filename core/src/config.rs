@@ -210,3 +210,43 @@ mod tests {
         assert_eq!(Config::load(&path).unwrap(), c);
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// Every key the daemon reads is documented in config.example.toml, with
+    /// its real default, and the file parses.
+    #[test]
+    fn example_documents_every_key_with_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed = Config::parse(&text, &path).unwrap();
+        assert_eq!(parsed, Config::default(), "the example's values are the defaults");
+
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        let mut keys = Vec::new();
+        collect_keys(&defaults, "", &mut keys);
+        let example: toml::Value = toml::from_str(&text).unwrap();
+        for key in keys {
+            let mut node = &example;
+            for part in key.split('.') {
+                node = node.get(part).unwrap_or_else(|| panic!("config.example.toml lacks {key}"));
+            }
+        }
+        assert!(text.contains("[[folder]]"), "the folder table is shown");
+    }
+
+    fn collect_keys(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(_) => collect_keys(v, &key, out),
+                    toml::Value::Array(_) => {} // folders: registered by init
+                    _ => out.push(key),
+                }
+            }
+        }
+    }
+}

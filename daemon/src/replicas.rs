@@ -38,6 +38,9 @@ pub struct CommitNote {
     pub changes: Option<Vec<Change>>,
 }
 
+/// Resolves to the number of records once an import's transaction is durable.
+pub type ImportDone = oneshot::Receiver<Result<u64, StoreError>>;
+
 /// Sent by an import to its writer; dropping the sender aborts the import.
 pub enum ImportMsg {
     Ops(Vec<WriteOp>),
@@ -92,15 +95,7 @@ impl Replica {
 
     /// Starts an atomic import: send chunks, then `End`; the returned receiver
     /// gives the number of records once the one transaction is durable.
-    pub fn import(
-        &self,
-    ) -> Result<
-        (
-            mpsc::Sender<ImportMsg>,
-            oneshot::Receiver<Result<u64, StoreError>>,
-        ),
-        ReplicaError,
-    > {
+    pub fn import(&self) -> Result<(mpsc::Sender<ImportMsg>, ImportDone), ReplicaError> {
         let (tx, chunks) = mpsc::channel(2);
         let (reply, rx) = oneshot::channel();
         self.jobs

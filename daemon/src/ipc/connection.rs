@@ -13,11 +13,11 @@ use syncdb_core::db::WriteOp;
 use syncdb_core::ipc::*;
 use syncdb_core::{Document, Name};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::errors::{bad_input, replica_error};
 use super::handlers;
-use crate::replicas::{ImportMsg, Replica};
+use crate::replicas::{ImportDone, ImportMsg, Replica};
 use crate::state::State;
 
 pub struct Connection {
@@ -32,7 +32,7 @@ struct Import {
     replica: Arc<Replica>,
     collection: Name,
     tx: mpsc::Sender<ImportMsg>,
-    done: oneshot::Receiver<Result<u64, syncdb_core::store::StoreError>>,
+    done: ImportDone,
     queued: u64,
 }
 
