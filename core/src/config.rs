@@ -222,7 +222,11 @@ mod example_file {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         let parsed = Config::parse(&text, &path).unwrap();
-        assert_eq!(parsed, Config::default(), "the example's values are the defaults");
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "the example's values are the defaults"
+        );
 
         let defaults = toml::Value::try_from(Config::default()).unwrap();
         let mut keys = Vec::new();
@@ -231,7 +235,9 @@ mod example_file {
         for key in keys {
             let mut node = &example;
             for part in key.split('.') {
-                node = node.get(part).unwrap_or_else(|| panic!("config.example.toml lacks {key}"));
+                node = node
+                    .get(part)
+                    .unwrap_or_else(|| panic!("config.example.toml lacks {key}"));
             }
         }
         assert!(text.contains("[[folder]]"), "the folder table is shown");
@@ -240,7 +246,11 @@ mod example_file {
     fn collect_keys(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
         if let toml::Value::Table(t) = v {
             for (k, v) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 match v {
                     toml::Value::Table(_) => collect_keys(v, &key, out),
                     toml::Value::Array(_) => {} // folders: registered by init
