@@ -149,6 +149,24 @@ impl Database {
         })
     }
 
+    /// Applies a chunk received from replica `peer` and moves the checkpoint
+    /// for it to `end_seq`, in ONE transaction: a crash either keeps both or
+    /// neither, so a resumed sync asks again from the right place.
+    pub fn apply_chunk(
+        &mut self,
+        now_ms: u64,
+        peer: SiteId,
+        items: &[crate::store::Item],
+        end_seq: u64,
+    ) -> Result<Commit> {
+        self.transact(now_ms, &mut |batch| {
+            for item in items {
+                batch.merge_item(item)?;
+            }
+            batch.set_checkpoint(peer, end_seq)
+        })
+    }
+
     /// Applies `ops` in one transaction; one outcome per op, in order.
     pub fn commit(&mut self, ops: &[WriteOp], now_ms: u64) -> Result<(Commit, Vec<OpOutcome>)> {
         let mut outcomes = Vec::with_capacity(ops.len());
@@ -455,6 +473,34 @@ impl Reader {
 
     pub fn checkpoint(&self, peer: SiteId) -> Result<u64> {
         self.engine.checkpoint(peer)
+    }
+
+    pub fn count_since(&self, since: u64) -> Result<u64> {
+        self.engine.count_since(since)
+    }
+
+    /// A hash of everything replicas must agree on: every record's merged
+    /// state (tombstones included) and the drop markers — not local seqs or
+    /// checkpoints. Equal on converged replicas, whatever their engines.
+    pub fn digest(&self) -> Result<String> {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut frame = |part: &[u8]| {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        };
+        self.engine.visit_records(&mut |c, k, state| {
+            frame(c.as_str().as_bytes());
+            frame(k.as_str().as_bytes());
+            frame(&crate::store::codec::encode_state(state));
+        })?;
+        let mut markers = self.engine.markers()?;
+        markers.sort();
+        for (scope, v) in markers {
+            frame(scope.as_ref().map_or(&b""[..], |n| n.as_str().as_bytes()));
+            frame(&crate::store::codec::encode_version(&v));
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// Visible records in the database.

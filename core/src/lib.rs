@@ -8,6 +8,7 @@
 //! - [`db`]: one replica: merge rules, seqs, drop markers and the change feed
 //!   over any engine.
 //! - [`folder`], [`paths`], [`config`]: where things live on disk.
+//! - [`sync`]: the sync protocol as messages, a codec and a sans-IO state machine.
 //! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
 
 pub mod config;
@@ -19,6 +20,7 @@ pub mod names;
 pub mod paths;
 pub mod record;
 pub mod store;
+pub mod sync;
 pub mod version;
 
 pub use db::{Database, OpOutcome, Reader, WriteOp};

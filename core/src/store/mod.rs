@@ -168,6 +168,10 @@ pub trait Engine: Send + Sync {
     fn collections(&self) -> Result<Vec<(Name, u64)>>;
     /// Feed entries with seq > `since`, in seq order, at most `limit`.
     fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>>;
+    /// How many feed entries have seq > `since`.
+    fn count_since(&self, since: u64) -> Result<u64>;
+    /// Every record (tombstones too) in (collection, key) order, for digests.
+    fn visit_records(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()>;
     /// Drop markers: of a collection (`Some`) or of the database (`None`).
     fn markers(&self) -> Result<Vec<(Option<Name>, Version)>>;
     fn checkpoint(&self, peer: SiteId) -> Result<u64>;

@@ -248,6 +248,28 @@ impl Engine for RedbEngine {
         Ok(out)
     }
 
+    fn count_since(&self, since: u64) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let by_seq = txn.open_table(BY_SEQ).map_err(err)?;
+        let mut n = 0;
+        for entry in by_seq.range(since.saturating_add(1)..).map_err(err)? {
+            entry.map_err(err)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn visit_records(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(RECORDS).map_err(err)?;
+        for entry in t.iter().map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            let (c, key) = split_record_key(k.value())?;
+            f(&c, &key, &decode_stored(v.value())?.state);
+        }
+        Ok(())
+    }
+
     fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
         let txn = self.db.begin_read().map_err(err)?;
         let t = txn.open_table(MARKERS).map_err(err)?;

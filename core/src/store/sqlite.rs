@@ -232,6 +232,35 @@ impl Engine for SqliteEngine {
         })
     }
 
+    fn count_since(&self, since: u64) -> Result<u64> {
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT (SELECT count(*) FROM records WHERE seq > ?1)
+                      + (SELECT count(*) FROM markers WHERE seq > ?1)",
+                [since],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    fn visit_records(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT collection, key, state FROM records ORDER BY collection, key",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let coll = name_of(row.get(0)?)?;
+                let key = key_of(row.get(1)?)?;
+                let state: Vec<u8> = row.get(2)?;
+                f(&coll, &key, &decode_state(&state)?);
+            }
+            Ok(())
+        })
+    }
+
     fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT scope, version FROM markers")?;

@@ -1,0 +1,175 @@
+//! Sync messages and their frames: `[FRAME_FORMAT] ++ postcard(Message)`,
+//! one per WebSocket binary message, every frame size-limited.
+//!
+//! Names and keys inside messages decode through the same validators as the
+//! command line, so a peer cannot make us write outside a folder. Fields are
+//! only ever added at the end of a struct, with a new protocol version.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::Name;
+use crate::store::Item;
+use crate::version::SiteId;
+
+/// Bumped on any incompatible change. Peers with different versions refuse
+/// each other with a reason both sides log.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The first byte of every frame: the envelope's format.
+const FRAME_FORMAT: u8 = 1;
+/// Largest frame either side sends or accepts (a chunk is capped far below
+/// this; one record may be as large as a document may be).
+pub const MAX_FRAME_BYTES: usize = 64 << 20;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Client → hub, first: who we are, what we want, what we have.
+    Hello(Hello),
+    /// Hub → client: accepted; the hub's databases of the folder.
+    Welcome(Welcome),
+    /// Either side, last: why the session ends.
+    Reject(Reject),
+    /// "Send me your changes of `db` after `since`; I am replica `site`."
+    Want { db: Name, site: SiteId, since: u64 },
+    /// Feed entries of `db` through `end_seq`; `remaining` more are after it.
+    Chunk {
+        db: Name,
+        items: Vec<Item>,
+        end_seq: u64,
+        remaining: u64,
+    },
+    /// The sender has sent everything of `db` through `seq` (for now: the
+    /// stream stays open and later commits follow).
+    CaughtUp { db: Name, seq: u64 },
+    /// The receiver has applied `db` through `seq` durably.
+    Ack { db: Name, seq: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub version: u32,
+    pub folder: String,
+    /// The access token; never logged.
+    pub token: String,
+    pub databases: Vec<DbAd>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub version: u32,
+    pub databases: Vec<DbAd>,
+    /// The client's token may pull but not push.
+    pub read_only: bool,
+}
+
+/// A database one side has, and its replica's site id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbAd {
+    pub name: Name,
+    pub site: SiteId,
+}
+
+/// Why a session ended. Both sides log it; `syncdb status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Reject {
+    #[error("incompatible protocol: we speak v{ours}, the peer v{theirs}")]
+    Version { ours: u32, theirs: u32 },
+    #[error("unauthorized: missing, wrong or revoked token")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("unknown folder {0}")]
+    UnknownFolder(String),
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("the peer failed: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame of {0} bytes is over the {MAX_FRAME_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("empty frame")]
+    Empty,
+    #[error("unknown frame format {0}")]
+    Format(u8),
+    #[error("undecodable frame: {0}")]
+    Decode(String),
+}
+
+/// Encodes one message; refuses (rather than truncates) anything too large.
+pub fn encode(msg: &Message) -> Result<Vec<u8>, FrameError> {
+    let mut out = vec![FRAME_FORMAT];
+    postcard::to_io(msg, &mut out).expect("writing to a Vec cannot fail");
+    if out.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge(out.len()));
+    }
+    Ok(out)
+}
+
+/// Decodes one frame. Trailing bytes after the message are an error.
+pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge(frame.len()));
+    }
+    let (&format, body) = frame.split_first().ok_or(FrameError::Empty)?;
+    if format != FRAME_FORMAT {
+        return Err(FrameError::Format(format));
+    }
+    let (msg, rest) =
+        postcard::take_from_bytes(body).map_err(|e| FrameError::Decode(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(FrameError::Decode(format!("{} trailing bytes", rest.len())));
+    }
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::parse_as("db", s).unwrap()
+    }
+
+    #[test]
+    fn frame_bytes_are_pinned() {
+        let msg = Message::Ack {
+            db: name("crm"),
+            seq: 300,
+        };
+        // format, variant 6 (Ack), "crm", varint 300
+        assert_eq!(encode(&msg).unwrap(), [1, 6, 3, b'c', b'r', b'm', 0xac, 0x02]);
+        assert_eq!(decode(&encode(&msg).unwrap()).unwrap(), msg);
+    }
+
+    #[test]
+    fn bad_frames_are_errors() {
+        assert_eq!(decode(&[]), Err(FrameError::Empty));
+        assert_eq!(decode(&[9, 0]), Err(FrameError::Format(9)));
+        assert!(matches!(decode(&[1, 200]), Err(FrameError::Decode(_))));
+        let mut ok = encode(&Message::Ack { db: name("a"), seq: 1 }).unwrap();
+        ok.push(0);
+        assert!(matches!(decode(&ok), Err(FrameError::Decode(_))), "trailing bytes");
+        // A database name from the network goes through the name rule.
+        let evil = [1u8, 6, 2, b'.', b'.', 1];
+        assert!(matches!(decode(&evil), Err(FrameError::Decode(_))));
+    }
+
+    #[test]
+    fn truncated_frames_never_decode() {
+        let frame = encode(&Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            folder: "f".into(),
+            token: "t".into(),
+            databases: vec![DbAd {
+                name: name("crm"),
+                site: SiteId([7; 16]),
+            }],
+        }))
+        .unwrap();
+        for cut in 0..frame.len() {
+            assert!(decode(&frame[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+}
