@@ -16,8 +16,44 @@ pub struct Config {
     /// Engine for folders made by `syncdb init` without `--engine`.
     pub engine: EngineKind,
     pub daemon: DaemonConfig,
+    pub sync: SyncConfig,
+    pub serve: ServeConfig,
     #[serde(rename = "folder")]
     pub folders: Vec<FolderEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Most records in one chunk.
+    pub chunk_records: usize,
+    /// A chunk ends once it holds about this many bytes.
+    pub chunk_bytes: usize,
+    /// Chunks sent but not yet acknowledged, per database.
+    pub max_in_flight: usize,
+    /// First and longest wait before reconnecting to a remote, in ms.
+    pub reconnect_min_ms: u64,
+    pub reconnect_max_ms: u64,
+}
+
+/// `syncdb serve`: kept here so serving resumes when the daemon restarts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address to listen on (`127.0.0.1:7700`); not serving when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// PEM certificate chain and private key: serve `wss://`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Create a folder under this directory on first contact from an
+    /// authorized client for a folder id this hub does not have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_folders: Option<PathBuf>,
+    /// Allow plain `ws://` on an address beyond loopback.
+    pub insecure: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,12 +72,39 @@ pub struct DaemonConfig {
     pub log: String,
 }
 
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            chunk_records: 1024,
+            chunk_bytes: 1 << 20,
+            max_in_flight: 4,
+            reconnect_min_ms: 200,
+            reconnect_max_ms: 30_000,
+        }
+    }
+}
+
 /// A folder this daemon owns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FolderEntry {
     pub id: String,
     pub path: PathBuf,
+    /// Daemons this folder syncs with.
+    #[serde(default, rename = "remote", skip_serializing_if = "Vec::is_empty")]
+    pub remotes: Vec<RemoteEntry>,
+}
+
+/// A remote of a folder: `syncdb remote add NAME URL --token-file F`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteEntry {
+    pub name: String,
+    /// `ws://HOST:PORT` or `wss://HOST:PORT`.
+    pub url: String,
+    /// File holding the access token (mode 0600); none for an open hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -49,6 +112,8 @@ impl Default for Config {
         Config {
             engine: EngineKind::Redb,
             daemon: DaemonConfig::default(),
+            sync: SyncConfig::default(),
+            serve: ServeConfig::default(),
             folders: Vec::new(),
         }
     }
@@ -128,6 +193,12 @@ impl Config {
                 "daemon.max_document_bytes, max_connections and group_commit_max_ops must be at least 1".into(),
             ));
         }
+        let s = &self.sync;
+        if s.chunk_records == 0 || s.chunk_bytes == 0 || s.max_in_flight == 0 {
+            return Err(invalid(
+                "sync.chunk_records, chunk_bytes and max_in_flight must be at least 1".into(),
+            ));
+        }
         for f in &self.folders {
             if !f.path.is_absolute() {
                 return Err(invalid(format!(
@@ -205,7 +276,13 @@ mod tests {
         c.folders.push(FolderEntry {
             id: "f1".into(),
             path: dir.path().to_owned(),
+            remotes: vec![RemoteEntry {
+                name: "hub".into(),
+                url: "ws://127.0.0.1:7700".into(),
+                token_file: Some(dir.path().join("token")),
+            }],
         });
+        c.serve.addr = Some("127.0.0.1:0".into());
         c.save(&path).unwrap();
         assert_eq!(Config::load(&path).unwrap(), c);
     }

@@ -74,6 +74,33 @@ impl Folder {
         Ok((Folder { path, settings }, true))
     }
 
+    /// Makes `dir` the folder `id` (a copy of a folder from elsewhere), or
+    /// opens it if it already is that folder.
+    pub fn create_with_id(dir: &Path, id: &str, engine: EngineKind) -> Result<Folder, FolderError> {
+        match Folder::open(dir) {
+            Ok(f) if f.settings.id == id => return Ok(f),
+            Ok(f) => {
+                return Err(FolderError::BadSettings {
+                    path: dir.to_owned(),
+                    message: format!("already a folder with another id ({})", f.settings.id),
+                });
+            }
+            Err(FolderError::NotAFolder(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let marker = dir.join(MARKER_DIR);
+        std::fs::create_dir_all(&marker).map_err(io_err(&marker))?;
+        let settings = FolderSettings {
+            id: id.to_owned(),
+            engine,
+        };
+        let text = toml::to_string(&settings).expect("settings serialize");
+        let file = marker.join(SETTINGS_FILE);
+        write_atomic(&file, text.as_bytes()).map_err(io_err(&file))?;
+        let path = std::fs::canonicalize(dir).map_err(io_err(dir))?;
+        Ok(Folder { path, settings })
+    }
+
     pub fn open(dir: &Path) -> Result<Folder, FolderError> {
         let file = dir.join(MARKER_DIR).join(SETTINGS_FILE);
         let text = match std::fs::read_to_string(&file) {

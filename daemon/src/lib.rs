@@ -13,6 +13,8 @@ pub mod ipc;
 pub mod lock;
 pub mod replicas;
 pub mod state;
+pub mod sync;
+pub mod tokens;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -97,6 +99,7 @@ pub async fn run(
     let state = Arc::new(state::State::new(paths, config, clock_offset_ms));
     tracing::info!(socket = %socket.display(), pid = std::process::id(), version = VERSION, "daemon listening");
     let server = tokio::spawn(ipc::serve(state.clone(), listener));
+    sync_start(&state).await;
     tokio::select! {
         _ = shutdown => tracing::info!("stop signal received"),
         _ = state.stopped() => {}
@@ -108,6 +111,29 @@ pub async fn run(
     let _ = std::fs::remove_file(&socket);
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Resumes what the config says: dialing every remote, and serving.
+async fn sync_start(state: &Arc<state::State>) {
+    let config = state.config();
+    for entry in &config.folders {
+        let folder = match state::open_registered(entry) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(folder = %entry.path.display(), error = %e, "folder unavailable; not syncing it");
+                continue;
+            }
+        };
+        for remote in &entry.remotes {
+            state.sync.start_remote(state, folder.clone(), remote.clone());
+        }
+    }
+    if config.serve.addr.is_some() {
+        match sync::serve::start(state.clone(), &config.serve).await {
+            Ok(serving) => *state.sync.serving.lock().expect("serving") = Some(serving),
+            Err(e) => tracing::error!(error = %e, "cannot serve as configured"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use syncdb_core::db::{Commit, OpOutcome, WriteOp};
 use syncdb_core::folder::{Folder, FolderError};
-use syncdb_core::store::{Change, StoreError};
+use syncdb_core::store::{Change, Item, StoreError};
+use syncdb_core::version::SiteId;
 use syncdb_core::{Database, Name, Reader};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -56,6 +57,13 @@ enum Job {
         chunks: mpsc::Receiver<ImportMsg>,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// A sync chunk: merged with its checkpoint in one transaction.
+    Chunk {
+        peer: SiteId,
+        items: Vec<Item>,
+        end_seq: u64,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 pub struct Replica {
@@ -88,6 +96,22 @@ impl Replica {
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Ops { ops, reply })
+            .map_err(|_| ReplicaError::Stopped)?;
+        let outcome = rx.await.map_err(|_| ReplicaError::Stopped)?;
+        outcome.map_err(|source| self.store_error(source))
+    }
+
+    /// Applies a chunk received from replica `peer` together with its
+    /// checkpoint, durably.
+    pub async fn apply_chunk(&self, peer: SiteId, items: Vec<Item>, end_seq: u64) -> Result<(), ReplicaError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Chunk {
+                peer,
+                items,
+                end_seq,
+                reply,
+            })
             .map_err(|_| ReplicaError::Stopped)?;
         let outcome = rx.await.map_err(|_| ReplicaError::Stopped)?;
         outcome.map_err(|source| self.store_error(source))
@@ -257,6 +281,18 @@ impl Writer {
                 }
                 Job::Import { chunks, reply } => {
                     let outcome = self.import(chunks);
+                    let _ = reply.send(outcome);
+                }
+                Job::Chunk {
+                    peer,
+                    items,
+                    end_seq,
+                    reply,
+                } => {
+                    let prev_high = self.db.high_seq();
+                    let now = self.now_ms();
+                    let outcome = self.db.apply_chunk(now, peer, &items, end_seq);
+                    let outcome = outcome.map(|commit| self.announce(prev_high, commit));
                     let _ = reply.send(outcome);
                 }
             }

@@ -12,11 +12,13 @@ use syncdb_core::paths::Paths;
 use tokio::sync::watch;
 
 use crate::replicas::Replicas;
+use crate::sync::Syncs;
 
 pub struct State {
     pub paths: Paths,
     pub config: Mutex<Config>,
     pub replicas: Replicas,
+    pub sync: Syncs,
     pub started: Instant,
     /// Flips to true once; every task watching it winds down.
     pub stopping: watch::Sender<bool>,
@@ -26,6 +28,7 @@ impl State {
     pub fn new(paths: Paths, config: Config, clock_offset_ms: i64) -> Self {
         let replicas = Replicas::new(config.daemon.group_commit_max_ops, clock_offset_ms);
         State {
+            sync: Syncs::new(&paths.data_dir),
             paths,
             config: Mutex::new(config),
             replicas,
@@ -95,15 +98,29 @@ impl State {
 
     /// Registers `folder` in the config (idempotent) and saves it atomically.
     pub fn register(&self, folder: &Folder) -> Result<(), RpcError> {
+        self.update_config(|config| {
+            if !config.folders.iter().any(|f| f.path == folder.path) {
+                config.folders.push(FolderEntry {
+                    id: folder.settings.id.clone(),
+                    path: folder.path.clone(),
+                    remotes: Vec::new(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// Changes the config and saves it atomically; on any error nothing changes.
+    pub fn update_config(
+        &self,
+        f: impl FnOnce(&mut Config) -> Result<(), RpcError>,
+    ) -> Result<(), RpcError> {
         let mut config = self.config.lock().expect("config");
-        if config.folders.iter().any(|f| f.path == folder.path) {
+        let mut updated = config.clone();
+        f(&mut updated)?;
+        if updated == *config {
             return Ok(());
         }
-        let mut updated = config.clone();
-        updated.folders.push(FolderEntry {
-            id: folder.settings.id.clone(),
-            path: folder.path.clone(),
-        });
         updated
             .save(&self.paths.config_file())
             .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;

@@ -116,6 +116,8 @@ struct Out {
     done: u64,
     /// The seq of the last `CaughtUp` sent.
     caught_up_at: Option<u64>,
+    /// The last seq the peer acknowledged.
+    acked: u64,
 }
 
 /// The peer's feed of one database, coming to us.
@@ -126,6 +128,8 @@ struct In {
     /// The last chunk end applied durably.
     applied: u64,
     done: u64,
+    /// Records the peer said remain after its last chunk.
+    remaining: u64,
     caught_up_at: Option<u64>,
 }
 
@@ -297,6 +301,7 @@ impl Session {
                 queued: since,
                 applied: since,
                 done: 0,
+                remaining: 0,
                 caught_up_at: None,
             },
         );
@@ -327,7 +332,36 @@ impl Session {
             })
     }
 
-    /// Incoming records per database not yet applied (for `status`).
+    /// True when the peer's backlog of every database is applied here.
+    pub fn pull_caught_up(&self) -> bool {
+        self.phase == Phase::Open
+            && self
+                .inc
+                .values()
+                .all(|i| i.caught_up_at.is_some() && i.applied == i.queued)
+    }
+
+    /// How far the peer has acknowledged our feed of `db` (None: not sending it).
+    pub fn push_acked(&self, db: &Name) -> Option<u64> {
+        let out = self.out.get(db)?;
+        Some(match out.in_flight.front() {
+            None => out.sent,
+            Some(_) => out.acked,
+        })
+    }
+
+    /// True when we push at all (false with a read-only token).
+    pub fn pushes(&self) -> bool {
+        self.may_push
+    }
+
+    /// Records of the peer announced but not yet received, summed over
+    /// databases (for `status`).
+    pub fn behind(&self) -> u64 {
+        self.inc.values().map(|i| i.remaining).sum()
+    }
+
+    /// The databases this session follows.
     pub fn databases(&self) -> Vec<Name> {
         let mut all: Vec<Name> = self.inc.keys().chain(self.out.keys()).cloned().collect();
         all.sort();
@@ -365,6 +399,7 @@ impl Session {
                     return protocol("CaughtUp for a database not asked for");
                 };
                 inc.caught_up_at = Some(seq);
+                inc.remaining = 0;
                 vec![Action::Event(SessionEvent::CaughtUp {
                     db,
                     direction: Direction::Pull,
@@ -377,6 +412,7 @@ impl Session {
                 while out.in_flight.front().is_some_and(|&s| s <= seq) {
                     out.in_flight.pop_front();
                 }
+                out.acked = out.acked.max(seq);
                 self.pump(&db)
             }
             (Phase::Closed, _) => Vec::new(),
@@ -441,6 +477,7 @@ impl Session {
                 considered: 0,
                 done: 0,
                 caught_up_at: None,
+                acked: since,
             },
         );
         actions.extend(self.pump(&db));
@@ -467,6 +504,7 @@ impl Session {
         }
         inc.queued = end_seq;
         inc.done += items.len() as u64;
+        inc.remaining = remaining;
         let progress = SessionEvent::Progress {
             db: db.clone(),
             direction: Direction::Pull,

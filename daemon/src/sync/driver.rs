@@ -1,0 +1,194 @@
+//! Drives one `Session` over one WebSocket: frames in → session → actions out
+//! (send, apply through the database writer, report), and local commits in
+//! → live pushes. The same loop serves both ends of a connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use syncdb_core::folder::Folder;
+use syncdb_core::sync::session::Direction;
+use syncdb_core::sync::{Action, Local, Message, Reject, Session, SessionEvent, wire};
+use syncdb_core::{Name, Reader, SiteId};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::link::Link;
+use crate::state::State;
+
+/// A binary-frame transport: the hub's axum socket or the client's tungstenite one.
+pub trait Wire: Send {
+    /// The next binary frame; `None` when the peer closed.
+    fn recv(&mut self) -> impl Future<Output = Option<Result<Vec<u8>, String>>> + Send;
+    fn send(&mut self, frame: Vec<u8>) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum End {
+    #[error("we ended the session: {0}")]
+    Ours(Reject),
+    #[error("the peer ended the session: {0}")]
+    Theirs(Reject),
+    #[error("connection lost: {0}")]
+    Lost(String),
+    #[error("daemon shutting down")]
+    Stopping,
+}
+
+/// The folder's databases, through the daemon's replicas.
+pub struct FolderLocal<'a> {
+    pub state: &'a State,
+    pub folder: &'a Folder,
+}
+
+impl Local for FolderLocal<'_> {
+    fn databases(&mut self) -> Result<Vec<(Name, SiteId)>, String> {
+        let names = self.folder.databases().map_err(|e| e.to_string())?;
+        let mut out = Vec::with_capacity(names.len());
+        for (name, _) in names {
+            let reader = self.open(&name)?;
+            out.push((name, reader.meta().map_err(|e| e.to_string())?.site));
+        }
+        Ok(out)
+    }
+
+    fn open(&mut self, db: &Name) -> Result<Reader, String> {
+        let replica = self
+            .state
+            .replicas
+            .get(self.folder, db, true)
+            .map_err(|e| e.to_string())?
+            .expect("created");
+        Ok(replica.reader.clone())
+    }
+}
+
+pub async fn drive<W: Wire>(
+    wire: &mut W,
+    state: &Arc<State>,
+    folder: &Folder,
+    mut session: Session,
+    first: Vec<Action>,
+    link: &Link,
+) -> End {
+    let mut notes = state.replicas.subscribe();
+    let mut pending = first;
+    loop {
+        for action in std::mem::take(&mut pending) {
+            match action {
+                Action::Send(msg) => {
+                    let frame = match wire::encode(&msg) {
+                        Ok(f) => f,
+                        Err(e) => return End::Ours(Reject::Internal(e.to_string())),
+                    };
+                    link.metrics.bytes_out(frame.len(), &msg);
+                    if let Err(e) = wire.send(frame).await {
+                        return End::Lost(e);
+                    }
+                }
+                Action::Apply {
+                    db,
+                    peer,
+                    items,
+                    end_seq,
+                } => {
+                    let replica = match state.replicas.get(folder, &db, true) {
+                        Ok(r) => r.expect("created"),
+                        Err(e) => return close(wire, Reject::Internal(e.to_string())).await,
+                    };
+                    if let Err(e) = replica.apply_chunk(peer, items, end_seq).await {
+                        tracing::warn!(db = %db, error = %e, "cannot apply a sync chunk");
+                        return close(wire, Reject::Internal(e.to_string())).await;
+                    }
+                    pending.extend(session.applied(&db, end_seq));
+                }
+                Action::Event(event) => link.on_event(&event),
+                Action::Close(reject) => return close(wire, reject).await,
+                Action::Closed(reject) => return End::Theirs(reject),
+            }
+        }
+        link.observe(&session, state, folder);
+        let mut local = FolderLocal { state, folder };
+        tokio::select! {
+            frame = wire.recv() => match frame {
+                Some(Ok(bytes)) => {
+                    link.metrics.bytes_in(bytes.len());
+                    match wire::decode(&bytes) {
+                        Ok(msg) => {
+                            if let Message::Chunk { items, .. } = &msg {
+                                link.metrics.records_in(items.len());
+                            }
+                            pending = session.on_message(msg, &mut local);
+                        }
+                        Err(e) => return close(wire, Reject::Protocol(e.to_string())).await,
+                    }
+                }
+                Some(Err(e)) => return End::Lost(e),
+                None => return End::Lost("closed by the peer".into()),
+            },
+            note = notes.recv() => match note {
+                Ok(note) if note.folder == folder.path => {
+                    pending = session.local_commit(&note.db, &mut local);
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    for db in session.databases() {
+                        pending.extend(session.local_commit(&db, &mut local));
+                    }
+                }
+                Err(RecvError::Closed) => return End::Stopping,
+            },
+            _ = state.stopped() => return End::Stopping,
+        }
+    }
+}
+
+async fn close<W: Wire>(wire: &mut W, reject: Reject) -> End {
+    if let Ok(frame) = wire::encode(&Message::Reject(reject.clone())) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), wire.send(frame)).await;
+    }
+    End::Ours(reject)
+}
+
+/// Progress as the command shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub remote: String,
+    pub db: Name,
+    pub direction: String,
+    pub done: u64,
+    pub total: u64,
+    pub caught_up: bool,
+}
+
+impl Progress {
+    pub fn from_event(remote: &str, event: &SessionEvent) -> Option<Progress> {
+        let dir = |d: &Direction| match d {
+            Direction::Push => "push".to_owned(),
+            Direction::Pull => "pull".to_owned(),
+        };
+        match event {
+            SessionEvent::Progress {
+                db,
+                direction,
+                done,
+                total,
+            } => Some(Progress {
+                remote: remote.to_owned(),
+                db: db.clone(),
+                direction: dir(direction),
+                done: *done,
+                total: *total,
+                caught_up: false,
+            }),
+            SessionEvent::CaughtUp { db, direction } => Some(Progress {
+                remote: remote.to_owned(),
+                db: db.clone(),
+                direction: dir(direction),
+                done: 0,
+                total: 0,
+                caught_up: true,
+            }),
+            SessionEvent::Opened => None,
+        }
+    }
+}

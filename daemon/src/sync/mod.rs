@@ -1,0 +1,86 @@
+//! Sync over the network: dialing remotes ([`client`]), serving as a hub
+//! ([`serve`]), and the loop both share ([`driver`]). [`Syncs`] keeps the
+//! running links so `status` and `sync` can see them.
+
+pub mod client;
+pub mod driver;
+pub mod link;
+pub mod serve;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use syncdb_core::config::RemoteEntry;
+use syncdb_core::folder::Folder;
+
+use crate::state::State;
+use crate::tokens::Tokens;
+use link::{Link, LinkStatus, Metrics};
+
+pub struct Syncs {
+    pub metrics: Arc<Metrics>,
+    pub tokens: Tokens,
+    remotes: Mutex<BTreeMap<(PathBuf, String), (Arc<Link>, tokio::task::JoinHandle<()>)>>,
+    pub serving: Mutex<Option<(SocketAddr, tokio::task::JoinHandle<()>)>>,
+}
+
+impl Syncs {
+    pub fn new(data_dir: &Path) -> Self {
+        Syncs {
+            metrics: Arc::new(Metrics::default()),
+            tokens: Tokens::new(data_dir),
+            remotes: Mutex::new(BTreeMap::new()),
+            serving: Mutex::new(None),
+        }
+    }
+
+    /// Starts dialing `remote` for `folder` (replacing a running link of that name).
+    pub fn start_remote(&self, state: &Arc<State>, folder: Folder, remote: RemoteEntry) {
+        let key = (folder.path.clone(), remote.name.clone());
+        let link = Arc::new(Link::new(remote.name.clone(), self.metrics.clone()));
+        let task = tokio::spawn(client::run(state.clone(), folder, remote, link.clone()));
+        if let Some((_, old)) = self.remotes.lock().expect("remotes").insert(key, (link, task)) {
+            old.abort();
+        }
+    }
+
+    pub fn stop_remote(&self, folder: &Path, name: &str) {
+        let key = (folder.to_owned(), name.to_owned());
+        if let Some((_, task)) = self.remotes.lock().expect("remotes").remove(&key) {
+            task.abort();
+        }
+    }
+
+    /// The links of a folder's remotes, by name.
+    pub fn links(&self, folder: &Path) -> Vec<Arc<Link>> {
+        self.remotes
+            .lock()
+            .expect("remotes")
+            .iter()
+            .filter(|((f, _), _)| f == folder)
+            .map(|(_, (link, _))| link.clone())
+            .collect()
+    }
+
+    pub fn remote_statuses(&self) -> Vec<(String, LinkStatus)> {
+        self.remotes
+            .lock()
+            .expect("remotes")
+            .values()
+            .map(|(link, _)| (link.name.clone(), link.status()))
+            .collect()
+    }
+
+    pub fn serving_addr(&self) -> Option<SocketAddr> {
+        self.serving.lock().expect("serving").as_ref().map(|(a, _)| *a)
+    }
+
+    /// Stops serving (the listener closes; open sessions end with the daemon).
+    pub fn stop_serving(&self) {
+        if let Some((_, task)) = self.serving.lock().expect("serving").take() {
+            task.abort();
+        }
+    }
+}

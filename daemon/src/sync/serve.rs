@@ -1,0 +1,191 @@
+//! `syncdb serve`: the hub. An axum server with `/v1/sync` (a WebSocket
+//! carrying the sync protocol), `/healthz` and `/metrics`. A session must
+//! say `Hello` within the handshake deadline, with a token valid for the
+//! folder it names, or it is refused with a reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State as AxumState;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use syncdb_core::config::ServeConfig;
+use syncdb_core::folder::Folder;
+use syncdb_core::sync::{Message, Reject, Session, SessionConfig, wire};
+
+use super::driver::{FolderLocal, Wire, drive};
+use super::link::Link;
+use crate::state::{State, open_registered};
+
+/// A client must send `Hello` within this long after connecting.
+const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
+
+struct HubWire(WebSocket);
+
+impl Wire for HubWire {
+    async fn recv(&mut self) -> Option<Result<Vec<u8>, String>> {
+        loop {
+            return match self.0.recv().await? {
+                Ok(WsMessage::Binary(b)) => Some(Ok(b.to_vec())),
+                Ok(WsMessage::Close(_)) => None,
+                Ok(WsMessage::Text(_)) => Some(Err("text frame on a binary protocol".into())),
+                Ok(_) => continue,
+                Err(e) => Some(Err(e.to_string())),
+            };
+        }
+    }
+
+    async fn send(&mut self, frame: Vec<u8>) -> Result<(), String> {
+        self.0
+            .send(WsMessage::Binary(frame.into()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Checks where `serve` may listen: beyond loopback only with TLS or `insecure`.
+pub fn check_addr(cfg: &ServeConfig) -> Result<SocketAddr, String> {
+    let Some(text) = &cfg.addr else {
+        return Err("no address to serve on".into());
+    };
+    let addr: SocketAddr = text
+        .parse()
+        .map_err(|e| format!("invalid address {text:?} ({e}); expected HOST:PORT such as 127.0.0.1:7700"))?;
+    let tls = cfg.tls_cert.is_some() && cfg.tls_key.is_some();
+    if !addr.ip().is_loopback() && !tls && !cfg.insecure {
+        return Err(format!(
+            "refusing to serve on {addr} without TLS: tokens would cross the network in clear; give --tls-cert and --tls-key, or --insecure to do it anyway"
+        ));
+    }
+    if cfg.tls_cert.is_some() != cfg.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".into());
+    }
+    if tls {
+        return Err("TLS serving is not built into this version yet; serve on loopback behind a TLS proxy".into());
+    }
+    Ok(addr)
+}
+
+/// Binds and spawns the hub; returns the address it listens on.
+pub async fn start(state: Arc<State>, cfg: &ServeConfig) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+    let addr = check_addr(cfg)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = Router::new()
+        .route("/v1/sync", get(sync_ws))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(state.clone());
+    let task = tokio::spawn(async move {
+        let stop = async move { state.stopped().await };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+            tracing::error!(error = %e, "hub server failed");
+        }
+    });
+    tracing::info!(addr = %bound, "serving sync");
+    Ok((bound, task))
+}
+
+async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
+    let m = &state.sync.metrics;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    };
+    metric("syncdb_peers_connected", "gauge", "Sync connections open now, both directions.", m.peers_connected.load(Ordering::Relaxed).to_string());
+    metric("syncdb_records_in_total", "counter", "Records received in sync chunks.", m.records_in.load(Ordering::Relaxed).to_string());
+    metric("syncdb_records_out_total", "counter", "Records sent in sync chunks.", m.records_out.load(Ordering::Relaxed).to_string());
+    metric("syncdb_bytes_in_total", "counter", "Sync frame bytes received.", m.bytes_in.load(Ordering::Relaxed).to_string());
+    metric("syncdb_bytes_out_total", "counter", "Sync frame bytes sent.", m.bytes_out.load(Ordering::Relaxed).to_string());
+    out.push_str("# HELP syncdb_remote_behind_records Records a remote announced that are not here yet.\n# TYPE syncdb_remote_behind_records gauge\n");
+    for (name, status) in state.sync.remote_statuses() {
+        out.push_str(&format!("syncdb_remote_behind_records{{remote=\"{name}\"}} {}\n", status.behind));
+    }
+    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+}
+
+async fn sync_ws(AxumState(state): AxumState<Arc<State>>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(wire::MAX_FRAME_BYTES)
+        .max_frame_size(wire::MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| hub_session(state, HubWire(socket)))
+}
+
+async fn refuse(wire: &mut HubWire, reject: Reject) {
+    tracing::warn!(reason = %reject, "refused a sync session");
+    if let Ok(frame) = wire::encode(&Message::Reject(reject)) {
+        let _ = wire.send(frame).await;
+    }
+}
+
+/// The hub's folder for `id`: a registered one, or a new one under
+/// `create_folders`.
+fn hub_folder(state: &State, id: &str) -> Result<Folder, Reject> {
+    let config = state.config();
+    if let Some(entry) = config.folders.iter().find(|f| f.id == id) {
+        return open_registered(entry).map_err(|e| Reject::Internal(e.message));
+    }
+    let Some(root) = &config.serve.create_folders else {
+        return Err(Reject::UnknownFolder(id.to_owned()));
+    };
+    if uuid_like(id).is_err() {
+        return Err(Reject::UnknownFolder(id.to_owned()));
+    }
+    let folder = Folder::create_with_id(&root.join(id), id, config.engine)
+        .map_err(|e| Reject::Internal(e.to_string()))?;
+    state.register(&folder).map_err(|e| Reject::Internal(e.message))?;
+    tracing::info!(folder = %folder.path.display(), id, "created folder on first contact");
+    Ok(folder)
+}
+
+/// Folder ids from the network become directory names: only UUID-shaped ones.
+fn uuid_like(id: &str) -> Result<(), ()> {
+    let ok = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if ok { Ok(()) } else { Err(()) }
+}
+
+async fn hub_session(state: Arc<State>, mut wire: HubWire) {
+    let hello = match tokio::time::timeout(HANDSHAKE_DEADLINE, wire.recv()).await {
+        Ok(Some(Ok(frame))) => match wire::decode(&frame) {
+            Ok(Message::Hello(h)) => h,
+            Ok(_) => return refuse(&mut wire, Reject::Protocol("expected Hello first".into())).await,
+            Err(e) => return refuse(&mut wire, Reject::Protocol(e.to_string())).await,
+        },
+        Ok(_) => return,
+        Err(_) => {
+            return refuse(&mut wire, Reject::Protocol("no Hello within the handshake deadline".into())).await;
+        }
+    };
+    if let Err(reject) = Session::check_version(&hello) {
+        return refuse(&mut wire, reject).await;
+    }
+    let grant = match state.sync.tokens.check(&hello.token, &hello.folder) {
+        Ok(Some(g)) => g,
+        Ok(None) => return refuse(&mut wire, Reject::Unauthorized).await,
+        Err(e) => return refuse(&mut wire, Reject::Internal(e.to_string())).await,
+    };
+    let folder = match hub_folder(&state, &hello.folder) {
+        Ok(f) => f,
+        Err(reject) => return refuse(&mut wire, reject).await,
+    };
+    let cfg = state.config().sync;
+    let session_cfg = SessionConfig {
+        chunk_records: cfg.chunk_records,
+        chunk_bytes: cfg.chunk_bytes,
+        max_in_flight: cfg.max_in_flight,
+    };
+    let link = Link::new(format!("token {}", grant.id), state.sync.metrics.clone());
+    let metrics = state.sync.metrics.clone();
+    metrics.peers_connected.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(folder = %hello.folder, token = %grant.id, read_only = grant.read_only, "sync session opened");
+    let mut local = FolderLocal { state: &state, folder: &folder };
+    let (session, first) = Session::accept(session_cfg, &hello, grant.read_only, &mut local);
+    let end = drive(&mut wire, &state, &folder, session, first, &link).await;
+    metrics.peers_connected.fetch_sub(1, Ordering::Relaxed);
+    tracing::info!(folder = %hello.folder, token = %grant.id, reason = %end, "sync session ended");
+}

@@ -1,0 +1,180 @@
+//! Access tokens for remotes. A token is `sdb_<id>_<secret>`: `id` is a
+//! public lookup key, `secret` 256 random bits from the OS. The hub stores
+//! only SHA-256 of the secret (0600 file, written atomically), compares in
+//! constant time, and never logs a token.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    #[serde(default, rename = "token")]
+    tokens: Vec<TokenEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    pub id: String,
+    /// Hex SHA-256 of the secret part.
+    hash: String,
+    /// The only folder the token opens; any folder when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    pub read_only: bool,
+    pub created_ms: u64,
+}
+
+/// What a valid token allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token store {path}: {message}")]
+    Store { path: PathBuf, message: String },
+    #[error("cannot get random bytes from the OS: {0}")]
+    Random(String),
+}
+
+pub struct Tokens {
+    path: PathBuf,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Equal-length comparison whose time does not depend on where bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Tokens {
+    pub fn new(data_dir: &Path) -> Self {
+        Tokens {
+            path: data_dir.join("tokens.toml"),
+        }
+    }
+
+    fn load(&self) -> Result<TokenFile, TokenError> {
+        let store = |message: String| TokenError::Store {
+            path: self.path.clone(),
+            message,
+        };
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| store(e.message().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
+            Err(e) => Err(store(e.to_string())),
+        }
+    }
+
+    fn save(&self, file: &TokenFile) -> Result<(), TokenError> {
+        let text = toml::to_string_pretty(file).expect("tokens serialize");
+        syncdb_core::folder::write_atomic(&self.path, text.as_bytes()).map_err(|e| {
+            TokenError::Store {
+                path: self.path.clone(),
+                message: e.to_string(),
+            }
+        })
+    }
+
+    /// Makes a token and stores its hash; the token itself is returned once.
+    pub fn create(&self, folder: Option<String>, read_only: bool) -> Result<(String, TokenEntry), TokenError> {
+        let mut raw = [0u8; 36];
+        getrandom::fill(&mut raw).map_err(|e| TokenError::Random(e.to_string()))?;
+        let id = hex(&raw[..4]);
+        let secret = hex(&raw[4..]);
+        let entry = TokenEntry {
+            id: id.clone(),
+            hash: hash(&secret),
+            folder,
+            read_only,
+            created_ms: syncdb_core::version::wall_clock_ms(),
+        };
+        let mut file = self.load()?;
+        file.tokens.push(entry.clone());
+        self.save(&file)?;
+        Ok((format!("sdb_{id}_{secret}"), entry))
+    }
+
+    pub fn list(&self) -> Result<Vec<TokenEntry>, TokenError> {
+        Ok(self.load()?.tokens)
+    }
+
+    /// Removes a token by id; false if there was none.
+    pub fn revoke(&self, id: &str) -> Result<bool, TokenError> {
+        let mut file = self.load()?;
+        let before = file.tokens.len();
+        file.tokens.retain(|t| t.id != id);
+        if file.tokens.len() == before {
+            return Ok(false);
+        }
+        self.save(&file)?;
+        Ok(true)
+    }
+
+    /// Checks `token` for `folder`; `None` for a missing, malformed, wrong,
+    /// revoked or other-folder token (one answer, so nothing is learned).
+    pub fn check(&self, token: &str, folder: &str) -> Result<Option<Grant>, TokenError> {
+        let file = self.load()?;
+        let Some((id, secret)) = token.strip_prefix("sdb_").and_then(|t| t.split_once('_')) else {
+            return Ok(None);
+        };
+        let presented = hash(secret);
+        for entry in &file.tokens {
+            let matches = constant_time_eq(entry.hash.as_bytes(), presented.as_bytes());
+            if entry.id == id && matches && entry.folder.as_deref().is_none_or(|f| f == folder) {
+                return Ok(Some(Grant {
+                    id: entry.id.clone(),
+                    read_only: entry.read_only,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// True when no token exists: the hub is open (loopback use, tests).
+    pub fn is_empty(&self) -> Result<bool, TokenError> {
+        Ok(self.load()?.tokens.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_check_scope_and_revocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Tokens::new(dir.path());
+        let (any, _) = t.create(None, false).unwrap();
+        let (ro, ro_entry) = t.create(Some("f1".into()), true).unwrap();
+        assert_eq!(any.len(), 4 + 8 + 1 + 64);
+        assert!(t.check(&any, "f9").unwrap().is_some());
+        assert_eq!(t.check(&ro, "f1").unwrap().unwrap().read_only, true);
+        assert!(t.check(&ro, "f2").unwrap().is_none(), "scoped to its folder");
+        let mut wrong = any.clone();
+        wrong.pop();
+        wrong.push('x');
+        assert!(t.check(&wrong, "f9").unwrap().is_none());
+        assert!(t.check("garbage", "f9").unwrap().is_none());
+        assert!(t.revoke(&ro_entry.id).unwrap());
+        assert!(t.check(&ro, "f1").unwrap().is_none(), "revoked");
+        let stored = std::fs::read_to_string(dir.path().join("tokens.toml")).unwrap();
+        assert!(!stored.contains(any.split('_').nth(2).unwrap()), "only hashes are stored");
+    }
+}
