@@ -136,11 +136,122 @@ pub enum Command {
         #[arg(long, value_name = "SEQ")]
         since: Option<u64>,
     },
-    /// Show the daemon, folders, databases and record counts.
+    /// Show the daemon, folders, databases, record counts and remotes.
     Status,
+    /// Manage the remotes this folder syncs with.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Make a local copy of a folder served by a hub, and sync it.
+    #[command(
+        after_help = "Example:\n  syncdb clone ws://hub.example:7700 7d50e492-173c-44eb-995c-6f5cb3b079c9 ~/crm --token-file ~/.config/syncdb/hub.token"
+    )]
+    Clone {
+        /// The hub: ws://HOST:PORT or wss://HOST:PORT.
+        url: String,
+        /// The folder's id (what `syncdb init` printed on the first machine).
+        folder_id: String,
+        /// Where to put the folder [default: ./FOLDER_ID].
+        dir: Option<PathBuf>,
+        /// File holding the access token (mode 0600).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Engine for the local copy [default: the config's `engine`, redb].
+        #[arg(long, value_name = "ENGINE")]
+        engine: Option<EngineKind>,
+    },
+    /// Sync with the folder's remotes, with progress, until caught up both ways.
+    ///
+    /// The daemon syncs continuously by itself; this shows it happening and,
+    /// with --once, returns when everything is across (for scripts: exit 4 if
+    /// a remote cannot be reached, 1 if it refuses).
+    #[command(after_help = "Examples:\n  syncdb sync --once\n  syncdb sync hub")]
+    Sync {
+        /// One remote by name [default: all of the folder's remotes].
+        remote: Option<String>,
+        /// Return once caught up instead of following live.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print a hash of each database's merged state: equal on converged replicas.
+    #[command(after_help = "Example:\n  syncdb digest crm")]
+    Digest {
+        /// One database [default: all].
+        db: Option<String>,
+    },
+    /// Serve this daemon's folders to remotes (a hub); kept across restarts.
+    ///
+    /// Listens on ADDR with /v1/sync (WebSocket), /healthz and /metrics.
+    /// Remotes need a token from `syncdb token create`.
+    #[command(
+        after_help = "Examples:\n  syncdb serve --addr 127.0.0.1:7700\n  syncdb serve --addr 0.0.0.0:7700 --insecure --create-folders /srv/syncdb\n  syncdb serve --stop"
+    )]
+    Serve {
+        /// HOST:PORT to listen on (port 0 picks a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
+        addr: String,
+        /// PEM certificate chain, for wss:// (with --tls-key).
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key, for wss:// (with --tls-cert).
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
+        /// Create folders under DIR when an authorized client asks for one this hub lacks.
+        #[arg(long, value_name = "DIR")]
+        create_folders: Option<PathBuf>,
+        /// Serve plain ws:// on an address beyond loopback (tokens cross the network in clear).
+        #[arg(long)]
+        insecure: bool,
+        /// Stop serving.
+        #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "create_folders", "insecure"])]
+        stop: bool,
+    },
+    /// Create, list and revoke the tokens remotes use to reach this hub.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run, start, stop or query the daemon.
     #[command(subcommand)]
     Daemon(DaemonCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Add (or replace) a remote and start syncing with it.
+    #[command(
+        after_help = "Example:\n  syncdb remote add hub ws://hub.example:7700 --token-file ~/.config/syncdb/hub.token"
+    )]
+    Add {
+        /// A name for it (1-64 of A-Z a-z 0-9 _ -).
+        name: String,
+        /// ws://HOST:PORT or wss://HOST:PORT.
+        url: String,
+        /// File holding the access token (mode 0600; never in argv).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+    },
+    /// List the remotes with their connection state.
+    Ls,
+    /// Remove a remote and stop syncing with it.
+    Rm { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (shown once; only its hash is kept).
+    #[command(
+        after_help = "Example:\n  syncdb token create --folder 7d50e492-173c-44eb-995c-6f5cb3b079c9 --read-only > reader.token"
+    )]
+    Create {
+        /// Only this folder id [default: every folder served here].
+        #[arg(long, value_name = "ID")]
+        folder: Option<String>,
+        /// May pull, never push.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List tokens (ids and scopes; never the secrets).
+    Ls,
+    /// Revoke a token by id.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

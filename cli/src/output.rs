@@ -50,6 +50,11 @@ pub fn note(global: &crate::args::Global, text: impl std::fmt::Display) {
     }
 }
 
+/// A line for people on stderr, whatever the flags (callers decide).
+pub fn note_always(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 /// A progress bar on stderr when it is a terminal and output is for people.
 pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> ProgressBar {
     let visible = !global.quiet && !global.json && std::io::stderr().is_terminal();

@@ -125,7 +125,9 @@ async fn sync_start(state: &Arc<state::State>) {
             }
         };
         for remote in &entry.remotes {
-            state.sync.start_remote(state, folder.clone(), remote.clone());
+            state
+                .sync
+                .start_remote(state, folder.clone(), remote.clone());
         }
     }
     if config.serve.addr.is_some() {

@@ -103,7 +103,12 @@ impl Replica {
 
     /// Applies a chunk received from replica `peer` together with its
     /// checkpoint, durably.
-    pub async fn apply_chunk(&self, peer: SiteId, items: Vec<Item>, end_seq: u64) -> Result<(), ReplicaError> {
+    pub async fn apply_chunk(
+        &self,
+        peer: SiteId,
+        items: Vec<Item>,
+        end_seq: u64,
+    ) -> Result<(), ReplicaError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Chunk {

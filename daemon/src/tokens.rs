@@ -93,7 +93,11 @@ impl Tokens {
     }
 
     /// Makes a token and stores its hash; the token itself is returned once.
-    pub fn create(&self, folder: Option<String>, read_only: bool) -> Result<(String, TokenEntry), TokenError> {
+    pub fn create(
+        &self,
+        folder: Option<String>,
+        read_only: bool,
+    ) -> Result<(String, TokenEntry), TokenError> {
         let mut raw = [0u8; 36];
         getrandom::fill(&mut raw).map_err(|e| TokenError::Random(e.to_string()))?;
         let id = hex(&raw[..4]);
@@ -166,7 +170,10 @@ mod tests {
         assert_eq!(any.len(), 4 + 8 + 1 + 64);
         assert!(t.check(&any, "f9").unwrap().is_some());
         assert_eq!(t.check(&ro, "f1").unwrap().unwrap().read_only, true);
-        assert!(t.check(&ro, "f2").unwrap().is_none(), "scoped to its folder");
+        assert!(
+            t.check(&ro, "f2").unwrap().is_none(),
+            "scoped to its folder"
+        );
         let mut wrong = any.clone();
         wrong.pop();
         wrong.push('x');
@@ -175,6 +182,9 @@ mod tests {
         assert!(t.revoke(&ro_entry.id).unwrap());
         assert!(t.check(&ro, "f1").unwrap().is_none(), "revoked");
         let stored = std::fs::read_to_string(dir.path().join("tokens.toml")).unwrap();
-        assert!(!stored.contains(any.split('_').nth(2).unwrap()), "only hashes are stored");
+        assert!(
+            !stored.contains(any.split('_').nth(2).unwrap()),
+            "only hashes are stored"
+        );
     }
 }

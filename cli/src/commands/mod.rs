@@ -6,7 +6,9 @@ mod init;
 mod ls;
 mod put;
 mod records;
+mod remote;
 mod status;
+mod sync;
 mod watch;
 
 use std::path::PathBuf;
@@ -82,8 +84,40 @@ pub fn run(cli: Cli) -> Result<()> {
         } => ls::run(&ctx, address.as_deref(), &prefix, limit, keys),
         Command::Watch { address, since } => watch::run(&ctx, address.as_deref(), since),
         Command::Status => status::run(&ctx),
+        Command::Remote(cmd) => remote::run(&ctx, cmd),
+        Command::Clone {
+            url,
+            folder_id,
+            dir,
+            token_file,
+            engine,
+        } => sync::clone(&ctx, url, folder_id, dir, token_file, engine),
+        Command::Sync { remote, once } => sync::run(&ctx, remote, once),
+        Command::Digest { db } => sync::digest(&ctx, db),
+        Command::Serve {
+            addr,
+            tls_cert,
+            tls_key,
+            create_folders,
+            insecure,
+            stop,
+        } => remote::serve(
+            &ctx,
+            addr,
+            tls_cert,
+            tls_key,
+            create_folders,
+            insecure,
+            stop,
+        ),
+        Command::Token(cmd) => remote::token(&ctx, cmd),
         Command::Daemon(cmd) => daemon::run(&ctx, cmd),
     }
+}
+
+/// An absolute form of a path the user gave (relative to the working directory).
+pub fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }
 
 /// The document argument: inline JSON, or stdin for `-` or nothing.

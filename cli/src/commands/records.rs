@@ -1,7 +1,7 @@
 //! `syncdb get | patch | del | drop`: one record or one scope at a time.
 
 use syncdb_core::Address;
-use syncdb_core::ipc::{Del, Drop, DropParams, Get, Patch, PatchParams, RecordParams};
+use syncdb_core::ipc::{Del, DropParams, DropScope, Get, Patch, PatchParams, RecordParams};
 
 use super::{Ctx, read_input};
 use crate::exit::{CliError, Result};
@@ -66,7 +66,7 @@ pub fn drop(ctx: &Ctx, address: &str) -> Result<()> {
         db: parsed.db,
         collection: parsed.collection,
     };
-    let out = ctx.client()?.call::<Drop>(&params)?;
+    let out = ctx.client()?.call::<DropScope>(&params)?;
     if ctx.global.json {
         return output::json(&out);
     }

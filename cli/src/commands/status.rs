@@ -18,6 +18,12 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     ))?;
     output::line(format!("socket   {}", d.socket.display()))?;
     output::line(format!("config   {}", d.config.display()))?;
+    if let Some(addr) = &d.serving {
+        output::line(format!(
+            "serving  ws://{addr}, {} sync connections",
+            d.peers_connected
+        ))?;
+    }
     if status.folders.is_empty() {
         output::line("no folders registered; create one with `syncdb init DIR`")?;
     }
@@ -30,6 +36,26 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         ))?;
         if let Some(err) = &f.error {
             output::line(format!("  error: {err}"))?;
+        }
+        for r in &f.remotes {
+            let state = match (r.connected, r.caught_up) {
+                (true, true) => "connected, caught up".to_owned(),
+                (true, false) => format!("connected, {} records behind", r.behind),
+                (false, _) => format!(
+                    "disconnected: {}",
+                    r.error.as_deref().unwrap_or("not yet tried")
+                ),
+            };
+            let last = r
+                .last_sync_ms
+                .map(|ms| {
+                    format!(
+                        ", last sync {}s ago",
+                        syncdb_core::version::wall_clock_ms().saturating_sub(ms) / 1000
+                    )
+                })
+                .unwrap_or_default();
+            output::line(format!("  remote {} {}: {state}{last}", r.name, r.url))?;
         }
         for db in &f.databases {
             output::line(format!(

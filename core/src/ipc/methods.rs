@@ -38,13 +38,26 @@ method!(Patch, "patch", PatchParams, WriteOutput);
 method!(Get, "get", RecordParams, RecordOutput);
 method!(Del, "del", RecordParams, WriteOutput);
 method!(Ls, "ls", LsParams, LsOutput);
-method!(Drop, "drop", DropParams, WriteOutput);
+method!(DropScope, "drop", DropParams, WriteOutput);
 method!(ImportBegin, "import.begin", ImportBeginParams, ImportOutput);
 method!(ImportChunk, "import.chunk", ImportChunkParams, ImportOutput);
 method!(ImportEnd, "import.end", Empty, ImportOutput);
 method!(Watch, "watch", WatchParams, WatchEnd);
 method!(Status, "status", Empty, StatusOutput);
 method!(Shutdown, "shutdown", Empty, Empty);
+method!(RemoteAdd, "remote.add", RemoteAddParams, RemoteInfo);
+method!(RemoteLs, "remote.ls", FolderParams, RemoteList);
+method!(RemoteRm, "remote.rm", RemoteRmParams, Empty);
+method!(CloneFolder, "clone", CloneParams, FolderInfo);
+method!(Sync, "sync", SyncParams, SyncOutput);
+method!(Digest, "digest", DigestParams, DigestOutput);
+method!(TokenCreate, "token.create", TokenCreateParams, TokenCreated);
+method!(TokenLs, "token.ls", Empty, TokenList);
+method!(TokenRevoke, "token.revoke", TokenRevokeParams, Empty);
+method!(Serve, "serve", ServeParams, ServeOutput);
+
+/// The notification method carrying `sync` progress.
+pub const SYNC_PROGRESS: &str = "sync.progress";
 
 /// The notification method carrying one `watch` event.
 pub const WATCH_EVENT: &str = "watch.event";
@@ -310,6 +323,162 @@ fn version_of(state: &RecordState) -> String {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FolderParams {
+    pub folder: FolderRef,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteAddParams {
+    pub folder: FolderRef,
+    pub name: String,
+    pub url: String,
+    /// Absolute path of a 0600 file holding the token.
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteInfo {
+    pub name: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteRmParams {
+    pub folder: FolderRef,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteList {
+    pub remotes: Vec<RemoteStatus>,
+}
+
+/// A remote and how its connection is doing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteStatus {
+    pub name: String,
+    pub url: String,
+    pub connected: bool,
+    /// Caught up both ways.
+    pub caught_up: bool,
+    /// When it was last caught up (ms since the Unix epoch).
+    pub last_sync_ms: Option<u64>,
+    /// Records the remote announced that are not here yet.
+    pub behind: u64,
+    /// Why the last connection ended or failed.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CloneParams {
+    pub url: String,
+    pub folder_id: String,
+    /// Absolute path of the directory to make the folder in.
+    pub path: PathBuf,
+    pub token_file: Option<PathBuf>,
+    pub engine: Option<EngineKind>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncParams {
+    pub folder: FolderRef,
+    /// One remote by name; every remote of the folder when absent.
+    pub remote: Option<String>,
+    /// Return once caught up both ways (else follow until interrupted).
+    pub once: bool,
+}
+
+/// One `sync.progress` notification.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub remote: String,
+    pub db: Name,
+    /// `push` (ours to the remote) or `pull`.
+    pub direction: String,
+    pub done: u64,
+    pub total: u64,
+    pub caught_up: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncOutput {
+    pub remotes: Vec<RemoteStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DigestParams {
+    pub folder: FolderRef,
+    pub db: Option<Name>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DigestOutput {
+    pub databases: Vec<DatabaseDigest>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatabaseDigest {
+    pub name: Name,
+    /// SHA-256 over every record's merged state and the drop markers.
+    pub digest: String,
+    pub records: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenCreateParams {
+    /// Only this folder id; any folder served here when absent.
+    pub folder: Option<String>,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenCreated {
+    /// Shown once; the hub keeps only its hash.
+    pub token: String,
+    pub id: String,
+    pub folder: Option<String>,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub folder: Option<String>,
+    pub read_only: bool,
+    pub created_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenRevokeParams {
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServeParams {
+    /// `HOST:PORT`; absent with `stop`.
+    pub addr: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub create_folders: Option<PathBuf>,
+    pub insecure: bool,
+    /// Stop serving (and forget it in the config).
+    pub stop: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServeOutput {
+    /// The address listened on (with the real port for `:0`), if serving.
+    pub addr: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StatusOutput {
     pub daemon: DaemonInfo,
     pub folders: Vec<FolderStatus>,
@@ -322,6 +491,12 @@ pub struct DaemonInfo {
     pub uptime_secs: u64,
     pub socket: PathBuf,
     pub config: PathBuf,
+    /// The hub address, when serving.
+    #[serde(default)]
+    pub serving: Option<String>,
+    /// Sync connections open now (remotes dialed and peers served).
+    #[serde(default)]
+    pub peers_connected: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -330,6 +505,8 @@ pub struct FolderStatus {
     pub path: PathBuf,
     pub engine: EngineKind,
     pub databases: Vec<DatabaseInfo>,
+    #[serde(default)]
+    pub remotes: Vec<RemoteStatus>,
     /// Why the folder cannot be served (missing, unreadable), if so.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     Storage,
     /// Too many connections, or the daemon is shutting down.
     Unavailable,
+    /// A remote could not be reached, or refused us.
+    Remote,
 }
 
 impl ErrorCode {
@@ -51,6 +53,7 @@ impl ErrorCode {
             ErrorCode::BadInput => -32002,
             ErrorCode::Storage => -32003,
             ErrorCode::Unavailable => -32004,
+            ErrorCode::Remote => -32005,
         }
     }
 }
@@ -75,6 +78,7 @@ impl TryFrom<i64> for ErrorCode {
             BadInput,
             Storage,
             Unavailable,
+            Remote,
         ]
         .into_iter()
         .find(|c| c.code() == n)

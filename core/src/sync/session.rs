@@ -75,7 +75,10 @@ pub enum SessionEvent {
         total: u64,
     },
     /// Everything of `db` that existed is across in `direction`.
-    CaughtUp { db: Name, direction: Direction },
+    CaughtUp {
+        db: Name,
+        direction: Direction,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -251,7 +254,13 @@ impl Session {
         };
         actions.push(Action::Send(Message::Welcome(Welcome {
             version: PROTOCOL_VERSION,
-            databases: mine.iter().map(|(name, site, _)| DbAd { name: name.clone(), site: *site }).collect(),
+            databases: mine
+                .iter()
+                .map(|(name, site, _)| DbAd {
+                    name: name.clone(),
+                    site: *site,
+                })
+                .collect(),
             read_only,
         })));
         if s.may_pull {
@@ -384,7 +393,9 @@ impl Session {
             (Phase::Open, Message::Hello(_) | Message::Welcome(_)) => {
                 protocol("a second handshake on an open session")
             }
-            (Phase::Open, Message::Want { db, site, since }) => self.on_want(db, site, since, local),
+            (Phase::Open, Message::Want { db, site, since }) => {
+                self.on_want(db, site, since, local)
+            }
             (
                 Phase::Open,
                 Message::Chunk {
@@ -438,10 +449,25 @@ impl Session {
                 actions.extend(self.want(&ad.name, ad.site, reader));
             }
         }
+        // A database made here after the Hello went out: its commit found
+        // the session not yet open, so offer it now as `local_commit` would.
+        if self.may_push {
+            for (name, _, reader) in &mine {
+                if !self.inc.contains_key(name) {
+                    actions.extend(self.want(name, SiteId::default(), reader));
+                }
+            }
+        }
         actions
     }
 
-    fn on_want(&mut self, db: Name, site: SiteId, since: u64, local: &mut dyn Local) -> Vec<Action> {
+    fn on_want(
+        &mut self,
+        db: Name,
+        site: SiteId,
+        since: u64,
+        local: &mut dyn Local,
+    ) -> Vec<Action> {
         if !self.may_push {
             return vec![Action::Close(Reject::Protocol(
                 "Want from a hub that granted a read-only token".into(),
@@ -484,7 +510,13 @@ impl Session {
         actions
     }
 
-    fn on_chunk(&mut self, db: Name, items: Vec<Item>, end_seq: u64, remaining: u64) -> Vec<Action> {
+    fn on_chunk(
+        &mut self,
+        db: Name,
+        items: Vec<Item>,
+        end_seq: u64,
+        remaining: u64,
+    ) -> Vec<Action> {
         if !self.may_pull {
             return vec![Action::Close(Reject::Forbidden(
                 "this token is read-only: it may pull, never push".into(),

@@ -139,7 +139,10 @@ mod tests {
             seq: 300,
         };
         // format, variant 6 (Ack), "crm", varint 300
-        assert_eq!(encode(&msg).unwrap(), [1, 6, 3, b'c', b'r', b'm', 0xac, 0x02]);
+        assert_eq!(
+            encode(&msg).unwrap(),
+            [1, 6, 3, b'c', b'r', b'm', 0xac, 0x02]
+        );
         assert_eq!(decode(&encode(&msg).unwrap()).unwrap(), msg);
     }
 
@@ -148,9 +151,16 @@ mod tests {
         assert_eq!(decode(&[]), Err(FrameError::Empty));
         assert_eq!(decode(&[9, 0]), Err(FrameError::Format(9)));
         assert!(matches!(decode(&[1, 200]), Err(FrameError::Decode(_))));
-        let mut ok = encode(&Message::Ack { db: name("a"), seq: 1 }).unwrap();
+        let mut ok = encode(&Message::Ack {
+            db: name("a"),
+            seq: 1,
+        })
+        .unwrap();
         ok.push(0);
-        assert!(matches!(decode(&ok), Err(FrameError::Decode(_))), "trailing bytes");
+        assert!(
+            matches!(decode(&ok), Err(FrameError::Decode(_))),
+            "trailing bytes"
+        );
         // A database name from the network goes through the name rule.
         let evil = [1u8, 6, 2, b'.', b'.', 1];
         assert!(matches!(decode(&evil), Err(FrameError::Decode(_))));

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::errors::{bad_input, replica_error};
-use super::handlers;
+use super::{handlers, sync_handlers};
 use crate::replicas::{ImportDone, ImportMsg, Replica};
 use crate::state::State;
 
@@ -154,7 +154,7 @@ impl Connection {
                 };
                 self.reply(&id, out).await
             }
-            Drop::NAME => {
+            DropScope::NAME => {
                 let out = match params(p) {
                     Ok(p) => handlers::drop(&state, p).await,
                     Err(e) => Err(e),
@@ -202,6 +202,52 @@ impl Connection {
                 let out = self.import_end().await;
                 self.reply(&id, out).await
             }
+            RemoteAdd::NAME => {
+                let out = params(p).and_then(|p| sync_handlers::remote_add(&state, p));
+                self.reply(&id, out).await
+            }
+            RemoteLs::NAME => {
+                let out = params(p).and_then(|p| sync_handlers::remote_ls(&state, p));
+                self.reply(&id, out).await
+            }
+            RemoteRm::NAME => {
+                let out = params(p).and_then(|p| sync_handlers::remote_rm(&state, p));
+                self.reply(&id, out).await
+            }
+            CloneFolder::NAME => {
+                let out = params(p).and_then(|p| sync_handlers::clone(&state, p));
+                self.reply(&id, out).await
+            }
+            Digest::NAME => {
+                let out = match params::<DigestParams>(p) {
+                    Ok(p) => blocking(move || sync_handlers::digest(&state, p)).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            TokenCreate::NAME => {
+                let out = params(p).and_then(|p| sync_handlers::token_create(&state, p));
+                self.reply(&id, out).await
+            }
+            TokenLs::NAME => {
+                let out = sync_handlers::token_ls(&state);
+                self.reply(&id, out).await
+            }
+            TokenRevoke::NAME => {
+                let out = params(p).and_then(|p| sync_handlers::token_revoke(&state, p));
+                self.reply(&id, out).await
+            }
+            Serve::NAME => {
+                let out = match params(p) {
+                    Ok(p) => sync_handlers::serve(&state, p).await,
+                    Err(e) => Err(e),
+                };
+                self.reply(&id, out).await
+            }
+            Sync::NAME => match params(p) {
+                Ok(p) => self.sync(&id, p).await,
+                Err(e) => self.reply::<()>(&id, Err(e)).await,
+            },
             other => {
                 let err = RpcError::new(
                     ErrorCode::MethodNotFound,

@@ -253,11 +253,16 @@ pub fn status(state: &State) -> Result<StatusOutput, RpcError> {
             },
             Err(e) => (config.engine, Vec::new(), Some(e.message)),
         };
+        let remotes = match open_registered(entry) {
+            Ok(folder) => super::sync_handlers::remote_statuses(state, &folder),
+            Err(_) => Vec::new(),
+        };
         folders.push(FolderStatus {
             id: entry.id.clone(),
             path: entry.path.clone(),
             engine,
             databases,
+            remotes,
             error,
         });
     }
@@ -268,6 +273,12 @@ pub fn status(state: &State) -> Result<StatusOutput, RpcError> {
             uptime_secs: state.started.elapsed().as_secs(),
             socket: state.paths.socket().unwrap_or_default(),
             config: state.config_path(),
+            serving: state.sync.serving_addr().map(|a| a.to_string()),
+            peers_connected: state
+                .sync
+                .metrics
+                .peers_connected
+                .load(std::sync::atomic::Ordering::Relaxed),
         },
         folders,
     })

@@ -5,6 +5,8 @@ mod connection;
 mod errors;
 pub mod handlers;
 mod server;
+mod sync_handlers;
+mod sync_stream;
 mod watch;
 
 pub use server::{bind, serve};

@@ -195,7 +195,7 @@ impl Connection {
 
     /// Reads whatever the client sends while streaming (kept for after the
     /// stream); false when it has closed the connection.
-    async fn read_more(&mut self) -> std::io::Result<bool> {
+    pub(super) async fn read_more(&mut self) -> std::io::Result<bool> {
         use tokio::io::AsyncReadExt;
         let n = (&self.stream).read(&mut self.chunk).await?;
         self.lines.push(&self.chunk[..n]);

@@ -16,7 +16,8 @@ use super::driver::{FolderLocal, Wire, drive};
 use super::link::Link;
 use crate::state::State;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct ClientWire(Socket);
 
@@ -34,7 +35,10 @@ impl Wire for ClientWire {
     }
 
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), String> {
-        self.0.send(WsMessage::binary(frame)).await.map_err(|e| e.to_string())
+        self.0
+            .send(WsMessage::binary(frame))
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -52,7 +56,8 @@ pub fn read_token(remote: &RemoteEntry) -> Result<String, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
         if meta.permissions().mode() & 0o077 != 0 {
             return Err(format!(
                 "token file {} is readable by others; run `chmod 600 {}`",
@@ -61,7 +66,8 @@ pub fn read_token(remote: &RemoteEntry) -> Result<String, String> {
             ));
         }
     }
-    let token = std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let token =
+        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
     let token = token.trim().to_owned();
     if token.is_empty() {
         return Err(format!("token file {} is empty", path.display()));
@@ -83,20 +89,29 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         let outcome = async {
             let token = read_token(&remote)?;
             let url = format!("{}/v1/sync", remote.url.trim_end_matches('/'));
-            let (socket, _) = tokio_tungstenite::connect_async_with_config(&url, Some(ws_config()), true)
-                .await
-                .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
+            let (socket, _) =
+                tokio_tungstenite::connect_async_with_config(&url, Some(ws_config()), true)
+                    .await
+                    .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
             link.update(|s| {
                 s.connected = true;
                 s.error = None;
             });
-            link.metrics.peers_connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            link.metrics
+                .peers_connected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(remote = %remote.name, url = %remote.url, "connected");
             let mut wire = ClientWire(socket);
-            let mut local = FolderLocal { state: &state, folder: &folder };
-            let (session, first) = Session::connect(session_cfg, &folder.settings.id, &token, &mut local);
+            let mut local = FolderLocal {
+                state: &state,
+                folder: &folder,
+            };
+            let (session, first) =
+                Session::connect(session_cfg, &folder.settings.id, &token, &mut local);
             let end = drive(&mut wire, &state, &folder, session, first, &link).await;
-            link.metrics.peers_connected.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            link.metrics
+                .peers_connected
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             Ok::<String, String>(end.to_string())
         }
         .await;

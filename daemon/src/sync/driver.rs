@@ -73,37 +73,40 @@ pub async fn drive<W: Wire>(
     let mut notes = state.replicas.subscribe();
     let mut pending = first;
     loop {
-        for action in std::mem::take(&mut pending) {
-            match action {
-                Action::Send(msg) => {
-                    let frame = match wire::encode(&msg) {
-                        Ok(f) => f,
-                        Err(e) => return End::Ours(Reject::Internal(e.to_string())),
-                    };
-                    link.metrics.bytes_out(frame.len(), &msg);
-                    if let Err(e) = wire.send(frame).await {
-                        return End::Lost(e);
+        // Acting can produce more actions (an apply produces an ack): drain all.
+        while !pending.is_empty() {
+            for action in std::mem::take(&mut pending) {
+                match action {
+                    Action::Send(msg) => {
+                        let frame = match wire::encode(&msg) {
+                            Ok(f) => f,
+                            Err(e) => return End::Ours(Reject::Internal(e.to_string())),
+                        };
+                        link.metrics.bytes_out(frame.len(), &msg);
+                        if let Err(e) = wire.send(frame).await {
+                            return End::Lost(e);
+                        }
                     }
-                }
-                Action::Apply {
-                    db,
-                    peer,
-                    items,
-                    end_seq,
-                } => {
-                    let replica = match state.replicas.get(folder, &db, true) {
-                        Ok(r) => r.expect("created"),
-                        Err(e) => return close(wire, Reject::Internal(e.to_string())).await,
-                    };
-                    if let Err(e) = replica.apply_chunk(peer, items, end_seq).await {
-                        tracing::warn!(db = %db, error = %e, "cannot apply a sync chunk");
-                        return close(wire, Reject::Internal(e.to_string())).await;
+                    Action::Apply {
+                        db,
+                        peer,
+                        items,
+                        end_seq,
+                    } => {
+                        let replica = match state.replicas.get(folder, &db, true) {
+                            Ok(r) => r.expect("created"),
+                            Err(e) => return close(wire, Reject::Internal(e.to_string())).await,
+                        };
+                        if let Err(e) = replica.apply_chunk(peer, items, end_seq).await {
+                            tracing::warn!(db = %db, error = %e, "cannot apply a sync chunk");
+                            return close(wire, Reject::Internal(e.to_string())).await;
+                        }
+                        pending.extend(session.applied(&db, end_seq));
                     }
-                    pending.extend(session.applied(&db, end_seq));
+                    Action::Event(event) => link.on_event(&event),
+                    Action::Close(reject) => return close(wire, reject).await,
+                    Action::Closed(reject) => return End::Theirs(reject),
                 }
-                Action::Event(event) => link.on_event(&event),
-                Action::Close(reject) => return close(wire, reject).await,
-                Action::Closed(reject) => return End::Theirs(reject),
             }
         }
         link.observe(&session, state, folder);
@@ -117,7 +120,7 @@ pub async fn drive<W: Wire>(
                             if let Message::Chunk { items, .. } = &msg {
                                 link.metrics.records_in(items.len());
                             }
-                            pending = session.on_message(msg, &mut local);
+                            pending.extend(session.on_message(msg, &mut local));
                         }
                         Err(e) => return close(wire, Reject::Protocol(e.to_string())).await,
                     }
@@ -127,7 +130,7 @@ pub async fn drive<W: Wire>(
             },
             note = notes.recv() => match note {
                 Ok(note) if note.folder == folder.path => {
-                    pending = session.local_commit(&note.db, &mut local);
+                    pending.extend(session.local_commit(&note.db, &mut local));
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
+use syncdb_core::Name;
 use syncdb_core::folder::Folder;
 use syncdb_core::sync::{Message, Session, SessionEvent};
-use syncdb_core::Name;
 use tokio::sync::{Notify, broadcast};
 
 use super::driver::Progress;
@@ -35,7 +35,8 @@ impl Metrics {
     pub fn bytes_out(&self, n: usize, msg: &Message) {
         self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         if let Message::Chunk { items, .. } = msg {
-            self.records_out.fetch_add(items.len() as u64, Ordering::Relaxed);
+            self.records_out
+                .fetch_add(items.len() as u64, Ordering::Relaxed);
         }
     }
 }
@@ -108,6 +109,7 @@ impl Link {
             .filter_map(|db| session.push_acked(&db).map(|s| (db, s)))
             .collect();
         let pushes = session.pushes();
+        tracing::debug!(link = %self.name, caught_up, pull, behind, ?acked, "sync state");
         self.update(|s| {
             s.caught_up = caught_up;
             s.pull_caught_up = pull;

@@ -41,7 +41,12 @@ impl Syncs {
         let key = (folder.path.clone(), remote.name.clone());
         let link = Arc::new(Link::new(remote.name.clone(), self.metrics.clone()));
         let task = tokio::spawn(client::run(state.clone(), folder, remote, link.clone()));
-        if let Some((_, old)) = self.remotes.lock().expect("remotes").insert(key, (link, task)) {
+        if let Some((_, old)) = self
+            .remotes
+            .lock()
+            .expect("remotes")
+            .insert(key, (link, task))
+        {
             old.abort();
         }
     }
@@ -74,7 +79,11 @@ impl Syncs {
     }
 
     pub fn serving_addr(&self) -> Option<SocketAddr> {
-        self.serving.lock().expect("serving").as_ref().map(|(a, _)| *a)
+        self.serving
+            .lock()
+            .expect("serving")
+            .as_ref()
+            .map(|(a, _)| *a)
     }
 
     /// Stops serving (the listener closes; open sessions end with the daemon).

@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State as AxumState;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use syncdb_core::config::ServeConfig;
@@ -52,9 +52,9 @@ pub fn check_addr(cfg: &ServeConfig) -> Result<SocketAddr, String> {
     let Some(text) = &cfg.addr else {
         return Err("no address to serve on".into());
     };
-    let addr: SocketAddr = text
-        .parse()
-        .map_err(|e| format!("invalid address {text:?} ({e}); expected HOST:PORT such as 127.0.0.1:7700"))?;
+    let addr: SocketAddr = text.parse().map_err(|e| {
+        format!("invalid address {text:?} ({e}); expected HOST:PORT such as 127.0.0.1:7700")
+    })?;
     let tls = cfg.tls_cert.is_some() && cfg.tls_key.is_some();
     if !addr.ip().is_loopback() && !tls && !cfg.insecure {
         return Err(format!(
@@ -65,13 +65,19 @@ pub fn check_addr(cfg: &ServeConfig) -> Result<SocketAddr, String> {
         return Err("--tls-cert and --tls-key go together".into());
     }
     if tls {
-        return Err("TLS serving is not built into this version yet; serve on loopback behind a TLS proxy".into());
+        return Err(
+            "TLS serving is not built into this version yet; serve on loopback behind a TLS proxy"
+                .into(),
+        );
     }
     Ok(addr)
 }
 
 /// Binds and spawns the hub; returns the address it listens on.
-pub async fn start(state: Arc<State>, cfg: &ServeConfig) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+pub async fn start(
+    state: Arc<State>,
+    cfg: &ServeConfig,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
     let addr = check_addr(cfg)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -84,7 +90,10 @@ pub async fn start(state: Arc<State>, cfg: &ServeConfig) -> Result<(SocketAddr, 
         .with_state(state.clone());
     let task = tokio::spawn(async move {
         let stop = async move { state.stopped().await };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "hub server failed");
         }
     });
@@ -96,16 +105,46 @@ async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
     let m = &state.sync.metrics;
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
     };
-    metric("syncdb_peers_connected", "gauge", "Sync connections open now, both directions.", m.peers_connected.load(Ordering::Relaxed).to_string());
-    metric("syncdb_records_in_total", "counter", "Records received in sync chunks.", m.records_in.load(Ordering::Relaxed).to_string());
-    metric("syncdb_records_out_total", "counter", "Records sent in sync chunks.", m.records_out.load(Ordering::Relaxed).to_string());
-    metric("syncdb_bytes_in_total", "counter", "Sync frame bytes received.", m.bytes_in.load(Ordering::Relaxed).to_string());
-    metric("syncdb_bytes_out_total", "counter", "Sync frame bytes sent.", m.bytes_out.load(Ordering::Relaxed).to_string());
+    metric(
+        "syncdb_peers_connected",
+        "gauge",
+        "Sync connections open now, both directions.",
+        m.peers_connected.load(Ordering::Relaxed).to_string(),
+    );
+    metric(
+        "syncdb_records_in_total",
+        "counter",
+        "Records received in sync chunks.",
+        m.records_in.load(Ordering::Relaxed).to_string(),
+    );
+    metric(
+        "syncdb_records_out_total",
+        "counter",
+        "Records sent in sync chunks.",
+        m.records_out.load(Ordering::Relaxed).to_string(),
+    );
+    metric(
+        "syncdb_bytes_in_total",
+        "counter",
+        "Sync frame bytes received.",
+        m.bytes_in.load(Ordering::Relaxed).to_string(),
+    );
+    metric(
+        "syncdb_bytes_out_total",
+        "counter",
+        "Sync frame bytes sent.",
+        m.bytes_out.load(Ordering::Relaxed).to_string(),
+    );
     out.push_str("# HELP syncdb_remote_behind_records Records a remote announced that are not here yet.\n# TYPE syncdb_remote_behind_records gauge\n");
     for (name, status) in state.sync.remote_statuses() {
-        out.push_str(&format!("syncdb_remote_behind_records{{remote=\"{name}\"}} {}\n", status.behind));
+        out.push_str(&format!(
+            "syncdb_remote_behind_records{{remote=\"{name}\"}} {}\n",
+            status.behind
+        ));
     }
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }
@@ -138,7 +177,9 @@ fn hub_folder(state: &State, id: &str) -> Result<Folder, Reject> {
     }
     let folder = Folder::create_with_id(&root.join(id), id, config.engine)
         .map_err(|e| Reject::Internal(e.to_string()))?;
-    state.register(&folder).map_err(|e| Reject::Internal(e.message))?;
+    state
+        .register(&folder)
+        .map_err(|e| Reject::Internal(e.message))?;
     tracing::info!(folder = %folder.path.display(), id, "created folder on first contact");
     Ok(folder)
 }
@@ -153,12 +194,18 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
     let hello = match tokio::time::timeout(HANDSHAKE_DEADLINE, wire.recv()).await {
         Ok(Some(Ok(frame))) => match wire::decode(&frame) {
             Ok(Message::Hello(h)) => h,
-            Ok(_) => return refuse(&mut wire, Reject::Protocol("expected Hello first".into())).await,
+            Ok(_) => {
+                return refuse(&mut wire, Reject::Protocol("expected Hello first".into())).await;
+            }
             Err(e) => return refuse(&mut wire, Reject::Protocol(e.to_string())).await,
         },
         Ok(_) => return,
         Err(_) => {
-            return refuse(&mut wire, Reject::Protocol("no Hello within the handshake deadline".into())).await;
+            return refuse(
+                &mut wire,
+                Reject::Protocol("no Hello within the handshake deadline".into()),
+            )
+            .await;
         }
     };
     if let Err(reject) = Session::check_version(&hello) {
@@ -183,7 +230,10 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
     let metrics = state.sync.metrics.clone();
     metrics.peers_connected.fetch_add(1, Ordering::Relaxed);
     tracing::info!(folder = %hello.folder, token = %grant.id, read_only = grant.read_only, "sync session opened");
-    let mut local = FolderLocal { state: &state, folder: &folder };
+    let mut local = FolderLocal {
+        state: &state,
+        folder: &folder,
+    };
     let (session, first) = Session::accept(session_cfg, &hello, grant.read_only, &mut local);
     let end = drive(&mut wire, &state, &folder, session, first, &link).await;
     metrics.peers_connected.fetch_sub(1, Ordering::Relaxed);

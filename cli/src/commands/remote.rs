@@ -1,0 +1,144 @@
+//! `syncdb remote`, `syncdb serve`, `syncdb token`: configuring who syncs with whom.
+
+use std::path::PathBuf;
+
+use syncdb_core::ipc::{
+    Empty, FolderParams, RemoteAdd, RemoteAddParams, RemoteLs, RemoteRm, RemoteRmParams, Serve,
+    ServeParams, TokenCreate, TokenCreateParams, TokenLs, TokenRevoke, TokenRevokeParams,
+};
+
+use super::{Ctx, absolute};
+use crate::args::{RemoteCommand, TokenCommand};
+use crate::exit::Result;
+use crate::output;
+
+pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
+    let folder = ctx.folder()?;
+    let mut client = ctx.client()?;
+    match cmd {
+        RemoteCommand::Add {
+            name,
+            url,
+            token_file,
+        } => {
+            let token_file = token_file.as_deref().map(absolute).transpose()?;
+            let info = client.call::<RemoteAdd>(&RemoteAddParams {
+                folder,
+                name,
+                url,
+                token_file,
+            })?;
+            if ctx.global.json {
+                return output::json(&info);
+            }
+            output::note(
+                &ctx.global,
+                format!("added remote {} ({}); syncing", info.name, info.url),
+            );
+            Ok(())
+        }
+        RemoteCommand::Ls => {
+            let list = client.call::<RemoteLs>(&FolderParams { folder })?;
+            for r in &list.remotes {
+                if ctx.global.json {
+                    output::json(r)?;
+                    continue;
+                }
+                let state = match (r.connected, r.caught_up) {
+                    (true, true) => "connected, caught up".to_owned(),
+                    (true, false) => format!("connected, {} behind", r.behind),
+                    (false, _) => format!(
+                        "disconnected: {}",
+                        r.error.as_deref().unwrap_or("not yet tried")
+                    ),
+                };
+                output::line(format!("{:<16} {:<32} {state}", r.name, r.url))?;
+            }
+            Ok(())
+        }
+        RemoteCommand::Rm { name } => {
+            client.call::<RemoteRm>(&RemoteRmParams {
+                folder,
+                name: name.clone(),
+            })?;
+            output::note(&ctx.global, format!("removed remote {name}"));
+            Ok(())
+        }
+    }
+}
+
+pub fn serve(
+    ctx: &Ctx,
+    addr: String,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    create_folders: Option<PathBuf>,
+    insecure: bool,
+    stop: bool,
+) -> Result<()> {
+    let params = ServeParams {
+        addr: (!stop).then_some(addr),
+        tls_cert: tls_cert.as_deref().map(absolute).transpose()?,
+        tls_key: tls_key.as_deref().map(absolute).transpose()?,
+        create_folders: create_folders.as_deref().map(absolute).transpose()?,
+        insecure,
+        stop,
+    };
+    let out = ctx.client()?.call::<Serve>(&params)?;
+    if ctx.global.json {
+        return output::json(&out);
+    }
+    match out.addr {
+        Some(addr) => output::line(format!("serving on ws://{addr}")),
+        None => output::line("not serving"),
+    }
+}
+
+pub fn token(ctx: &Ctx, cmd: TokenCommand) -> Result<()> {
+    let mut client = ctx.client()?;
+    match cmd {
+        TokenCommand::Create { folder, read_only } => {
+            let out = client.call::<TokenCreate>(&TokenCreateParams { folder, read_only })?;
+            if ctx.global.json {
+                return output::json(&out);
+            }
+            output::note(
+                &ctx.global,
+                format!(
+                    "token {} ({}{}); it is shown only now — store it in a 0600 file",
+                    out.id,
+                    out.folder
+                        .as_deref()
+                        .map_or("any folder".to_owned(), |f| format!("folder {f}")),
+                    if out.read_only { ", read-only" } else { "" }
+                ),
+            );
+            output::line(&out.token)
+        }
+        TokenCommand::Ls => {
+            let list = client.call::<TokenLs>(&Empty {})?;
+            for t in &list.tokens {
+                if ctx.global.json {
+                    output::json(t)?;
+                } else {
+                    output::line(format!(
+                        "{}  {:<38} {}",
+                        t.id,
+                        t.folder.as_deref().unwrap_or("any folder"),
+                        if t.read_only {
+                            "read-only"
+                        } else {
+                            "read-write"
+                        }
+                    ))?;
+                }
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            client.call::<TokenRevoke>(&TokenRevokeParams { id: id.clone() })?;
+            output::note(&ctx.global, format!("revoked token {id}"));
+            Ok(())
+        }
+    }
+}

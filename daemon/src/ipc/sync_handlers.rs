@@ -1,0 +1,293 @@
+//! Handlers for sync configuration: remotes, clone, tokens, serving, digests.
+//! Plain functions over `State`; the `sync` stream itself is in `sync_stream.rs`.
+
+use std::sync::Arc;
+
+use syncdb_core::config::RemoteEntry;
+use syncdb_core::folder::Folder;
+use syncdb_core::ipc::*;
+
+use super::errors::{bad_input, not_found, replica_error};
+use crate::state::State;
+use crate::sync::link::LinkStatus;
+use crate::sync::serve;
+
+fn remote_status(entry: &RemoteEntry, link: Option<LinkStatus>) -> RemoteStatus {
+    let s = link.unwrap_or_default();
+    RemoteStatus {
+        name: entry.name.clone(),
+        url: entry.url.clone(),
+        connected: s.connected,
+        caught_up: s.caught_up,
+        last_sync_ms: s.last_sync_ms,
+        behind: s.behind,
+        error: s.error,
+    }
+}
+
+/// The remotes of a folder with their live status.
+pub fn remote_statuses(state: &State, folder: &Folder) -> Vec<RemoteStatus> {
+    let config = state.config();
+    let Some(entry) = config.folders.iter().find(|f| f.path == folder.path) else {
+        return Vec::new();
+    };
+    let links = state.sync.links(&folder.path);
+    entry
+        .remotes
+        .iter()
+        .map(|r| {
+            let link = links.iter().find(|l| l.name == r.name).map(|l| l.status());
+            remote_status(r, link)
+        })
+        .collect()
+}
+
+fn check_url(url: &str) -> Result<(), RpcError> {
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"))
+        .ok_or_else(|| {
+            bad_input(format!(
+                "invalid remote URL {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
+            ))
+        })?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(bad_input(format!(
+            "invalid remote URL {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
+        )));
+    }
+    Ok(())
+}
+
+fn check_remote_name(name: &str) -> Result<(), RpcError> {
+    syncdb_core::Name::parse_as("remote name", name)
+        .map(|_| ())
+        .map_err(|e| bad_input(e.to_string()))
+}
+
+/// Adds (or replaces) a remote of `folder` and starts dialing it.
+pub fn add_remote(
+    state: &Arc<State>,
+    folder: &Folder,
+    remote: RemoteEntry,
+) -> Result<(), RpcError> {
+    check_remote_name(&remote.name)?;
+    check_url(&remote.url)?;
+    if let Some(path) = &remote.token_file {
+        crate::sync::client::read_token(&remote).map_err(bad_input)?;
+        if !path.is_absolute() {
+            return Err(bad_input(format!(
+                "token file {} must be an absolute path",
+                path.display()
+            )));
+        }
+    }
+    state.update_config(|c| {
+        let entry = c
+            .folders
+            .iter_mut()
+            .find(|f| f.path == folder.path)
+            .ok_or_else(|| {
+                not_found(format!(
+                    "folder {} is not registered",
+                    folder.path.display()
+                ))
+            })?;
+        entry.remotes.retain(|r| r.name != remote.name);
+        entry.remotes.push(remote.clone());
+        Ok(())
+    })?;
+    state.sync.start_remote(state, folder.clone(), remote);
+    Ok(())
+}
+
+pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let remote = RemoteEntry {
+        name: p.name,
+        url: p.url,
+        token_file: p.token_file,
+    };
+    add_remote(state, &folder, remote.clone())?;
+    Ok(RemoteInfo {
+        name: remote.name,
+        url: remote.url,
+        token_file: remote.token_file,
+    })
+}
+
+pub fn remote_ls(state: &State, p: FolderParams) -> Result<RemoteList, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    Ok(RemoteList {
+        remotes: remote_statuses(state, &folder),
+    })
+}
+
+pub fn remote_rm(state: &State, p: RemoteRmParams) -> Result<Empty, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    state.update_config(|c| {
+        let entry = c
+            .folders
+            .iter_mut()
+            .find(|f| f.path == folder.path)
+            .expect("resolved");
+        let before = entry.remotes.len();
+        entry.remotes.retain(|r| r.name != p.name);
+        if entry.remotes.len() == before {
+            return Err(not_found(format!("no remote named {}", p.name)));
+        }
+        Ok(())
+    })?;
+    state.sync.stop_remote(&folder.path, &p.name);
+    Ok(Empty {})
+}
+
+pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError> {
+    check_url(&p.url)?;
+    if !p.path.is_absolute() {
+        return Err(bad_input(format!(
+            "folder path {} must be absolute",
+            p.path.display()
+        )));
+    }
+    if p.folder_id.len() != 36
+        || !p
+            .folder_id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '-')
+    {
+        return Err(bad_input(format!(
+            "invalid folder id {:?}: expected the id `syncdb init` printed (a UUID)",
+            p.folder_id
+        )));
+    }
+    let engine = p.engine.unwrap_or(state.config().engine);
+    let folder = Folder::create_with_id(&p.path, &p.folder_id, engine)
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    state.register(&folder)?;
+    let remote = RemoteEntry {
+        name: "origin".into(),
+        url: p.url,
+        token_file: p.token_file,
+    };
+    add_remote(state, &folder, remote)?;
+    Ok(FolderInfo {
+        id: folder.settings.id,
+        path: folder.path,
+        engine: folder.settings.engine,
+        created: true,
+    })
+}
+
+/// Blocking: reads every record. Run it off the async workers.
+pub fn digest(state: &State, p: DigestParams) -> Result<DigestOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let names = match p.db {
+        Some(db) => vec![db],
+        None => folder
+            .databases()
+            .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect(),
+    };
+    let mut databases = Vec::new();
+    for name in names {
+        let replica = state
+            .replicas
+            .get(&folder, &name, false)
+            .map_err(replica_error)?
+            .ok_or_else(|| not_found(format!("no database {name} in {}", folder.path.display())))?;
+        let store = |e| replica_error(replica.store_error(e));
+        databases.push(DatabaseDigest {
+            digest: replica.reader.digest().map_err(store)?,
+            records: replica.reader.record_count().map_err(store)?,
+            name,
+        });
+    }
+    Ok(DigestOutput { databases })
+}
+
+pub fn token_create(state: &State, p: TokenCreateParams) -> Result<TokenCreated, RpcError> {
+    let (token, entry) = state
+        .sync
+        .tokens
+        .create(p.folder, p.read_only)
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    tracing::info!(id = %entry.id, read_only = entry.read_only, "token created");
+    Ok(TokenCreated {
+        token,
+        id: entry.id,
+        folder: entry.folder,
+        read_only: entry.read_only,
+    })
+}
+
+pub fn token_ls(state: &State) -> Result<TokenList, RpcError> {
+    let tokens = state
+        .sync
+        .tokens
+        .list()
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    Ok(TokenList {
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenInfo {
+                id: t.id,
+                folder: t.folder,
+                read_only: t.read_only,
+                created_ms: t.created_ms,
+            })
+            .collect(),
+    })
+}
+
+pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcError> {
+    let removed = state
+        .sync
+        .tokens
+        .revoke(&p.id)
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    if !removed {
+        return Err(not_found(format!("no token with id {}", p.id)));
+    }
+    tracing::info!(id = %p.id, "token revoked");
+    Ok(Empty {})
+}
+
+pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, RpcError> {
+    state.sync.stop_serving();
+    if p.stop {
+        state.update_config(|c| {
+            c.serve = Default::default();
+            Ok(())
+        })?;
+        return Ok(ServeOutput { addr: None });
+    }
+    let cfg = syncdb_core::config::ServeConfig {
+        addr: Some(p.addr.unwrap_or_else(|| "127.0.0.1:7700".into())),
+        tls_cert: p.tls_cert,
+        tls_key: p.tls_key,
+        create_folders: p.create_folders,
+        insecure: p.insecure,
+    };
+    serve::check_addr(&cfg).map_err(bad_input)?;
+    if let Some(dir) = &cfg.create_folders {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| bad_input(format!("--create-folders {}: {e}", dir.display())))?;
+    }
+    let (addr, task) = serve::start(state.clone(), &cfg)
+        .await
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e))?;
+    *state.sync.serving.lock().expect("serving") = Some((addr, task));
+    // Keep the real port, so a restart serves on the same address.
+    let mut saved = cfg;
+    saved.addr = Some(addr.to_string());
+    state.update_config(|c| {
+        c.serve = saved;
+        Ok(())
+    })?;
+    Ok(ServeOutput {
+        addr: Some(addr.to_string()),
+    })
+}
