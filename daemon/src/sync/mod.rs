@@ -19,10 +19,14 @@ use crate::state::State;
 use crate::tokens::Tokens;
 use link::{Link, LinkStatus, Metrics};
 
+/// A running remote: its status and the task dialing it.
+type Running = (Arc<Link>, tokio::task::JoinHandle<()>);
+
 pub struct Syncs {
     pub metrics: Arc<Metrics>,
     pub tokens: Tokens,
-    remotes: Mutex<BTreeMap<(PathBuf, String), (Arc<Link>, tokio::task::JoinHandle<()>)>>,
+    /// By (folder path, remote name).
+    remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
     pub serving: Mutex<Option<(SocketAddr, tokio::task::JoinHandle<()>)>>,
 }
 
