@@ -169,7 +169,7 @@ mod tests {
         let (ro, ro_entry) = t.create(Some("f1".into()), true).unwrap();
         assert_eq!(any.len(), 4 + 8 + 1 + 64);
         assert!(t.check(&any, "f9").unwrap().is_some());
-        assert_eq!(t.check(&ro, "f1").unwrap().unwrap().read_only, true);
+        assert!(t.check(&ro, "f1").unwrap().unwrap().read_only);
         assert!(
             t.check(&ro, "f2").unwrap().is_none(),
             "scoped to its folder"
