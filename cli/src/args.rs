@@ -162,8 +162,8 @@ pub enum Command {
     /// Sync with the folder's remotes, with progress, until caught up both ways.
     ///
     /// The daemon syncs continuously by itself; this shows it happening and,
-    /// with --once, returns when everything is across (for scripts: exit 4 if
-    /// a remote cannot be reached, 1 if it refuses).
+    /// with --once, returns when everything is across (for scripts: exit 1 if
+    /// a remote cannot be reached or refuses, with the reason).
     #[command(after_help = "Examples:\n  syncdb sync --once\n  syncdb sync hub")]
     Sync {
         /// One remote by name [default: all of the folder's remotes].

@@ -180,6 +180,100 @@ impl Home {
     }
 }
 
+/// A hub: a home with a folder, serving on a free loopback port.
+pub struct Hub {
+    pub home: Home,
+    pub addr: String,
+    pub folder_id: String,
+}
+
+impl Hub {
+    pub fn new(engine: &str) -> Hub {
+        Hub::with_config(engine, "")
+    }
+
+    pub fn with_config(engine: &str, config: &str) -> Hub {
+        let home = Home::new();
+        home.set_config(config);
+        let folder_id = home
+            .run(&["init", "--engine", engine, "-q"])
+            .ok()
+            .to_owned();
+        let served = home
+            .run(&["serve", "--addr", "127.0.0.1:0", "--json"])
+            .json();
+        let addr = served["addr"].as_str().unwrap().to_owned();
+        Hub {
+            home,
+            addr,
+            folder_id,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// A token in a 0600 file (extra args: --read-only, --folder ID).
+    pub fn token_file(&self, args: &[&str]) -> PathBuf {
+        let mut all = vec!["token", "create", "-q"];
+        all.extend_from_slice(args);
+        let token = self.home.run(&all).ok().to_owned();
+        let path = self
+            .home
+            .dir
+            .path()
+            .join(format!("token-{}", &token[4..12]));
+        std::fs::write(&path, token).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        path
+    }
+
+    /// A client home whose folder `f` is a clone of the hub's folder.
+    pub fn client(&self, config: &str) -> Home {
+        let token = self.token_file(&[]);
+        let c = Home::new();
+        c.set_config(config);
+        let f = c.folder();
+        c.run(&[
+            "clone",
+            &self.url(),
+            &self.folder_id,
+            f.to_str().unwrap(),
+            "--token-file",
+            token.to_str().unwrap(),
+            "-q",
+        ])
+        .ok();
+        c
+    }
+}
+
+impl Home {
+    /// `digest --json` as db name → digest.
+    pub fn digests(&self) -> Vec<(String, String)> {
+        self.run(&["digest", "--json"])
+            .json_lines()
+            .into_iter()
+            .map(|d| {
+                (
+                    d["name"].as_str().unwrap().to_owned(),
+                    d["digest"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Waits until every home shows the same non-empty digests; returns them.
+pub fn converged(homes: &[&Home]) -> Vec<(String, String)> {
+    eventually(Duration::from_secs(60), || {
+        let all: Vec<_> = homes.iter().map(|h| h.digests()).collect();
+        (!all[0].is_empty() && all.iter().all(|d| *d == all[0])).then(|| all[0].clone())
+    })
+}
+
 impl Drop for Home {
     fn drop(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(self.lock_file())
