@@ -12,109 +12,13 @@
 //!
 //! `SYNCDB_BENCH_RECORDS` sets N (default 1,000,000).
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use interprocess::local_socket::{GenericFilePath, Stream, prelude::*};
-
-const BIN: &str = env!("CARGO_BIN_EXE_syncdb");
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        let dir = tempfile::Builder::new()
-            .prefix("sdbb")
-            .tempdir_in("/tmp")
-            .unwrap();
-        std::fs::create_dir_all(dir.path().join("f")).unwrap();
-        Home { dir }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env("SYNCDB_HOME", self.dir.path().join("home"))
-            .current_dir(self.dir.path().join("f"))
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn daemon_pid(&self) -> u32 {
-        let lock = self.dir.path().join("home/run/daemon.lock");
-        std::fs::read_to_string(lock)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("home/run/daemon.sock")
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["daemon", "stop"]).output();
-    }
-}
-
-/// Peak resident set of a process, in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb / 1024.0
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// N JSON Lines of about 100 bytes each, without `_id` (keys are UUIDv7).
-fn generate(path: &Path, n: usize) -> Vec<String> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut docs = Vec::with_capacity(n);
-    for i in 0..n {
-        let doc = format!(
-            r#"{{"name":"user-{i:07}","email":"user{i}@example.com","age":{},"city":"Lisbon","score":{}}}"#,
-            20 + i % 60,
-            (i * 7919) % 1000
-        );
-        writeln!(w, "{doc}").unwrap();
-        docs.push(doc);
-    }
-    w.flush().unwrap();
-    docs
-}
+use support::*;
 
 /// The floor: the same rows into a plain SQLite table, one transaction.
 fn sqlite_baseline(dir: &Path, docs: &[String]) -> Duration {
@@ -174,19 +78,14 @@ fn socket_round_trips(
     lines: impl Fn(usize) -> String,
     runs: usize,
 ) -> Vec<Duration> {
-    let stream = Stream::connect(socket.to_fs_name::<GenericFilePath>().unwrap()).unwrap();
-    let mut reader = BufReader::new(&stream);
-    let mut writer = &stream;
-    let mut buf = String::new();
+    let mut rpc = Rpc::connect(socket);
     (0..runs)
         .map(|i| {
             let line = lines(i);
             let start = Instant::now();
-            writer.write_all(line.as_bytes()).unwrap();
-            buf.clear();
-            reader.read_line(&mut buf).unwrap();
+            let answer = rpc.call(&line);
             let took = start.elapsed();
-            assert!(buf.contains("\"result\""), "{buf}");
+            assert!(answer.contains("\"result\""), "{answer}");
             took
         })
         .collect()

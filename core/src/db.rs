@@ -152,19 +152,29 @@ impl Database {
     /// Applies a chunk received from replica `peer` and moves the checkpoint
     /// for it to `end_seq`, in ONE transaction: a crash either keeps both or
     /// neither, so a resumed sync asks again from the right place.
+    ///
+    /// Also returns the seqs of entries now stored exactly as the peer sent
+    /// them: the peer has those, so they need not go back to it.
     pub fn apply_chunk(
         &mut self,
         now_ms: u64,
         peer: SiteId,
         items: &[crate::store::Item],
         end_seq: u64,
-    ) -> Result<Commit> {
-        self.transact(now_ms, &mut |batch| {
+    ) -> Result<(Commit, Vec<u64>)> {
+        let mut echoes = Vec::new();
+        let commit = self.transact(now_ms, &mut |batch| {
+            echoes.clear();
             for item in items {
-                batch.merge_item(item)?;
+                if let Some(seq) = batch.merge_item(item)?
+                    && batch.stored_as(item)?
+                {
+                    echoes.push(seq);
+                }
             }
             batch.set_checkpoint(peer, end_seq)
-        })
+        })?;
+        Ok((commit, echoes))
     }
 
     /// Applies `ops` in one transaction; one outcome per op, in order.
@@ -309,6 +319,25 @@ impl Batch<'_> {
                 self.merge_marker(None, *version)
             }
         }
+    }
+
+    /// True when the entry `item` names is stored exactly as `item` says.
+    pub fn stored_as(&mut self, item: &Item) -> Result<bool> {
+        Ok(match item {
+            Item::Record {
+                collection,
+                key,
+                state,
+            } => self
+                .txn
+                .get(collection, key)?
+                .is_some_and(|s| s.state == *state),
+            Item::DropCollection {
+                collection,
+                version,
+            } => self.state.markers.get(&Some(collection.clone())) == Some(version),
+            Item::DropDatabase { version } => self.state.markers.get(&None) == Some(version),
+        })
     }
 
     /// Records that this replica has applied `peer`'s feed up to `seq`.

@@ -62,7 +62,7 @@ enum Job {
         peer: SiteId,
         items: Vec<Item>,
         end_seq: u64,
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        reply: oneshot::Sender<Result<Vec<u64>, StoreError>>,
     },
 }
 
@@ -102,13 +102,14 @@ impl Replica {
     }
 
     /// Applies a chunk received from replica `peer` together with its
-    /// checkpoint, durably.
+    /// checkpoint, durably. Returns the new seqs that hold exactly what the
+    /// peer sent (they need not go back to it).
     pub async fn apply_chunk(
         &self,
         peer: SiteId,
         items: Vec<Item>,
         end_seq: u64,
-    ) -> Result<(), ReplicaError> {
+    ) -> Result<Vec<u64>, ReplicaError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Chunk {
@@ -297,7 +298,10 @@ impl Writer {
                     let prev_high = self.db.high_seq();
                     let now = self.now_ms();
                     let outcome = self.db.apply_chunk(now, peer, &items, end_seq);
-                    let outcome = outcome.map(|commit| self.announce(prev_high, commit));
+                    let outcome = outcome.map(|(commit, echoes)| {
+                        self.announce(prev_high, commit);
+                        echoes
+                    });
                     let _ = reply.send(outcome);
                 }
             }

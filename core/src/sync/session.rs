@@ -145,6 +145,9 @@ pub struct Session {
     may_pull: bool,
     out: BTreeMap<Name, Out>,
     inc: BTreeMap<Name, In>,
+    /// Per database, our seqs stored exactly as the peer sent them: the
+    /// peer has them, so they are not sent back (the relay case of rule 5).
+    echoes: BTreeMap<Name, std::collections::BTreeSet<u64>>,
 }
 
 fn fail(e: String) -> Vec<Action> {
@@ -199,6 +202,7 @@ impl Session {
             may_pull: true,
             out: BTreeMap::new(),
             inc: BTreeMap::new(),
+            echoes: BTreeMap::new(),
         };
         let databases = match local.databases() {
             Ok(dbs) => dbs,
@@ -243,6 +247,7 @@ impl Session {
             may_pull: !read_only,
             out: BTreeMap::new(),
             inc: BTreeMap::new(),
+            echoes: BTreeMap::new(),
         };
         if let Err(reject) = Self::check_version(hello) {
             return (s, vec![Action::Close(reject)]);
@@ -554,12 +559,20 @@ impl Session {
         ]
     }
 
-    /// The driver applied a chunk of `db` through `end_seq` durably.
-    pub fn applied(&mut self, db: &Name, end_seq: u64) -> Vec<Action> {
+    /// The driver applied a chunk of `db` through `end_seq` durably;
+    /// `echoes` are our new seqs that hold exactly what the peer sent.
+    pub fn applied(&mut self, db: &Name, end_seq: u64, echoes: Vec<u64>) -> Vec<Action> {
         let Some(inc) = self.inc.get_mut(db) else {
             return Vec::new();
         };
         inc.applied = inc.applied.max(end_seq);
+        if self.may_push {
+            let sent = self.out.get(db).map_or(0, |o| o.sent);
+            self.echoes
+                .entry(db.clone())
+                .or_default()
+                .extend(echoes.into_iter().filter(|&s| s > sent));
+        }
         if self.phase != Phase::Open {
             return Vec::new();
         }
@@ -594,6 +607,7 @@ impl Session {
         let Some(out) = self.out.get_mut(db) else {
             return Vec::new();
         };
+        let echoes = self.echoes.entry(db.clone()).or_default();
         let mut actions = Vec::new();
         while out.in_flight.len() < cfg.max_in_flight {
             let page = match out.reader.changes_since(out.sent, cfg.chunk_records) {
@@ -623,13 +637,14 @@ impl Session {
                 }
                 end_seq = change.seq;
                 out.considered += 1;
-                if all_from(&change.item, out.peer_site) {
+                if echoes.remove(&change.seq) || all_from(&change.item, out.peer_site) {
                     continue;
                 }
                 bytes += approx_bytes(&change.item);
                 items.push(change.item);
             }
             out.sent = end_seq;
+            *echoes = echoes.split_off(&(end_seq + 1));
             if items.is_empty() {
                 continue; // only echoes: nothing to send, move on
             }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use syncdb_core::folder::Folder;
 use syncdb_core::sync::session::Direction;
 use syncdb_core::sync::{Action, Local, Message, Reject, Session, SessionEvent, wire};
@@ -13,6 +14,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::link::Link;
 use crate::state::State;
+
+/// Frames taken in one step before acting on them.
+const MAX_FRAMES_PER_STEP: usize = 16;
 
 /// A binary-frame transport: the hub's axum socket or the client's tungstenite one.
 pub trait Wire: Send {
@@ -72,9 +76,13 @@ pub async fn drive<W: Wire>(
 ) -> End {
     let mut notes = state.replicas.subscribe();
     let mut pending = first;
+    // A connection error met while taking extra frames: acted on after the
+    // frames before it (which may hold the peer's reason for closing).
+    let mut lost: Option<End> = None;
     loop {
         // Acting can produce more actions (an apply produces an ack): drain all.
         while !pending.is_empty() {
+            let mut applies: Vec<(Name, SiteId, Vec<syncdb_core::Item>, u64)> = Vec::new();
             for action in std::mem::take(&mut pending) {
                 match action {
                     Action::Send(msg) => {
@@ -83,50 +91,85 @@ pub async fn drive<W: Wire>(
                             Err(e) => return End::Ours(Reject::Internal(e.to_string())),
                         };
                         link.metrics.bytes_out(frame.len(), &msg);
+                        tracing::trace!(link = %link.name, ?msg, "send");
                         if let Err(e) = wire.send(frame).await {
                             return End::Lost(e);
                         }
                     }
+                    // Chunks that arrived together are applied in one
+                    // transaction: one fsync, one cumulative ack.
                     Action::Apply {
                         db,
                         peer,
                         items,
                         end_seq,
-                    } => {
-                        let replica = match state.replicas.get(folder, &db, true) {
-                            Ok(r) => r.expect("created"),
-                            Err(e) => return close(wire, Reject::Internal(e.to_string())).await,
-                        };
-                        if let Err(e) = replica.apply_chunk(peer, items, end_seq).await {
-                            tracing::warn!(db = %db, error = %e, "cannot apply a sync chunk");
-                            return close(wire, Reject::Internal(e.to_string())).await;
+                    } => match applies.iter_mut().find(|a| a.0 == db && a.1 == peer) {
+                        Some(a) => {
+                            a.2.extend(items);
+                            a.3 = end_seq;
                         }
-                        pending.extend(session.applied(&db, end_seq));
-                    }
+                        None => applies.push((db, peer, items, end_seq)),
+                    },
                     Action::Event(event) => link.on_event(&event),
                     Action::Close(reject) => return close(wire, reject).await,
                     Action::Closed(reject) => return End::Theirs(reject),
                 }
             }
+            for (db, peer, items, end_seq) in applies {
+                let replica = match state.replicas.get(folder, &db, true) {
+                    Ok(r) => r.expect("created"),
+                    Err(e) => return close(wire, Reject::Internal(e.to_string())).await,
+                };
+                let echoes = match replica.apply_chunk(peer, items, end_seq).await {
+                    Ok(echoes) => echoes,
+                    Err(e) => {
+                        tracing::warn!(db = %db, error = %e, "cannot apply a sync chunk");
+                        return close(wire, Reject::Internal(e.to_string())).await;
+                    }
+                };
+                pending.extend(session.applied(&db, end_seq, echoes));
+            }
+        }
+        if let Some(end) = lost.take() {
+            return end;
         }
         link.observe(&session, state, folder);
         let mut local = FolderLocal { state, folder };
         tokio::select! {
-            frame = wire.recv() => match frame {
-                Some(Ok(bytes)) => {
-                    link.metrics.bytes_in(bytes.len());
-                    match wire::decode(&bytes) {
-                        Ok(msg) => {
-                            if let Message::Chunk { items, .. } = &msg {
-                                link.metrics.records_in(items.len());
+            frame = wire.recv() => {
+                let mut frame = frame;
+                // Take every frame already here, so their chunks share a commit.
+                for _ in 0..MAX_FRAMES_PER_STEP {
+                    match frame {
+                        Some(Ok(bytes)) => {
+                            link.metrics.bytes_in(bytes.len());
+                            match wire::decode(&bytes) {
+                                Ok(msg) => {
+                                    tracing::trace!(link = %link.name, ?msg, "recv");
+                                    if let Message::Chunk { items, .. } = &msg {
+                                        link.metrics.records_in(items.len());
+                                    }
+                                    pending.extend(session.on_message(msg, &mut local));
+                                }
+                                Err(e) => return close(wire, Reject::Protocol(e.to_string())).await,
                             }
-                            pending.extend(session.on_message(msg, &mut local));
                         }
-                        Err(e) => return close(wire, Reject::Protocol(e.to_string())).await,
+                        Some(Err(e)) => return End::Lost(e),
+                        None => return End::Lost("closed by the peer".into()),
+                    }
+                    match wire.recv().now_or_never() {
+                        Some(Some(Ok(next))) => frame = Some(Ok(next)),
+                        Some(Some(Err(e))) => {
+                            lost = Some(End::Lost(e));
+                            break;
+                        }
+                        Some(None) => {
+                            lost = Some(End::Lost("closed by the peer".into()));
+                            break;
+                        }
+                        None => break,
                     }
                 }
-                Some(Err(e)) => return End::Lost(e),
-                None => return End::Lost("closed by the peer".into()),
             },
             note = notes.recv() => match note {
                 Ok(note) if note.folder == folder.path => {

@@ -160,6 +160,7 @@ async fn refuse(wire: &mut HubWire, reject: Reject) {
     if let Ok(frame) = wire::encode(&Message::Reject(reject)) {
         let _ = wire.send(frame).await;
     }
+    let _ = wire.0.send(WsMessage::Close(None)).await;
 }
 
 /// The hub's folder for `id`: a registered one, or a new one under
