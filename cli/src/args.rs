@@ -155,6 +155,9 @@ pub enum Command {
         /// File holding the access token (mode 0600).
         #[arg(long, value_name = "FILE")]
         token_file: Option<PathBuf>,
+        /// PEM CA certificate to trust for a wss:// hub with a private certificate.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
         /// Engine for the local copy [default: the config's `engine`, redb].
         #[arg(long, value_name = "ENGINE")]
         engine: Option<EngineKind>,
@@ -227,6 +230,9 @@ pub enum RemoteCommand {
         /// File holding the access token (mode 0600; never in argv).
         #[arg(long, value_name = "FILE")]
         token_file: Option<PathBuf>,
+        /// PEM CA certificate to trust for a wss:// hub with a private certificate.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
     },
     /// List the remotes with their connection state.
     Ls,

@@ -105,6 +105,10 @@ pub struct RemoteEntry {
     /// File holding the access token (mode 0600); none for an open hub.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// PEM CA certificate to trust for a `wss://` hub with a private or
+    /// self-signed certificate (besides the OS's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -280,6 +284,7 @@ mod tests {
                 name: "hub".into(),
                 url: "ws://127.0.0.1:7700".into(),
                 token_file: Some(dir.path().join("token")),
+                ca_file: None,
             }],
         });
         c.serve.addr = Some("127.0.0.1:0".into());

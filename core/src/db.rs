@@ -132,8 +132,13 @@ impl Database {
                 state: &mut state,
                 now_ms,
                 changes: &mut changes,
+                counts: BTreeMap::new(),
+                echo: false,
             };
             f(&mut batch)?;
+            for (collection, delta) in std::mem::take(&mut batch.counts) {
+                batch.txn.add_count(&collection, delta)?;
+            }
             let meta = batch.state.meta;
             let meta = Meta {
                 hlc: batch.state.clock.last(),
@@ -167,7 +172,7 @@ impl Database {
             echoes.clear();
             for item in items {
                 if let Some(seq) = batch.merge_item(item)?
-                    && batch.stored_as(item)?
+                    && batch.echo
                 {
                     echoes.push(seq);
                 }
@@ -197,6 +202,10 @@ pub struct Batch<'a> {
     state: &'a mut WriterState,
     now_ms: u64,
     changes: &'a mut Option<Vec<Change>>,
+    /// Visible-record count changes, written once at the end.
+    counts: BTreeMap<Name, i64>,
+    /// Whether the last merged item is now stored exactly as it came.
+    echo: bool,
 }
 
 impl Batch<'_> {
@@ -220,6 +229,12 @@ impl Batch<'_> {
             } else {
                 *self.changes = None;
             }
+        }
+    }
+
+    fn count(&mut self, collection: &Name, delta: i64) {
+        if delta != 0 {
+            *self.counts.entry(collection.clone()).or_default() += delta;
         }
     }
 
@@ -321,25 +336,6 @@ impl Batch<'_> {
         }
     }
 
-    /// True when the entry `item` names is stored exactly as `item` says.
-    pub fn stored_as(&mut self, item: &Item) -> Result<bool> {
-        Ok(match item {
-            Item::Record {
-                collection,
-                key,
-                state,
-            } => self
-                .txn
-                .get(collection, key)?
-                .is_some_and(|s| s.state == *state),
-            Item::DropCollection {
-                collection,
-                version,
-            } => self.state.markers.get(&Some(collection.clone())) == Some(version),
-            Item::DropDatabase { version } => self.state.markers.get(&None) == Some(version),
-        })
-    }
-
     /// Records that this replica has applied `peer`'s feed up to `seq`.
     pub fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()> {
         self.txn.set_checkpoint(peer, seq)
@@ -372,8 +368,11 @@ impl Batch<'_> {
         }
         let seq = self.next_seq();
         self.txn.put(collection, key, &state, seq)?;
-        let delta = i64::from(state.exists()) - i64::from(was_visible);
-        self.txn.add_count(collection, delta)?;
+        self.count(
+            collection,
+            i64::from(state.exists()) - i64::from(was_visible),
+        );
+        self.echo = state == *incoming;
         self.record_change(Change {
             seq,
             item: Item::Record {
@@ -397,6 +396,7 @@ impl Batch<'_> {
             return Ok(None);
         }
         let seq = self.next_seq();
+        self.echo = true; // the marker is now exactly `version`
         self.txn.set_marker(collection, version, seq)?;
         self.state.markers.insert(scope, version);
         let cover = RecordState::delete(version);
@@ -406,8 +406,10 @@ impl Batch<'_> {
             if state == stored.state {
                 continue;
             }
-            let delta = i64::from(state.exists()) - i64::from(stored.state.exists());
-            self.txn.add_count(&coll, delta)?;
+            self.count(
+                &coll,
+                i64::from(state.exists()) - i64::from(stored.state.exists()),
+            );
             if state == cover {
                 self.txn.remove(&coll, &key)?;
             } else {

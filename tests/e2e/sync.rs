@@ -348,3 +348,96 @@ fn hub_killed_at_random_moments_of_a_large_sync_loses_nothing() {
     assert_eq!(count(&c), RECORDS);
     assert_eq!(converged(&[&hub.home, &c]).len(), 1);
 }
+
+#[test]
+fn tls_hub_serves_wss_to_clients_that_trust_its_certificate() {
+    let hub = Hub::new("redb");
+    hub.home.put("crm/person/1", r#"{"over":"tls"}"#);
+    let dir = hub.home.dir.path();
+    // A private CA, and the hub's certificate signed by it.
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let (ca_file, cert, pem_key) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&pem_key, leaf_key.serialize_pem()).unwrap();
+    let served = hub
+        .home
+        .run(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            pem_key.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    let url = served["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
+    let token = hub.token_file(&[]);
+
+    // Without trusting the certificate: refused, and the reason says so.
+    let stranger = Home::new();
+    let sf = stranger.folder();
+    let out = stranger.run(&[
+        "clone",
+        &url,
+        &hub.folder_id,
+        sf.to_str().unwrap(),
+        "--token-file",
+        token.to_str().unwrap(),
+    ]);
+    out.fails(1, "certificate");
+
+    // Trusting it: the sync runs over TLS.
+    let c = Home::new();
+    let cf = c.folder();
+    c.run(&[
+        "clone",
+        &url,
+        &hub.folder_id,
+        cf.to_str().unwrap(),
+        "--token-file",
+        token.to_str().unwrap(),
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+        "-q",
+    ])
+    .ok();
+    assert_eq!(c.get("crm/person/1"), json!({"over":"tls"}));
+    c.put("crm/person/2", "{}");
+    converged(&[&hub.home, &c]);
+
+    // Plain ws:// to the TLS port does not get through.
+    let plain = Home::new();
+    let pf = plain.folder();
+    let ws = url.replacen("wss://", "ws://", 1);
+    plain
+        .run(&[
+            "clone",
+            &ws,
+            &hub.folder_id,
+            pf.to_str().unwrap(),
+            "--token-file",
+            token.to_str().unwrap(),
+        ])
+        .fails(1, "cannot reach");
+
+    // Beyond loopback without TLS is refused unless told --insecure.
+    hub.home
+        .run(&["serve", "--addr", "0.0.0.0:0"])
+        .fails(2, "without TLS");
+}

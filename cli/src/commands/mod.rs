@@ -90,8 +90,9 @@ pub fn run(cli: Cli) -> Result<()> {
             folder_id,
             dir,
             token_file,
+            ca_file,
             engine,
-        } => sync::clone(&ctx, url, folder_id, dir, token_file, engine),
+        } => sync::clone(&ctx, url, folder_id, dir, token_file, ca_file, engine),
         Command::Sync { remote, once } => sync::run(&ctx, remote, once),
         Command::Digest { db } => sync::digest(&ctx, db),
         Command::Serve {

@@ -20,13 +20,14 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
             name,
             url,
             token_file,
+            ca_file,
         } => {
-            let token_file = token_file.as_deref().map(absolute).transpose()?;
             let info = client.call::<RemoteAdd>(&RemoteAddParams {
                 folder,
                 name,
                 url,
-                token_file,
+                token_file: token_file.as_deref().map(absolute).transpose()?,
+                ca_file: ca_file.as_deref().map(absolute).transpose()?,
             })?;
             if ctx.global.json {
                 return output::json(&info);
@@ -88,8 +89,8 @@ pub fn serve(
     if ctx.global.json {
         return output::json(&out);
     }
-    match out.addr {
-        Some(addr) => output::line(format!("serving on ws://{addr}")),
+    match out.url {
+        Some(url) => output::line(format!("serving on {url}")),
         None => output::line("not serving"),
     }
 }

@@ -125,6 +125,7 @@ pub fn clone(
     folder_id: String,
     dir: Option<PathBuf>,
     token_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
     engine: Option<EngineKind>,
 ) -> Result<()> {
     let dir = absolute(&dir.unwrap_or_else(|| PathBuf::from(&folder_id)))?;
@@ -135,6 +136,7 @@ pub fn clone(
         folder_id,
         path: std::fs::canonicalize(&dir).map_err(|e| CliError::failed(e.to_string()))?,
         token_file: token_file.as_deref().map(absolute).transpose()?,
+        ca_file: ca_file.as_deref().map(absolute).transpose()?,
         engine,
     };
     let info = ctx.client()?.call::<CloneFolder>(&params)?;

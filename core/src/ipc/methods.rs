@@ -334,6 +334,9 @@ pub struct RemoteAddParams {
     pub url: String,
     /// Absolute path of a 0600 file holding the token.
     pub token_file: Option<PathBuf>,
+    /// Absolute path of a PEM CA certificate to trust (`wss://`).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -378,6 +381,8 @@ pub struct CloneParams {
     /// Absolute path of the directory to make the folder in.
     pub path: PathBuf,
     pub token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     pub engine: Option<EngineKind>,
 }
 
@@ -476,6 +481,9 @@ pub struct ServeParams {
 pub struct ServeOutput {
     /// The address listened on (with the real port for `:0`), if serving.
     pub addr: Option<String>,
+    /// What remotes put in `remote add`: `ws://ADDR` or `wss://ADDR`.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -631,13 +631,19 @@ impl Session {
             let mut items = Vec::new();
             let mut bytes = 0;
             let mut end_seq = last;
+            // Skipped echoes that only this session knows of (see `applied`).
+            let mut known_echoes = false;
             for change in page {
                 if bytes >= cfg.chunk_bytes {
                     break;
                 }
                 end_seq = change.seq;
                 out.considered += 1;
-                if echoes.remove(&change.seq) || all_from(&change.item, out.peer_site) {
+                if all_from(&change.item, out.peer_site) {
+                    continue;
+                }
+                if echoes.remove(&change.seq) {
+                    known_echoes = true;
                     continue;
                 }
                 bytes += approx_bytes(&change.item);
@@ -645,8 +651,11 @@ impl Session {
             }
             out.sent = end_seq;
             *echoes = echoes.split_off(&(end_seq + 1));
-            if items.is_empty() {
-                continue; // only echoes: nothing to send, move on
+            // Only echoes: move on, unless the next session could not tell
+            // them by their versions; then an empty chunk moves the peer's
+            // checkpoint past them, or every reconnect would send them again.
+            if items.is_empty() && !known_echoes {
+                continue;
             }
             out.done += items.len() as u64;
             let remaining = out.backlog.saturating_sub(out.considered);

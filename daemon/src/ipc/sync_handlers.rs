@@ -73,6 +73,9 @@ pub fn add_remote(
 ) -> Result<(), RpcError> {
     check_remote_name(&remote.name)?;
     check_url(&remote.url)?;
+    if let Some(ca) = &remote.ca_file {
+        crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
+    }
     if let Some(path) = &remote.token_file {
         crate::sync::client::read_token(&remote).map_err(bad_input)?;
         if !path.is_absolute() {
@@ -107,6 +110,7 @@ pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, 
         name: p.name,
         url: p.url,
         token_file: p.token_file,
+        ca_file: p.ca_file,
     };
     add_remote(state, &folder, remote.clone())?;
     Ok(RemoteInfo {
@@ -169,6 +173,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
         name: "origin".into(),
         url: p.url,
         token_file: p.token_file,
+        ca_file: p.ca_file,
     };
     add_remote(state, &folder, remote)?;
     Ok(FolderInfo {
@@ -262,7 +267,10 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
             c.serve = Default::default();
             Ok(())
         })?;
-        return Ok(ServeOutput { addr: None });
+        return Ok(ServeOutput {
+            addr: None,
+            url: None,
+        });
     }
     let cfg = syncdb_core::config::ServeConfig {
         addr: Some(p.addr.unwrap_or_else(|| "127.0.0.1:7700".into())),
@@ -281,13 +289,16 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         .map_err(|e| RpcError::new(ErrorCode::Storage, e))?;
     *state.sync.serving.lock().expect("serving") = Some((addr, task));
     // Keep the real port, so a restart serves on the same address.
+    let saved_tls = cfg.tls_cert.is_some();
     let mut saved = cfg;
     saved.addr = Some(addr.to_string());
     state.update_config(|c| {
         c.serve = saved;
         Ok(())
     })?;
+    let scheme = if saved_tls { "wss" } else { "ws" };
     Ok(ServeOutput {
         addr: Some(addr.to_string()),
+        url: Some(format!("{scheme}://{addr}")),
     })
 }

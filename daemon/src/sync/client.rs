@@ -89,10 +89,20 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         let outcome = async {
             let token = read_token(&remote)?;
             let url = format!("{}/v1/sync", remote.url.trim_end_matches('/'));
-            let (socket, _) =
-                tokio_tungstenite::connect_async_with_config(&url, Some(ws_config()), true)
-                    .await
-                    .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
+            let connector = if remote.url.starts_with("wss://") {
+                let config = super::tls::client_config(remote.ca_file.as_deref())?;
+                Some(tokio_tungstenite::Connector::Rustls(config))
+            } else {
+                None
+            };
+            let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+                &url,
+                Some(ws_config()),
+                true,
+                connector,
+            )
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
             link.update(|s| {
                 s.connected = true;
                 s.error = None;

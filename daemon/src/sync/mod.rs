@@ -6,6 +6,7 @@ pub mod client;
 pub mod driver;
 pub mod link;
 pub mod serve;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -13,6 +13,7 @@ use axum::extract::State as AxumState;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use syncdb_core::config::ServeConfig;
 use syncdb_core::folder::Folder;
 use syncdb_core::sync::{Message, Reject, Session, SessionConfig, wire};
@@ -64,12 +65,6 @@ pub fn check_addr(cfg: &ServeConfig) -> Result<SocketAddr, String> {
     if cfg.tls_cert.is_some() != cfg.tls_key.is_some() {
         return Err("--tls-cert and --tls-key go together".into());
     }
-    if tls {
-        return Err(
-            "TLS serving is not built into this version yet; serve on loopback behind a TLS proxy"
-                .into(),
-        );
-    }
     Ok(addr)
 }
 
@@ -79,6 +74,10 @@ pub async fn start(
     cfg: &ServeConfig,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
     let addr = check_addr(cfg)?;
+    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => Some(super::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -88,16 +87,30 @@ pub async fn start(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .with_state(state.clone());
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     let task = tokio::spawn(async move {
         let stop = async move { state.stopped().await };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
+        let served = match tls {
+            Some(config) => match super::tls::TlsListener::new(listener, config) {
+                Ok(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
+                Err(e) => Err(e),
+            },
+            None => {
+                // Small frames (acks, live commits) must leave at once, not
+                // wait for Nagle's algorithm to coalesce them.
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "hub server failed");
         }
     });
-    tracing::info!(addr = %bound, "serving sync");
+    tracing::info!(addr = %bound, scheme, "serving sync");
     Ok((bound, task))
 }
 
