@@ -121,10 +121,14 @@ fn main() {
     println!("| what | time | records/s | receiver peak RSS | time / local import |");
     println!("| --- | --- | --- | --- | --- |");
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
-    for chunk in [64usize, 1024, 8192] {
+    let chunks: Vec<usize> = std::env::var("SYNCDB_BENCH_CHUNKS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![64, 1024, 8192]);
+    for (i, &chunk) in chunks.iter().enumerate() {
         let config = format!("[sync]\nchunk_records = {chunk}\nchunk_bytes = 16777216");
         let (hub, id, addr, import) = hub_with(&config, &file);
-        if chunk == 64 {
+        if i == 0 {
             println!(
                 "| local `put --batch` on the hub (baseline) | {:.2} s | {:.0} | – | 1.00 |",
                 import.as_secs_f64(),

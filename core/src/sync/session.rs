@@ -610,6 +610,12 @@ impl Session {
         let echoes = self.echoes.entry(db.clone()).or_default();
         let mut actions = Vec::new();
         while out.in_flight.len() < cfg.max_in_flight {
+            // Runs of echoes (what the peer just sent us) are skipped unread.
+            while echoes.first() == Some(&(out.sent + 1)) {
+                echoes.pop_first();
+                out.sent += 1;
+                out.considered += 1;
+            }
             let page = match out.reader.changes_since(out.sent, cfg.chunk_records) {
                 Ok(p) => p,
                 Err(e) => return fail(e.to_string()),
