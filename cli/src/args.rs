@@ -214,6 +214,68 @@ pub enum Command {
     /// Run, start, stop or query the daemon.
     #[command(subcommand)]
     Daemon(DaemonCommand),
+    /// Run the daemon as a user service: systemd on Linux, launchd on macOS.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Where the config is, what is in effect, and whether a file is valid.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show the background daemon's log (rotated at 10 MiB, 3 kept).
+    #[command(after_help = "Examples:\n  syncdb logs -n 200\n  syncdb logs -f")]
+    Logs {
+        /// Keep printing as the log grows.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many of the last lines to print first.
+        #[arg(short = 'n', long, default_value_t = 50, value_name = "N")]
+        lines: usize,
+    },
+    /// Write completions/ and man/ under DIR from this command line.
+    #[command(name = "__docs", hide = true)]
+    Docs { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write the service file and start the daemon with your session.
+    #[command(after_help = "Examples:\n  syncdb service install\n  syncdb service install --print")]
+    Install {
+        /// Print the service file instead of writing it.
+        #[arg(long)]
+        print: bool,
+        /// Which service manager [default: systemd on Linux, launchd on macOS].
+        #[arg(long, value_enum)]
+        kind: Option<ServiceKind>,
+    },
+    /// Stop the service and remove its file.
+    Uninstall {
+        #[arg(long, value_enum)]
+        kind: Option<ServiceKind>,
+    },
+    /// Say whether the service is installed and what the service manager reports.
+    Status {
+        #[arg(long, value_enum)]
+        kind: Option<ServiceKind>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceKind {
+    /// A systemd user unit in ~/.config/systemd/user/.
+    Systemd,
+    /// A launchd agent in ~/Library/LaunchAgents/.
+    Launchd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config file's path.
+    Path,
+    /// Print the config in effect (defaults filled in).
+    Show,
+    /// Check a config file (the current one by default); errors name the line.
+    #[command(after_help = "Example:\n  syncdb config check ./new-config.toml")]
+    Check { file: Option<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,7 +325,11 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
     /// Run the daemon in the foreground (for systemd, launchd and debugging); logs to stderr.
-    Run,
+    Run {
+        /// Log to this file (rotated) instead of stderr; used by `daemon start`.
+        #[arg(long, hide = true, value_name = "FILE")]
+        log_file: Option<PathBuf>,
+    },
     /// Start the daemon in the background if it is not running.
     Start,
     /// Stop the running daemon and wait until it has exited.

@@ -239,7 +239,8 @@ fn spawn_daemon(paths: &Paths) -> Result<Child> {
         .open(&log_path)
         .map_err(|e| CliError::unreachable(format!("cannot open {}: {e}", log_path.display())))?;
     let mut cmd = Command::new(exe);
-    cmd.args(["daemon", "run"])
+    cmd.args(["daemon", "run", "--log-file"])
+        .arg(&log_path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);

@@ -5,6 +5,7 @@ mod args;
 mod client;
 mod commands;
 mod exit;
+mod logfile;
 mod output;
 
 use std::process::ExitCode;

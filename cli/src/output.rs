@@ -55,9 +55,18 @@ pub fn note_always(text: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
+/// Whether progress bars may be drawn: for people at a terminal only (stdout
+/// and stderr both terminals), never with `--quiet` or `--json`.
+pub fn bars_allowed(global: &crate::args::Global) -> bool {
+    !global.quiet
+        && !global.json
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+}
+
 /// A progress bar on stderr when it is a terminal and output is for people.
 pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> ProgressBar {
-    let visible = !global.quiet && !global.json && std::io::stderr().is_terminal();
+    let visible = bars_allowed(global);
     let bar = match total_bytes {
         Some(total) => ProgressBar::new(total).with_style(
             ProgressStyle::with_template(

@@ -7,3 +7,4 @@ mod bad_input;
 mod daemon;
 mod local;
 mod sync;
+mod tool;

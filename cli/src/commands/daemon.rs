@@ -6,6 +6,10 @@ use syncdb_core::config::Config;
 use syncdb_core::ipc::{Empty, Shutdown};
 
 use super::Ctx;
+
+/// The background daemon's log rotates at this size, keeping this many old files.
+const LOG_MAX_BYTES: u64 = 10 << 20;
+const LOG_KEEP: usize = 3;
 use crate::args::DaemonCommand;
 use crate::client::{Client, wait_until_stopped};
 use crate::exit::{CliError, Result};
@@ -13,7 +17,7 @@ use crate::output;
 
 pub fn run(ctx: &Ctx, cmd: DaemonCommand) -> Result<()> {
     match cmd {
-        DaemonCommand::Run => foreground(ctx),
+        DaemonCommand::Run { log_file } => foreground(ctx, log_file),
         DaemonCommand::Start => {
             let client = ctx.client()?;
             report(ctx, &client)
@@ -51,8 +55,9 @@ fn report(ctx: &Ctx, client: &Client) -> Result<()> {
     ))
 }
 
-/// Runs the daemon in this process, logging to stderr, until SIGTERM/SIGINT.
-fn foreground(ctx: &Ctx) -> Result<()> {
+/// Runs the daemon in this process until SIGTERM/SIGINT, logging to stderr
+/// or, when started in the background, to a rotated file.
+fn foreground(ctx: &Ctx, log_file: Option<std::path::PathBuf>) -> Result<()> {
     let config =
         Config::load(&ctx.paths.config_file()).map_err(|e| CliError::usage(e.to_string()))?;
     let default = match ctx.global.verbose {
@@ -63,11 +68,19 @@ fn foreground(ctx: &Ctx) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&default))
         .map_err(|e| CliError::usage(format!("bad log filter {default:?}: {e}")))?;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match log_file {
+        Some(path) => {
+            let file =
+                crate::logfile::RotatingFile::new(&path, LOG_MAX_BYTES, LOG_KEEP).map_err(|e| {
+                    CliError::failed(format!("cannot open the log {}: {e}", path.display()))
+                })?;
+            logs.with_writer(crate::logfile::ArcFile(file)).init();
+        }
+        None => logs.with_writer(std::io::stderr).init(),
+    }
     syncdb_daemon::run_foreground(ctx.paths.clone()).map_err(|e| {
         tracing::error!(error = %e, "daemon failed");
         CliError::failed(e.to_string())

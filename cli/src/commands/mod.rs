@@ -1,12 +1,16 @@
 //! One file per command; this file resolves what every command shares (paths,
 //! the folder, the daemon connection) and dispatches.
 
+mod config;
 mod daemon;
+mod docs;
 mod init;
+mod logs;
 mod ls;
 mod put;
 mod records;
 mod remote;
+mod service;
 mod status;
 mod sync;
 mod watch;
@@ -112,6 +116,10 @@ pub fn run(cli: Cli) -> Result<()> {
             stop,
         ),
         Command::Token(cmd) => remote::token(&ctx, cmd),
+        Command::Service(cmd) => service::run(&ctx, cmd),
+        Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Logs { follow, lines } => logs::run(&ctx, follow, lines),
+        Command::Docs { dir } => docs::run(&dir),
         Command::Daemon(cmd) => daemon::run(&ctx, cmd),
     }
 }

@@ -3,7 +3,6 @@
 //! JSON Lines with `--json`, nothing with `--quiet`.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -34,8 +33,7 @@ struct Render {
 
 impl Render {
     fn new(ctx: &Ctx) -> Render {
-        let tty = std::io::stderr().is_terminal();
-        let bars = (tty && !ctx.global.quiet && !ctx.global.json)
+        let bars = output::bars_allowed(&ctx.global)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Render {
             json: ctx.global.json,

@@ -1,0 +1,754 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[syncdb] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'syncdb'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'syncdb'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create a folder (or re-register an existing one) and print its id'
+            cand put 'Insert or replace a record and print its key; or import JSON Lines with --batch'
+            cand patch 'Merge top-level fields into a record (`null` removes a field)'
+            cand get 'Print a record''s document'
+            cand del 'Delete a record'
+            cand ls 'List databases, the collections of a database, or the records of a collection'
+            cand drop 'Drop a collection, or a whole database (every record in it)'
+            cand watch 'Print changes as JSON Lines as they commit'
+            cand status 'Show the daemon, folders, databases, record counts and remotes'
+            cand remote 'Manage the remotes this folder syncs with'
+            cand clone 'Make a local copy of a folder served by a hub, and sync it'
+            cand sync 'Sync with the folder''s remotes, with progress, until caught up both ways'
+            cand digest 'Print a hash of each database''s merged state: equal on converged replicas'
+            cand serve 'Serve this daemon''s folders to remotes (a hub); kept across restarts'
+            cand token 'Create, list and revoke the tokens remotes use to reach this hub'
+            cand daemon 'Run, start, stop or query the daemon'
+            cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
+            cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
+            cand __docs 'Write completions/ and man/ under DIR from this command line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;init'= {
+            cand --engine 'Engine for the folder''s databases [default: the config''s `engine`, redb]'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;put'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --batch 'Import JSON Lines: one document per line, all in one transaction'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;patch'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;get'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;del'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;ls'= {
+            cand --prefix 'Only records whose key starts with P'
+            cand --limit 'At most N records'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --keys 'Print keys only'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;drop'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;watch'= {
+            cand --since 'Replay the feed after this seq first (needs DB: seqs are per database)'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;status'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;remote'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add (or replace) a remote and start syncing with it'
+            cand ls 'List the remotes with their connection state'
+            cand rm 'Remove a remote and stop syncing with it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;remote;add'= {
+            cand --token-file 'File holding the access token (mode 0600; never in argv)'
+            cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;remote;ls'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;remote;rm'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;remote;help'= {
+            cand add 'Add (or replace) a remote and start syncing with it'
+            cand ls 'List the remotes with their connection state'
+            cand rm 'Remove a remote and stop syncing with it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;remote;help;add'= {
+        }
+        &'syncdb;remote;help;ls'= {
+        }
+        &'syncdb;remote;help;rm'= {
+        }
+        &'syncdb;remote;help;help'= {
+        }
+        &'syncdb;clone'= {
+            cand --token-file 'File holding the access token (mode 0600)'
+            cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate'
+            cand --engine 'Engine for the local copy [default: the config''s `engine`, redb]'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;sync'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --once 'Return once caught up instead of following live'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;digest'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;serve'= {
+            cand --addr 'HOST:PORT to listen on (port 0 picks a free one)'
+            cand --tls-cert 'PEM certificate chain, for wss:// (with --tls-key)'
+            cand --tls-key 'PEM private key, for wss:// (with --tls-cert)'
+            cand --create-folders 'Create folders under DIR when an authorized client asks for one this hub lacks'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --insecure 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)'
+            cand --stop 'Stop serving'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;token'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a token and print it (shown once; only its hash is kept)'
+            cand ls 'List tokens (ids and scopes; never the secrets)'
+            cand revoke 'Revoke a token by id'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;token;create'= {
+            cand --folder 'Only this folder id [default: every folder served here]'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --read-only 'May pull, never push'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;token;ls'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;token;revoke'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;token;help'= {
+            cand create 'Create a token and print it (shown once; only its hash is kept)'
+            cand ls 'List tokens (ids and scopes; never the secrets)'
+            cand revoke 'Revoke a token by id'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;token;help;create'= {
+        }
+        &'syncdb;token;help;ls'= {
+        }
+        &'syncdb;token;help;revoke'= {
+        }
+        &'syncdb;token;help;help'= {
+        }
+        &'syncdb;daemon'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand run 'Run the daemon in the foreground (for systemd, launchd and debugging); logs to stderr'
+            cand start 'Start the daemon in the background if it is not running'
+            cand stop 'Stop the running daemon and wait until it has exited'
+            cand status 'Say whether the daemon runs (exit code 4 if not)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;daemon;run'= {
+            cand --log-file 'Log to this file (rotated) instead of stderr; used by `daemon start`'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;daemon;start'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;daemon;stop'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;daemon;status'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;daemon;help'= {
+            cand run 'Run the daemon in the foreground (for systemd, launchd and debugging); logs to stderr'
+            cand start 'Start the daemon in the background if it is not running'
+            cand stop 'Stop the running daemon and wait until it has exited'
+            cand status 'Say whether the daemon runs (exit code 4 if not)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;daemon;help;run'= {
+        }
+        &'syncdb;daemon;help;start'= {
+        }
+        &'syncdb;daemon;help;stop'= {
+        }
+        &'syncdb;daemon;help;status'= {
+        }
+        &'syncdb;daemon;help;help'= {
+        }
+        &'syncdb;service'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand install 'Write the service file and start the daemon with your session'
+            cand uninstall 'Stop the service and remove its file'
+            cand status 'Say whether the service is installed and what the service manager reports'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;service;install'= {
+            cand --kind 'Which service manager [default: systemd on Linux, launchd on macOS]'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --print 'Print the service file instead of writing it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;service;uninstall'= {
+            cand --kind 'kind'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;service;status'= {
+            cand --kind 'kind'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;service;help'= {
+            cand install 'Write the service file and start the daemon with your session'
+            cand uninstall 'Stop the service and remove its file'
+            cand status 'Say whether the service is installed and what the service manager reports'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;service;help;install'= {
+        }
+        &'syncdb;service;help;uninstall'= {
+        }
+        &'syncdb;service;help;status'= {
+        }
+        &'syncdb;service;help;help'= {
+        }
+        &'syncdb;config'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand path 'Print the config file''s path'
+            cand show 'Print the config in effect (defaults filled in)'
+            cand check 'Check a config file (the current one by default); errors name the line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;config;path'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;config;show'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;config;check'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;config;help'= {
+            cand path 'Print the config file''s path'
+            cand show 'Print the config in effect (defaults filled in)'
+            cand check 'Check a config file (the current one by default); errors name the line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;config;help;path'= {
+        }
+        &'syncdb;config;help;show'= {
+        }
+        &'syncdb;config;help;check'= {
+        }
+        &'syncdb;config;help;help'= {
+        }
+        &'syncdb;logs'= {
+            cand -n 'How many of the last lines to print first'
+            cand --lines 'How many of the last lines to print first'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand -f 'Keep printing as the log grows'
+            cand --follow 'Keep printing as the log grows'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;__docs'= {
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;help'= {
+            cand init 'Create a folder (or re-register an existing one) and print its id'
+            cand put 'Insert or replace a record and print its key; or import JSON Lines with --batch'
+            cand patch 'Merge top-level fields into a record (`null` removes a field)'
+            cand get 'Print a record''s document'
+            cand del 'Delete a record'
+            cand ls 'List databases, the collections of a database, or the records of a collection'
+            cand drop 'Drop a collection, or a whole database (every record in it)'
+            cand watch 'Print changes as JSON Lines as they commit'
+            cand status 'Show the daemon, folders, databases, record counts and remotes'
+            cand remote 'Manage the remotes this folder syncs with'
+            cand clone 'Make a local copy of a folder served by a hub, and sync it'
+            cand sync 'Sync with the folder''s remotes, with progress, until caught up both ways'
+            cand digest 'Print a hash of each database''s merged state: equal on converged replicas'
+            cand serve 'Serve this daemon''s folders to remotes (a hub); kept across restarts'
+            cand token 'Create, list and revoke the tokens remotes use to reach this hub'
+            cand daemon 'Run, start, stop or query the daemon'
+            cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
+            cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
+            cand __docs 'Write completions/ and man/ under DIR from this command line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;help;init'= {
+        }
+        &'syncdb;help;put'= {
+        }
+        &'syncdb;help;patch'= {
+        }
+        &'syncdb;help;get'= {
+        }
+        &'syncdb;help;del'= {
+        }
+        &'syncdb;help;ls'= {
+        }
+        &'syncdb;help;drop'= {
+        }
+        &'syncdb;help;watch'= {
+        }
+        &'syncdb;help;status'= {
+        }
+        &'syncdb;help;remote'= {
+            cand add 'Add (or replace) a remote and start syncing with it'
+            cand ls 'List the remotes with their connection state'
+            cand rm 'Remove a remote and stop syncing with it'
+        }
+        &'syncdb;help;remote;add'= {
+        }
+        &'syncdb;help;remote;ls'= {
+        }
+        &'syncdb;help;remote;rm'= {
+        }
+        &'syncdb;help;clone'= {
+        }
+        &'syncdb;help;sync'= {
+        }
+        &'syncdb;help;digest'= {
+        }
+        &'syncdb;help;serve'= {
+        }
+        &'syncdb;help;token'= {
+            cand create 'Create a token and print it (shown once; only its hash is kept)'
+            cand ls 'List tokens (ids and scopes; never the secrets)'
+            cand revoke 'Revoke a token by id'
+        }
+        &'syncdb;help;token;create'= {
+        }
+        &'syncdb;help;token;ls'= {
+        }
+        &'syncdb;help;token;revoke'= {
+        }
+        &'syncdb;help;daemon'= {
+            cand run 'Run the daemon in the foreground (for systemd, launchd and debugging); logs to stderr'
+            cand start 'Start the daemon in the background if it is not running'
+            cand stop 'Stop the running daemon and wait until it has exited'
+            cand status 'Say whether the daemon runs (exit code 4 if not)'
+        }
+        &'syncdb;help;daemon;run'= {
+        }
+        &'syncdb;help;daemon;start'= {
+        }
+        &'syncdb;help;daemon;stop'= {
+        }
+        &'syncdb;help;daemon;status'= {
+        }
+        &'syncdb;help;service'= {
+            cand install 'Write the service file and start the daemon with your session'
+            cand uninstall 'Stop the service and remove its file'
+            cand status 'Say whether the service is installed and what the service manager reports'
+        }
+        &'syncdb;help;service;install'= {
+        }
+        &'syncdb;help;service;uninstall'= {
+        }
+        &'syncdb;help;service;status'= {
+        }
+        &'syncdb;help;config'= {
+            cand path 'Print the config file''s path'
+            cand show 'Print the config in effect (defaults filled in)'
+            cand check 'Check a config file (the current one by default); errors name the line'
+        }
+        &'syncdb;help;config;path'= {
+        }
+        &'syncdb;help;config;show'= {
+        }
+        &'syncdb;help;config;check'= {
+        }
+        &'syncdb;help;logs'= {
+        }
+        &'syncdb;help;__docs'= {
+        }
+        &'syncdb;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
