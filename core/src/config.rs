@@ -34,6 +34,9 @@ pub struct SyncConfig {
     /// First and longest wait before reconnecting to a remote, in ms.
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
+    /// Versions received from further than this ahead of our clock are
+    /// refused, so a machine with a wrong clock cannot win every later write.
+    pub max_future_ms: u64,
 }
 
 /// `syncdb serve`: kept here so serving resumes when the daemon restarts.
@@ -80,6 +83,7 @@ impl Default for SyncConfig {
             max_in_flight: 4,
             reconnect_min_ms: 200,
             reconnect_max_ms: 30_000,
+            max_future_ms: 3_600_000,
         }
     }
 }

@@ -162,6 +162,10 @@ impl Replicas {
         }
     }
 
+    pub fn now_ms(&self) -> u64 {
+        syncdb_core::version::wall_clock_ms().saturating_add_signed(self.clock_offset_ms)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommitNote>> {
         self.commits.subscribe()
     }

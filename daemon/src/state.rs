@@ -45,6 +45,11 @@ impl State {
         self.stopping.send_replace(true);
     }
 
+    /// Wall-clock ms, with the test-only clock offset if one is set.
+    pub fn now_ms(&self) -> u64 {
+        self.replicas.now_ms()
+    }
+
     /// Resolves once the daemon is stopping.
     pub async fn stopped(&self) {
         let mut rx = self.stopping.subscribe();

@@ -441,3 +441,60 @@ fn tls_hub_serves_wss_to_clients_that_trust_its_certificate() {
         .run(&["serve", "--addr", "0.0.0.0:0"])
         .fails(2, "without TLS");
 }
+
+/// A client of `hub` whose daemon's clock runs `offset_ms` off.
+fn skewed_client(hub: &Hub, offset_ms: i64) -> Home {
+    let token = hub.token_file(&[]);
+    let c = Home::new();
+    c.set_config("[sync]\nreconnect_min_ms = 20\nreconnect_max_ms = 200");
+    let f = c.folder();
+    let out = c
+        .cmd(&[
+            "clone",
+            &hub.url(),
+            &hub.folder_id,
+            f.to_str().unwrap(),
+            "--token-file",
+            token.to_str().unwrap(),
+            "-q",
+        ])
+        .env("SYNCDB_TEST_CLOCK_OFFSET_MS", offset_ms.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c
+}
+
+#[test]
+fn clocks_minutes_apart_converge_and_a_clock_far_ahead_is_refused() {
+    let hub = Hub::new("redb");
+    hub.home.put("crm/person/1", r#"{"v":"hub"}"#);
+    let behind = skewed_client(&hub, -10 * 60 * 1000);
+    let ahead = skewed_client(&hub, 10 * 60 * 1000);
+    // The slow clock writes last, yet its later write wins: HLCs move past
+    // every version they have seen, so causality beats wall clocks.
+    ahead.put("crm/person/1", r#"{"v":"ahead"}"#);
+    converged(&[&hub.home, &behind, &ahead]);
+    behind.put("crm/person/1", r#"{"v":"behind, later"}"#);
+    converged(&[&hub.home, &behind, &ahead]);
+    assert_eq!(ahead.get("crm/person/1"), json!({"v":"behind, later"}));
+
+    // Two hours ahead, over the one-hour bound: refused, with the reason.
+    let wild = skewed_client(&hub, 2 * 3600 * 1000);
+    wild.put("crm/person/2", r#"{"v":"from the future"}"#);
+    wild.run(&["sync", "--once"]).fails(1, "ahead of our clock");
+    let status = wild.run(&["status", "--json"]).json();
+    let error = status["folders"][0]["remotes"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(error.contains("fix the clock"), "{error}");
+    hub.home.run(&["get", "crm/person/2"]).fails(3, "no record");
+    // Nothing was poisoned: the others still write and converge.
+    behind.put("crm/person/3", "{}");
+    converged(&[&hub.home, &behind, &ahead]);
+}

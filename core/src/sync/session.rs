@@ -35,6 +35,8 @@ pub struct SessionConfig {
     pub chunk_bytes: usize,
     /// Chunks sent and not yet acknowledged, per database.
     pub max_in_flight: usize,
+    /// Versions further than this ahead of our clock are refused.
+    pub max_future_ms: u64,
 }
 
 impl Default for SessionConfig {
@@ -43,6 +45,7 @@ impl Default for SessionConfig {
             chunk_records: 1024,
             chunk_bytes: 1 << 20,
             max_in_flight: 4,
+            max_future_ms: 3_600_000,
         }
     }
 }
@@ -54,6 +57,8 @@ pub trait Local {
     fn databases(&mut self) -> Result<Vec<(Name, SiteId)>, String>;
     /// A database's reader, creating the database if it does not exist.
     fn open(&mut self, db: &Name) -> Result<Reader, String>;
+    /// This replica's wall clock, in ms since the Unix epoch.
+    fn now_ms(&self) -> u64;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,6 +185,14 @@ fn all_from(item: &Item, site: SiteId) -> bool {
     match item {
         Item::Record { state, .. } => all_versions(state, only),
         Item::DropCollection { version, .. } | Item::DropDatabase { version } => only(*version),
+    }
+}
+
+/// The newest version in a feed entry.
+fn newest(item: &Item) -> Option<Version> {
+    match item {
+        Item::Record { state, .. } => state.max_version(),
+        Item::DropCollection { version, .. } | Item::DropDatabase { version } => Some(*version),
     }
 }
 
@@ -409,7 +422,7 @@ impl Session {
                     end_seq,
                     remaining,
                 },
-            ) => self.on_chunk(db, items, end_seq, remaining),
+            ) => self.on_chunk(db, items, end_seq, remaining, local.now_ms()),
             (Phase::Open, Message::CaughtUp { db, seq }) => {
                 let Some(inc) = self.inc.get_mut(&db) else {
                     return protocol("CaughtUp for a database not asked for");
@@ -521,6 +534,7 @@ impl Session {
         items: Vec<Item>,
         end_seq: u64,
         remaining: u64,
+        now_ms: u64,
     ) -> Vec<Action> {
         if !self.may_pull {
             return vec![Action::Close(Reject::Forbidden(
@@ -532,6 +546,19 @@ impl Session {
                 "Chunk for database {db}, which was not asked for"
             )))];
         };
+        // A clock far ahead would win every later write: refuse, with a reason.
+        let bound = now_ms.saturating_add(self.cfg.max_future_ms);
+        let too_new = items
+            .iter()
+            .filter_map(newest)
+            .map(|v| v.millis())
+            .find(|&ms| ms > bound);
+        if let Some(ms) = too_new {
+            return vec![Action::Close(Reject::FromTheFuture {
+                ahead_ms: ms - now_ms,
+                bound_ms: self.cfg.max_future_ms,
+            })];
+        }
         if end_seq <= inc.queued {
             // A chunk we already have (a replay): acknowledge, apply nothing.
             return vec![Action::Send(Message::Ack {

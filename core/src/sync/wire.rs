@@ -81,6 +81,12 @@ pub enum Reject {
     UnknownFolder(String),
     #[error("protocol error: {0}")]
     Protocol(String),
+    #[error(
+        "refused a version {}s ahead of our clock (the bound is {}s): fix the clock of the machine that wrote it",
+        ahead_ms / 1000,
+        bound_ms / 1000
+    )]
+    FromTheFuture { ahead_ms: u64, bound_ms: u64 },
     #[error("the peer failed: {0}")]
     Internal(String),
 }

@@ -81,6 +81,7 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         chunk_records: cfg.chunk_records,
         chunk_bytes: cfg.chunk_bytes,
         max_in_flight: cfg.max_in_flight,
+        max_future_ms: cfg.max_future_ms,
     };
     let mut backoff = Duration::from_millis(cfg.reconnect_min_ms);
     let max = Duration::from_millis(cfg.reconnect_max_ms);

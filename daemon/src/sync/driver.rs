@@ -55,6 +55,10 @@ impl Local for FolderLocal<'_> {
         Ok(out)
     }
 
+    fn now_ms(&self) -> u64 {
+        self.state.now_ms()
+    }
+
     fn open(&mut self, db: &Name) -> Result<Reader, String> {
         let replica = self
             .state

@@ -239,6 +239,7 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
         chunk_records: cfg.chunk_records,
         chunk_bytes: cfg.chunk_bytes,
         max_in_flight: cfg.max_in_flight,
+        max_future_ms: cfg.max_future_ms,
     };
     let link = Link::new(format!("token {}", grant.id), state.sync.metrics.clone());
     let metrics = state.sync.metrics.clone();
