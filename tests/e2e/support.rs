@@ -166,8 +166,12 @@ impl Home {
         if let Some(pid) = self.daemon_pid() {
             kill(pid, libc::SIGKILL);
             wait_gone(pid);
+            // Gone once its lock is free (every thread has exited), or held
+            // by a new daemon that another command has started since.
             eventually(Duration::from_secs(10), || {
-                (!daemon_running(&self.lock_file())).then_some(())
+                let holder = std::fs::read_to_string(self.lock_file()).ok();
+                let other = holder.is_some_and(|p| p.trim() != pid.to_string());
+                (!daemon_running(&self.lock_file()) || other).then_some(())
             });
         }
     }
@@ -339,4 +343,19 @@ pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A plain HTTP/1.1 GET on loopback: (status line, body).
+pub fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
 }

@@ -2,7 +2,7 @@
 //! homes. Writes reach everyone, merges agree, access is enforced, and a
 //! daemon killed mid-sync resumes without losing a record.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -190,20 +190,6 @@ fn access_is_enforced_by_the_hub() {
 
     // The hub is still up and serving after all that.
     assert_eq!(http_get(&hub.addr, "/healthz").1, "ok\n");
-}
-
-/// A plain HTTP/1.1 GET on loopback: (status line, body).
-fn http_get(addr: &str, path: &str) -> (String, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
 }
 
 #[test]

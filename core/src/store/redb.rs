@@ -31,8 +31,12 @@ const CHECKPOINTS: TableDefinition<&[u8], u64> = TableDefinition::new("checkpoin
 /// in BENCHMARKS.md.
 const CACHE_BYTES: usize = 48 << 20;
 
+/// redb refuses every operation after an I/O error (a full disk, say) until
+/// the database is closed and opened again; so the handle sits behind a lock
+/// and a failed write reopens it, repairing if needed, once reads are done.
 pub struct RedbEngine {
-    db: redb::Database,
+    path: std::path::PathBuf,
+    db: std::sync::RwLock<Option<redb::Database>>,
 }
 
 fn err(e: impl Into<redb::Error>) -> StoreError {
@@ -79,25 +83,65 @@ fn read_u64(bytes: &[u8]) -> Result<u64> {
     Ok(u64::from_be_bytes(arr))
 }
 
+/// A read lock on a handle known to be open.
+struct Handle<'a>(std::sync::RwLockReadGuard<'a, Option<redb::Database>>);
+
+impl std::ops::Deref for Handle<'_> {
+    type Target = redb::Database;
+    fn deref(&self) -> &redb::Database {
+        self.0.as_ref().expect("checked open")
+    }
+}
+
+fn open_file(path: &Path) -> Result<redb::Database> {
+    redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StoreError::InUse(path.display().to_string())
+            }
+            other => err(other),
+        })
+}
+
 impl RedbEngine {
     pub fn open(path: &Path) -> Result<Self> {
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => {
-                    StoreError::InUse(path.display().to_string())
-                }
-                other => err(other),
-            })?;
-        let engine = RedbEngine { db };
+        let engine = RedbEngine {
+            path: path.to_owned(),
+            db: std::sync::RwLock::new(Some(open_file(path)?)),
+        };
         engine.init()?;
         Ok(engine)
     }
 
+    /// The open handle; reopens first if a failed write left it closed.
+    fn db(&self) -> Result<Handle<'_>> {
+        for _ in 0..2 {
+            let guard = self.db.read().expect("redb handle");
+            if guard.is_some() {
+                return Ok(Handle(guard));
+            }
+            drop(guard);
+            self.reopen()?;
+        }
+        Err(StoreError::Io(std::io::Error::other(
+            "database file could not be reopened",
+        )))
+    }
+
+    /// Closes and reopens the file (redb repairs it on open if needed).
+    fn reopen(&self) -> Result<()> {
+        let mut guard = self.db.write().expect("redb handle");
+        *guard = None; // close first: a file is open once per process
+        *guard = Some(open_file(&self.path)?);
+        Ok(())
+    }
+
     /// Creates the tables and the replica's identity on first open.
     fn init(&self) -> Result<()> {
-        let txn = self.db.begin_write().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_write().map_err(err)?;
         {
             let mut meta = txn.open_table(META).map_err(err)?;
             if meta.get("site").map_err(err)?.is_none() {
@@ -129,7 +173,8 @@ impl Engine for RedbEngine {
     }
 
     fn meta(&self) -> Result<Meta> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(META).map_err(err)?;
         let get = |name: &str| -> Result<Vec<u8>> {
             t.get(name)
@@ -148,7 +193,8 @@ impl Engine for RedbEngine {
     }
 
     fn get(&self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(RECORDS).map_err(err)?;
         let found = t.get(record_key(collection, key).as_slice()).map_err(err)?;
         found.map(|g| decode_stored(g.value())).transpose()
@@ -161,7 +207,8 @@ impl Engine for RedbEngine {
         after: Option<&Key>,
         limit: usize,
     ) -> Result<Vec<(Key, RecordState)>> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(RECORDS).map_err(err)?;
         let mut start = collection.as_str().as_bytes().to_vec();
         start.push(0);
@@ -189,7 +236,8 @@ impl Engine for RedbEngine {
     }
 
     fn collections(&self) -> Result<Vec<(Name, u64)>> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(COUNTS).map_err(err)?;
         let mut out = Vec::new();
         for entry in t.iter().map_err(err)? {
@@ -202,7 +250,8 @@ impl Engine for RedbEngine {
     }
 
     fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let by_seq = txn.open_table(BY_SEQ).map_err(err)?;
         let records = txn.open_table(RECORDS).map_err(err)?;
         let markers = txn.open_table(MARKERS).map_err(err)?;
@@ -249,7 +298,8 @@ impl Engine for RedbEngine {
     }
 
     fn count_since(&self, since: u64) -> Result<u64> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let by_seq = txn.open_table(BY_SEQ).map_err(err)?;
         let mut n = 0;
         for entry in by_seq.range(since.saturating_add(1)..).map_err(err)? {
@@ -260,7 +310,8 @@ impl Engine for RedbEngine {
     }
 
     fn visit_records(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(RECORDS).map_err(err)?;
         for entry in t.iter().map_err(err)? {
             let (k, v) = entry.map_err(err)?;
@@ -271,7 +322,8 @@ impl Engine for RedbEngine {
     }
 
     fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(MARKERS).map_err(err)?;
         let mut out = Vec::new();
         for entry in t.iter().map_err(err)? {
@@ -289,13 +341,29 @@ impl Engine for RedbEngine {
     }
 
     fn checkpoint(&self, peer: SiteId) -> Result<u64> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(CHECKPOINTS).map_err(err)?;
         Ok(t.get(&peer.0[..]).map_err(err)?.map_or(0, |g| g.value()))
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
-        let mut txn = self.db.begin_write().map_err(err)?;
+        let outcome = self.write_once(f);
+        if let Err(e) = &outcome
+            && !matches!(e, StoreError::Aborted(_))
+        {
+            // After an I/O error redb works again only once reopened. If that
+            // fails too (the disk is still full), the next call tries again.
+            let _ = self.reopen();
+        }
+        outcome
+    }
+}
+
+impl RedbEngine {
+    fn write_once(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
+        let db = self.db()?;
+        let mut txn = db.begin_write().map_err(err)?;
         txn.set_quick_repair(true);
         let outcome = {
             let mut w = RedbTxn {
@@ -311,7 +379,9 @@ impl Engine for RedbEngine {
         match outcome {
             Ok(()) => txn.commit().map_err(err),
             Err(e) => {
-                txn.abort().map_err(err)?;
+                // The first error is the one worth reporting (after an I/O
+                // error, aborting fails too, with a vaguer one).
+                let _ = txn.abort();
                 Err(e)
             }
         }

@@ -300,7 +300,8 @@ impl Engine for SqliteEngine {
         match outcome {
             Ok(()) => Ok(txn.commit()?),
             Err(e) => {
-                txn.rollback()?;
+                // The first error is the one worth reporting.
+                let _ = txn.rollback();
                 Err(e)
             }
         }

@@ -15,10 +15,9 @@ pub fn not_found(message: impl Into<String>) -> RpcError {
 
 pub fn replica_error(e: ReplicaError) -> RpcError {
     match &e {
-        ReplicaError::Store { source, .. } if source.is_disk_full() => RpcError::new(
-            ErrorCode::Storage,
-            format!("disk full: {e}; nothing was written"),
-        ),
+        ReplicaError::Store { source, .. } if source.is_disk_full() => {
+            RpcError::new(ErrorCode::Storage, format!("disk full: {e}"))
+        }
         ReplicaError::Stopped => RpcError::new(ErrorCode::Unavailable, e.to_string()),
         ReplicaError::Folder(f) => RpcError::new(ErrorCode::Storage, f.to_string()),
         ReplicaError::Store { .. } => RpcError::new(ErrorCode::Storage, e.to_string()),

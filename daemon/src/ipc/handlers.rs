@@ -67,7 +67,11 @@ fn written(
 }
 
 async fn write_one(replica: &Replica, op: WriteOp) -> Result<OpOutcome, RpcError> {
-    let mut outcomes = replica.write(vec![op]).await.map_err(replica_error)?;
+    let mut outcomes = replica.write(vec![op]).await.map_err(|e| {
+        let mut err = replica_error(e);
+        err.message.push_str("; nothing was written");
+        err
+    })?;
     Ok(outcomes.pop().expect("one outcome per op"))
 }
 
