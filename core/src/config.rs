@@ -37,6 +37,8 @@ pub struct SyncConfig {
     /// Versions received from further than this ahead of our clock are
     /// refused, so a machine with a wrong clock cannot win every later write.
     pub max_future_ms: u64,
+    /// Most sync connections a hub serves at once; more are refused (503).
+    pub max_peers: usize,
 }
 
 /// `syncdb serve`: kept here so serving resumes when the daemon restarts.
@@ -84,6 +86,7 @@ impl Default for SyncConfig {
             reconnect_min_ms: 200,
             reconnect_max_ms: 30_000,
             max_future_ms: 3_600_000,
+            max_peers: 256,
         }
     }
 }

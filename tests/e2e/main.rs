@@ -6,5 +6,6 @@ mod support;
 mod bad_input;
 mod daemon;
 mod local;
+mod security;
 mod sync;
 mod tool;

@@ -25,6 +25,9 @@ pub struct Connection {
     pub(super) stream: Stream,
     pub(super) lines: LineBuffer,
     pub(super) chunk: Vec<u8>,
+    /// The line cap, also the most a stream (`watch`, `sync`) buffers of
+    /// what the client sends while it streams.
+    pub(super) max_line: usize,
     import: Option<Import>,
 }
 
@@ -55,6 +58,7 @@ impl Connection {
             stream,
             lines: LineBuffer::new(max_line),
             chunk: vec![0; 64 * 1024],
+            max_line,
             import: None,
         }
     }

@@ -199,6 +199,10 @@ impl Connection {
         use tokio::io::AsyncReadExt;
         let n = (&self.stream).read(&mut self.chunk).await?;
         self.lines.push(&self.chunk[..n]);
+        if self.lines.pending() > self.max_line {
+            // Unbounded otherwise: nothing pops lines while streaming.
+            return Err(std::io::Error::other(LineTooLong(self.max_line)));
+        }
         Ok(n > 0)
     }
 }

@@ -25,6 +25,8 @@ type Running = (Arc<Link>, tokio::task::JoinHandle<()>);
 
 pub struct Syncs {
     pub metrics: Arc<Metrics>,
+    /// Sessions the hub is serving now (capped by `sync.max_peers`).
+    pub served: Arc<std::sync::atomic::AtomicUsize>,
     pub tokens: Tokens,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
@@ -35,6 +37,7 @@ impl Syncs {
     pub fn new(data_dir: &Path) -> Self {
         Syncs {
             metrics: Arc::new(Metrics::default()),
+            served: Default::default(),
             tokens: Tokens::new(data_dir),
             remotes: Mutex::new(BTreeMap::new()),
             serving: Mutex::new(None),

@@ -162,10 +162,34 @@ async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }
 
+/// Counts a served session for as long as it lives.
+struct Slot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 async fn sync_ws(AxumState(state): AxumState<Arc<State>>, ws: WebSocketUpgrade) -> Response {
+    let max = state.config().sync.max_peers;
+    let served = state.sync.served.clone();
+    if served.fetch_add(1, Ordering::Relaxed) >= max {
+        served.fetch_sub(1, Ordering::Relaxed);
+        tracing::warn!(max, "refused a sync connection: too many");
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "too many sync connections; try later\n",
+        )
+            .into_response();
+    }
+    let slot = Slot(served);
     ws.max_message_size(wire::MAX_FRAME_BYTES)
         .max_frame_size(wire::MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| hub_session(state, HubWire(socket)))
+        .on_upgrade(move |socket| async move {
+            hub_session(state, HubWire(socket)).await;
+            drop(slot);
+        })
 }
 
 async fn refuse(wire: &mut HubWire, reject: Reject) {
@@ -213,7 +237,9 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
             }
             Err(e) => return refuse(&mut wire, Reject::Protocol(e.to_string())).await,
         },
-        Ok(_) => return,
+        // A text frame, an unmasked or oversized frame: say why before closing.
+        Ok(Some(Err(e))) => return refuse(&mut wire, Reject::Protocol(e)).await,
+        Ok(None) => return,
         Err(_) => {
             return refuse(
                 &mut wire,
