@@ -98,8 +98,10 @@ pub async fn run(
     }
     let state = Arc::new(state::State::new(paths, config, clock_offset_ms));
     tracing::info!(socket = %socket.display(), pid = std::process::id(), version = VERSION, "daemon listening");
-    let server = tokio::spawn(ipc::serve(state.clone(), listener));
+    // Serve and dial before answering commands: once `daemon start` returns,
+    // the hub is listening.
     sync_start(&state).await;
+    let server = tokio::spawn(ipc::serve(state.clone(), listener));
     tokio::select! {
         _ = shutdown => tracing::info!("stop signal received"),
         _ = state.stopped() => {}

@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     output::line(format!("config   {}", d.config.display()))?;
     if let Some(addr) = &d.serving {
         output::line(format!(
-            "serving  ws://{addr}, {} sync connections",
+            "serving  {addr}, {} sync connections",
             d.peers_connected
         ))?;
     }

@@ -138,31 +138,19 @@ impl Connection {
                 self.reply(&id, out).await
             }
             Put::NAME => {
-                let out = match params(p) {
-                    Ok(p) => handlers::put(&state, p).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p| handlers::put(&state, p)).await;
                 self.reply(&id, out).await
             }
             Patch::NAME => {
-                let out = match params(p) {
-                    Ok(p) => handlers::patch(&state, p).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p| handlers::patch(&state, p)).await;
                 self.reply(&id, out).await
             }
             Del::NAME => {
-                let out = match params(p) {
-                    Ok(p) => handlers::del(&state, p).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p| handlers::del(&state, p)).await;
                 self.reply(&id, out).await
             }
             DropScope::NAME => {
-                let out = match params(p) {
-                    Ok(p) => handlers::drop(&state, p).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p| handlers::drop(&state, p)).await;
                 self.reply(&id, out).await
             }
             Get::NAME => {
@@ -170,10 +158,8 @@ impl Connection {
                 self.reply(&id, out).await
             }
             Ls::NAME => {
-                let out = match params::<LsParams>(p) {
-                    Ok(p) => blocking(move || handlers::ls(&state, p)).await,
-                    Err(e) => Err(e),
-                };
+                let out =
+                    with_params(p, |p: LsParams| blocking(move || handlers::ls(&state, p))).await;
                 self.reply(&id, out).await
             }
             Status::NAME => {
@@ -189,17 +175,11 @@ impl Connection {
                 Err(e) => self.reply::<()>(&id, Err(e)).await,
             },
             ImportBegin::NAME => {
-                let out = match params(p) {
-                    Ok(p) => self.import_begin(p),
-                    Err(e) => Err(e),
-                };
+                let out = params(p).and_then(|p| self.import_begin(p));
                 self.reply(&id, out).await
             }
             ImportChunk::NAME => {
-                let out = match params(p) {
-                    Ok(p) => self.import_chunk(p).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p| self.import_chunk(p)).await;
                 self.reply(&id, out).await
             }
             ImportEnd::NAME => {
@@ -223,10 +203,10 @@ impl Connection {
                 self.reply(&id, out).await
             }
             Digest::NAME => {
-                let out = match params::<DigestParams>(p) {
-                    Ok(p) => blocking(move || sync_handlers::digest(&state, p)).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p: DigestParams| {
+                    blocking(move || sync_handlers::digest(&state, p))
+                })
+                .await;
                 self.reply(&id, out).await
             }
             TokenCreate::NAME => {
@@ -242,10 +222,7 @@ impl Connection {
                 self.reply(&id, out).await
             }
             Serve::NAME => {
-                let out = match params(p) {
-                    Ok(p) => sync_handlers::serve(&state, p).await,
-                    Err(e) => Err(e),
-                };
+                let out = with_params(p, |p| sync_handlers::serve(&state, p)).await;
                 self.reply(&id, out).await
             }
             Sync::NAME => match params(p) {
@@ -366,6 +343,14 @@ impl Connection {
 
 fn import_queued(import: &Option<Import>) -> u64 {
     import.as_ref().map_or(0, |i| i.queued)
+}
+
+/// Decodes the params, then runs an async handler on them.
+async fn with_params<P: DeserializeOwned, T, F: Future<Output = Result<T, RpcError>>>(
+    raw: &Option<Box<RawValue>>,
+    handler: impl FnOnce(P) -> F,
+) -> Result<T, RpcError> {
+    handler(params(raw)?).await
 }
 
 /// Runs a blocking handler on the blocking pool.

@@ -128,7 +128,8 @@ fn check(
     for (link, &started) in links.iter().zip(start_attempts) {
         let s = link.status();
         if !s.connected {
-            if s.attempts > started && s.error.is_some() {
+            // Only a failure of an attempt begun after the request counts.
+            if s.error_attempt > started && s.error.is_some() {
                 let why = s.error.unwrap_or_default();
                 return Some(Err(RpcError::new(
                     ErrorCode::Remote,

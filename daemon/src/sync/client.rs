@@ -1,8 +1,16 @@
 //! Dialing a remote: connect, run the session, and on any end reconnect
 //! with exponential backoff and jitter, until the daemon stops or the remote
 //! is removed. A kick (from `syncdb sync`) cuts a backoff wait short.
+//!
+//! A connection that goes silent (a partition, a dropped NAT mapping, a hub
+//! that accepts and never answers) is given up on, so the loop reconnects:
+//! connecting has a deadline, and a ping left unanswered by any byte for
+//! [`SILENCE_LIMIT`] ends the session. Bytes count, not whole frames, so a
+//! slow link still delivering a large frame is not mistaken for a dead one.
 
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -16,15 +24,107 @@ use super::driver::{FolderLocal, Wire, drive};
 use super::link::Link;
 use crate::state::State;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// Connecting (TCP, TLS, WebSocket upgrade) must finish within this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an open connection is pinged.
+const PING_EVERY: Duration = Duration::from_secs(5);
+/// A ping that no byte has followed for this long: the connection is dead.
+const SILENCE_LIMIT: Duration = Duration::from_secs(20);
 
-struct ClientWire(Socket);
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<Heard>>;
+
+/// A TCP stream that notes when it last read a byte.
+struct Heard {
+    tcp: tokio::net::TcpStream,
+    at: Arc<Mutex<tokio::time::Instant>>,
+}
+
+impl tokio::io::AsyncRead for Heard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            *self.at.lock().expect("heard") = tokio::time::Instant::now();
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Heard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+struct ClientWire {
+    socket: Socket,
+    /// When the socket last read a byte.
+    heard: Arc<Mutex<tokio::time::Instant>>,
+    /// The unanswered ping, if one is out.
+    pinged: Option<tokio::time::Instant>,
+    next_ping: tokio::time::Instant,
+}
+
+impl ClientWire {
+    /// Pings, or gives up when the last ping has had no byte after it for
+    /// [`SILENCE_LIMIT`]. Being busy here does not count against the peer:
+    /// its answer waits in the socket and is read before this runs again.
+    async fn keepalive(&mut self) -> Result<(), String> {
+        let now = tokio::time::Instant::now();
+        let heard = *self.heard.lock().expect("heard");
+        match self.pinged {
+            Some(sent) if heard < sent => {
+                if now.duration_since(sent) >= SILENCE_LIMIT {
+                    return Err(format!(
+                        "nothing heard from the remote for {}s",
+                        now.duration_since(heard).as_secs()
+                    ));
+                }
+            }
+            _ => {
+                self.pinged = Some(now);
+                self.socket
+                    .send(WsMessage::Ping(Default::default()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        self.next_ping = now + PING_EVERY;
+        Ok(())
+    }
+}
 
 impl Wire for ClientWire {
     async fn recv(&mut self) -> Option<Result<Vec<u8>, String>> {
         loop {
-            return match self.0.next().await? {
+            let next = tokio::select! {
+                // Read first: bytes already here answer the last ping.
+                biased;
+                next = self.socket.next() => next?,
+                _ = tokio::time::sleep_until(self.next_ping) => {
+                    if let Err(e) = self.keepalive().await {
+                        return Some(Err(e));
+                    }
+                    continue;
+                }
+            };
+            return match next {
                 Ok(WsMessage::Binary(b)) => Some(Ok(b.to_vec())),
                 Ok(WsMessage::Close(_)) => None,
                 Ok(WsMessage::Text(_)) => Some(Err("text frame on a binary protocol".into())),
@@ -35,7 +135,7 @@ impl Wire for ClientWire {
     }
 
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), String> {
-        self.0
+        self.socket
             .send(WsMessage::binary(frame))
             .await
             .map_err(|e| e.to_string())
@@ -96,14 +196,10 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             } else {
                 None
             };
-            let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
-                &url,
-                Some(ws_config()),
-                true,
-                connector,
-            )
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
+            let (socket, heard) = tokio::time::timeout(CONNECT_TIMEOUT, connect(&url, connector))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
+                .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
             link.update(|s| {
                 s.connected = true;
                 s.error = None;
@@ -112,7 +208,12 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
                 .peers_connected
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(remote = %remote.name, url = %remote.url, "connected");
-            let mut wire = ClientWire(socket);
+            let mut wire = ClientWire {
+                socket,
+                heard,
+                pinged: None,
+                next_ping: tokio::time::Instant::now() + PING_EVERY,
+            };
             let mut local = FolderLocal {
                 state: &state,
                 folder: &folder,
@@ -138,6 +239,7 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             s.caught_up = false;
             s.pull_caught_up = false;
             s.error = Some(reason.clone());
+            s.error_attempt = s.attempts;
         });
         if reason.contains("daemon shutting down") {
             return;
@@ -152,6 +254,40 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         }
         backoff = (backoff * 2).min(max);
     }
+}
+
+/// Opens the WebSocket to `url` over a [`Heard`] TCP stream.
+async fn connect(
+    url: &str,
+    connector: Option<tokio_tungstenite::Connector>,
+) -> Result<(Socket, Arc<Mutex<tokio::time::Instant>>), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let request = url.into_client_request().map_err(|e| e.to_string())?;
+    let uri = request.uri();
+    let host = uri.host().ok_or("no host in the URL")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("wss") => 443,
+        _ => 80,
+    });
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| e.to_string())?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let heard = Arc::new(Mutex::new(tokio::time::Instant::now()));
+    let stream = Heard {
+        tcp,
+        at: heard.clone(),
+    };
+    let (socket, _) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        stream,
+        Some(ws_config()),
+        connector,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok((socket, heard))
 }
 
 fn jitter_fraction() -> f64 {

@@ -137,7 +137,7 @@ pub async fn drive<W: Wire>(
         if let Some(end) = lost.take() {
             return end;
         }
-        link.observe(&session, state, folder);
+        link.observe(&session);
         let mut local = FolderLocal { state, folder };
         tokio::select! {
             frame = wire.recv() => {

@@ -8,12 +8,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use syncdb_core::Name;
-use syncdb_core::folder::Folder;
 use syncdb_core::sync::{Message, Session, SessionEvent};
 use tokio::sync::{Notify, broadcast};
 
 use super::driver::Progress;
-use crate::state::State;
 
 /// Process-wide sync counters, exported as Prometheus text.
 #[derive(Default)]
@@ -55,6 +53,9 @@ pub struct LinkStatus {
     pub behind: u64,
     /// Why the last connection ended or failed.
     pub error: Option<String>,
+    /// The attempt that `error` came from.
+    #[serde(skip)]
+    pub error_attempt: u64,
     /// Per database: our seq the peer has acknowledged.
     #[serde(skip)]
     pub acked: BTreeMap<Name, u64>,
@@ -99,7 +100,7 @@ impl Link {
     }
 
     /// Refreshes the status from the session after each step.
-    pub fn observe(&self, session: &Session, _state: &State, _folder: &Folder) {
+    pub fn observe(&self, session: &Session) {
         let caught_up = session.caught_up();
         let pull = session.pull_caught_up();
         let behind = session.behind();
