@@ -5,7 +5,9 @@ mod support;
 
 mod bad_input;
 mod daemon;
+mod ipc_bad_input;
 mod local;
+mod net_bad_input;
 mod security;
 mod sync;
 mod tool;
