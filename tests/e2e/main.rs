@@ -5,6 +5,8 @@ mod support;
 
 mod bad_input;
 mod daemon;
+mod faultproxy;
+mod faults_net;
 mod ipc_bad_input;
 mod local;
 mod net_bad_input;
