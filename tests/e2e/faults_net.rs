@@ -72,16 +72,7 @@ fn loaded_hub(records: usize) -> Hub {
 /// `own` records of its own in `crm/mine` to push. It starts syncing at once.
 fn proxied_client(hub: &Hub, url: &str, own: usize) -> Home {
     let token = hub.token_file(&[]);
-    let c = Home::new();
-    c.set_config(CONFIG);
-    let f = c.folder();
-    std::fs::create_dir_all(f.join(".syncdb")).unwrap();
-    std::fs::write(
-        f.join(".syncdb/folder.toml"),
-        format!("id = \"{}\"\nengine = \"redb\"\n", hub.folder_id),
-    )
-    .unwrap();
-    c.run(&["init"]).ok();
+    let c = hub.follower(CONFIG);
     if own > 0 {
         write_batch(&c, "mine", "m", own);
     }

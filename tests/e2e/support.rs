@@ -234,6 +234,19 @@ impl Hub {
         path
     }
 
+    /// A home whose folder `f` is the hub's folder (same id), registered but
+    /// empty and not yet syncing: add a remote to start.
+    pub fn follower(&self, config: &str) -> Home {
+        let c = Home::new();
+        c.set_config(config);
+        let marker = c.folder().join(".syncdb");
+        std::fs::create_dir_all(&marker).unwrap();
+        let settings = format!("id = \"{}\"\nengine = \"redb\"\n", self.folder_id);
+        std::fs::write(marker.join("folder.toml"), settings).unwrap();
+        c.run(&["init"]).ok();
+        c
+    }
+
     /// A client home whose folder `f` is a clone of the hub's folder.
     pub fn client(&self, config: &str) -> Home {
         let token = self.token_file(&[]);

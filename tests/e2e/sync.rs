@@ -258,26 +258,17 @@ fn loaded_hub() -> Hub {
 /// A client that follows the hub but has not synced yet.
 fn fresh_client(hub: &Hub) -> Home {
     let token = hub.token_file(&[]);
-    let c = Home::new();
-    c.set_config(KILL_CONFIG);
-    let f = c.folder();
-    std::fs::create_dir_all(f.join(".syncdb")).unwrap();
-    std::fs::write(
-        f.join(".syncdb/folder.toml"),
-        format!("id = \"{}\"\nengine = \"redb\"\n", hub.folder_id),
-    )
-    .unwrap();
-    c.run(&["init"]).ok();
+    let c = hub.follower(KILL_CONFIG);
     c.run(&["daemon", "stop"]).ok();
-    let mut cmd = c.cmd(&[
+    let add = [
         "remote",
         "add",
         "hub",
         &hub.url(),
         "--token-file",
         token.to_str().unwrap(),
-    ]);
-    assert!(cmd.output().unwrap().status.success());
+    ];
+    assert!(c.cmd(&add).output().unwrap().status.success());
     c
 }
 

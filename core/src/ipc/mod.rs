@@ -42,6 +42,19 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::ParseError,
+        ErrorCode::InvalidRequest,
+        ErrorCode::MethodNotFound,
+        ErrorCode::InvalidParams,
+        ErrorCode::Internal,
+        ErrorCode::NotFound,
+        ErrorCode::BadInput,
+        ErrorCode::Storage,
+        ErrorCode::Unavailable,
+        ErrorCode::Remote,
+    ];
+
     pub fn code(self) -> i64 {
         match self {
             ErrorCode::ParseError => -32700,
@@ -67,22 +80,10 @@ impl From<ErrorCode> for i64 {
 impl TryFrom<i64> for ErrorCode {
     type Error = String;
     fn try_from(n: i64) -> Result<Self, String> {
-        use ErrorCode::*;
-        [
-            ParseError,
-            InvalidRequest,
-            MethodNotFound,
-            InvalidParams,
-            Internal,
-            NotFound,
-            BadInput,
-            Storage,
-            Unavailable,
-            Remote,
-        ]
-        .into_iter()
-        .find(|c| c.code() == n)
-        .ok_or_else(|| format!("unknown error code {n}"))
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.code() == n)
+            .ok_or_else(|| format!("unknown error code {n}"))
     }
 }
 
