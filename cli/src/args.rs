@@ -58,8 +58,10 @@ pub enum Command {
     },
     /// Insert or replace a record and print its key; or import JSON Lines with --batch.
     ///
-    /// The key comes from the address, else the document's `_id` field, else a
-    /// new UUIDv7. With --batch, every line is one document and the whole
+    /// The key comes from the address, else the document's key field
+    /// (`daemon.key_path`, default `_id`), else a new UUIDv7. With --batch, the
+    /// import holds the database's writer: other writes to it wait until it
+    /// commits. With --batch, every line is one document and the whole
     /// import is one transaction: a bad line writes nothing.
     #[command(
         after_help = "Examples:\n  syncdb put crm/person/42 '{\"name\":\"Ada\"}'\n  echo '{\"_id\":\"7\",\"name\":\"Bob\"}' | syncdb put crm/person -\n  syncdb put crm/person --batch people.jsonl"

@@ -149,6 +149,8 @@ pub struct Replicas {
     group_commit_max_ops: usize,
     clock_offset_ms: i64,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Set by `close_all`: no database is opened again after it.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl Replicas {
@@ -159,6 +161,7 @@ impl Replicas {
             group_commit_max_ops,
             clock_offset_ms,
             threads: Mutex::new(Vec::new()),
+            closing: Default::default(),
         }
     }
 
@@ -178,6 +181,9 @@ impl Replicas {
         name: &Name,
         create: bool,
     ) -> Result<Option<Arc<Replica>>, ReplicaError> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ReplicaError::Stopped);
+        }
         let key = (folder.path.clone(), name.clone());
         let mut open = self.open.lock().expect("replica map");
         match open.get(&key) {
@@ -234,6 +240,7 @@ impl Replicas {
 
     /// Closes every replica: writers finish what is queued, then stop.
     pub fn close_all(&self) {
+        self.closing.store(true, Ordering::Release);
         self.open.lock().expect("replica map").clear();
         let threads = std::mem::take(&mut *self.threads.lock().expect("threads"));
         for t in threads {

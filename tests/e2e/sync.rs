@@ -130,6 +130,22 @@ fn access_is_enforced_by_the_hub() {
             .contains("unauthorized")
     );
 
+    // Refused at once by the hub, the client backs off instead of redialling:
+    // from 200 ms, doubling (with jitter), a few attempts in 2 s, not a dozen.
+    let refusals = |h: &Home| {
+        h.run(&["logs", "-n", "100000"])
+            .stdout
+            .matches("unauthorized")
+            .count()
+    };
+    let before = refusals(&hub.home);
+    std::thread::sleep(Duration::from_secs(2));
+    let in_two_seconds = refusals(&hub.home) - before;
+    assert!(
+        in_two_seconds <= 6,
+        "{in_two_seconds} refused attempts in 2 s"
+    );
+
     // A world-readable token file is refused before it is used.
     let loose = hub.token_file(&[]);
     std::fs::set_permissions(&loose, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();

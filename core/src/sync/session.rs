@@ -39,6 +39,17 @@ pub struct SessionConfig {
     pub max_future_ms: u64,
 }
 
+impl From<&crate::config::SyncConfig> for SessionConfig {
+    fn from(c: &crate::config::SyncConfig) -> Self {
+        SessionConfig {
+            chunk_records: c.chunk_records,
+            chunk_bytes: c.chunk_bytes,
+            max_in_flight: c.max_in_flight,
+            max_future_ms: c.max_future_ms,
+        }
+    }
+}
+
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
@@ -346,11 +357,7 @@ impl Session {
     /// True when, for every database, the peer's backlog is applied here and
     /// ours has been acknowledged there.
     pub fn caught_up(&self) -> bool {
-        self.phase == Phase::Open
-            && self
-                .inc
-                .values()
-                .all(|i| i.caught_up_at.is_some() && i.applied == i.queued)
+        self.pull_caught_up()
             && self.out.values().all(|o| {
                 o.in_flight.is_empty()
                     && o.reader
@@ -638,6 +645,9 @@ impl Session {
         let mut actions = Vec::new();
         while out.in_flight.len() < cfg.max_in_flight {
             // Runs of echoes (what the peer just sent us) are skipped unread.
+            // The peer's checkpoint does not move past them, so after a
+            // reconnect such a trailing run is sent once more and merges as a
+            // no-op: cheaper than a durable checkpoint write per live batch.
             while echoes.first() == Some(&(out.sent + 1)) {
                 echoes.pop_first();
                 out.sent += 1;

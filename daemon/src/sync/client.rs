@@ -20,7 +20,7 @@ use syncdb_core::sync::{Session, SessionConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::driver::{FolderLocal, Wire, drive};
+use super::driver::{End, FolderLocal, Wire, drive};
 use super::link::Link;
 use crate::state::State;
 
@@ -177,12 +177,7 @@ pub fn read_token(remote: &RemoteEntry) -> Result<String, String> {
 
 pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: Arc<Link>) {
     let cfg = state.config().sync;
-    let session_cfg = SessionConfig {
-        chunk_records: cfg.chunk_records,
-        chunk_bytes: cfg.chunk_bytes,
-        max_in_flight: cfg.max_in_flight,
-        max_future_ms: cfg.max_future_ms,
-    };
+    let session_cfg = SessionConfig::from(&cfg);
     let mut backoff = Duration::from_millis(cfg.reconnect_min_ms);
     let max = Duration::from_millis(cfg.reconnect_max_ms);
     loop {
@@ -224,13 +219,19 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             link.metrics
                 .peers_connected
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            Ok::<String, String>(end.to_string())
+            Ok::<End, String>(end)
         }
         .await;
+        let attempt = link.status().attempts;
         let reason = match outcome {
+            Ok(End::Stopping) => return,
             Ok(end) => {
-                backoff = Duration::from_millis(cfg.reconnect_min_ms); // it worked: start over
-                end
+                // Start over only after a session that really opened: a hub
+                // that refuses at once (token, folder, version) gets backoff.
+                if link.status().opened_attempt == attempt {
+                    backoff = Duration::from_millis(cfg.reconnect_min_ms);
+                }
+                end.to_string()
             }
             Err(e) => e,
         };
@@ -241,9 +242,6 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             s.error = Some(reason.clone());
             s.error_attempt = s.attempts;
         });
-        if reason.contains("daemon shutting down") {
-            return;
-        }
         tracing::warn!(remote = %remote.name, reason = %reason, retry_ms = backoff.as_millis() as u64, "sync session ended");
         // Jitter: 50–100% of the backoff, so many clients do not return at once.
         let jitter = backoff.mul_f64(0.5 + jitter_fraction() * 0.5);

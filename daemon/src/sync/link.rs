@@ -56,6 +56,9 @@ pub struct LinkStatus {
     /// The attempt that `error` came from.
     #[serde(skip)]
     pub error_attempt: u64,
+    /// The last attempt whose session opened (handshake accepted).
+    #[serde(skip)]
+    pub opened_attempt: u64,
     /// Per database: our seq the peer has acknowledged.
     #[serde(skip)]
     pub acked: BTreeMap<Name, u64>,
@@ -94,6 +97,9 @@ impl Link {
     }
 
     pub fn on_event(&self, event: &SessionEvent) {
+        if *event == SessionEvent::Opened {
+            self.update(|s| s.opened_attempt = s.attempts);
+        }
         if let Some(p) = Progress::from_event(&self.name, event) {
             let _ = self.progress.send(p);
         }

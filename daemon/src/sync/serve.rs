@@ -260,13 +260,7 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
         Ok(f) => f,
         Err(reject) => return refuse(&mut wire, reject).await,
     };
-    let cfg = state.config().sync;
-    let session_cfg = SessionConfig {
-        chunk_records: cfg.chunk_records,
-        chunk_bytes: cfg.chunk_bytes,
-        max_in_flight: cfg.max_in_flight,
-        max_future_ms: cfg.max_future_ms,
-    };
+    let session_cfg = SessionConfig::from(&state.config().sync);
     let link = Link::new(format!("token {}", grant.id), state.sync.metrics.clone());
     let metrics = state.sync.metrics.clone();
     metrics.peers_connected.fetch_add(1, Ordering::Relaxed);
