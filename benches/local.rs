@@ -160,17 +160,8 @@ fn main() {
         ms(get),
         get.as_secs_f64() / version.as_secs_f64()
     );
-    let hello_med = median(hello.clone());
-    println!(
-        "| `hello` round trip on the socket (baseline) | {} | {} | 1.00 |",
-        ms(hello_med),
-        ms(percentile(hello, 0.99))
-    );
-    let put_med = median(puts.clone());
-    println!(
-        "| `put` round trip on the socket, durable | {} | {} | {:.2} |",
-        ms(put_med),
-        ms(percentile(puts, 0.99)),
-        put_med.as_secs_f64() / hello_med.as_secs_f64()
+    latency_rows(
+        ("`hello` round trip on the socket", hello),
+        ("`put` round trip on the socket, durable", puts),
     );
 }

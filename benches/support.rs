@@ -190,3 +190,22 @@ pub fn generate(path: &std::path::Path, n: usize) -> Vec<String> {
     w.flush().unwrap();
     docs
 }
+
+/// Prints a baseline latency row and a measured one, with the median ratio.
+pub fn latency_rows(baseline: (&str, Vec<Duration>), measured: (&str, Vec<Duration>)) {
+    let base = median(baseline.1.clone());
+    let med = median(measured.1.clone());
+    println!(
+        "| {} (baseline) | {} | {} | 1.00 |",
+        baseline.0,
+        ms(base),
+        ms(percentile(baseline.1, 0.99))
+    );
+    println!(
+        "| {} | {} | {} | {:.2} |",
+        measured.0,
+        ms(med),
+        ms(percentile(measured.1, 0.99)),
+        med.as_secs_f64() / base.as_secs_f64()
+    );
+}

@@ -162,18 +162,9 @@ fn main() {
     let remote = live_latency(&a, &b, 2000, rate);
     println!("| what | median | p99 | median / baseline |");
     println!("| --- | --- | --- | --- |");
-    let base = median(local.clone());
-    println!(
-        "| put → watch on the same daemon (baseline) | {} | {} | 1.00 |",
-        ms(base),
-        ms(percentile(local, 0.99))
-    );
-    let med = median(remote.clone());
-    println!(
-        "| put on A → watch on B via the hub | {} | {} | {:.2} |",
-        ms(med),
-        ms(percentile(remote, 0.99)),
-        med.as_secs_f64() / base.as_secs_f64()
+    latency_rows(
+        ("put → watch on the same daemon", local),
+        ("put on A → watch on B via the hub", remote),
     );
 
     println!("\n## idle CPU over 5 s\n");

@@ -12,23 +12,6 @@ use crate::support::*;
 /// Small chunks, so cuts land inside them; quick reconnects.
 const CONFIG: &str = "[sync]\nchunk_records = 50\nreconnect_min_ms = 20\nreconnect_max_ms = 200";
 
-/// Random numbers from a fixed seed, so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo)
-    }
-}
-
 /// How many fault cases to run: `SYNCDB_FAULT_CASES`, or `ci` by default.
 fn fault_cases(ci: usize) -> usize {
     std::env::var("SYNCDB_FAULT_CASES")
@@ -155,16 +138,7 @@ fn run_within(h: &Home, args: &[&str], bound: Duration) -> Run {
 
 /// A counter from the hub's `/metrics`.
 fn hub_metric(hub: &Hub, name: &str) -> u64 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(&hub.addr).unwrap();
-    let addr = &hub.addr;
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
+    let (_, text) = http_get(&hub.addr, "/metrics");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("{name} in {text}"))

@@ -115,12 +115,7 @@ fn a_read_only_folder_refuses_new_databases_and_keeps_serving_reads() {
         if is_root() {
             as_nobody(&mut cmd); // root ignores file modes; nobody does not
         }
-        let out = cmd.output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(cmd.output().unwrap())
     };
     if is_root() {
         for dir in [h.dir.path().to_owned(), h.folder()] {

@@ -243,19 +243,6 @@ fn sync_once_fails_when_the_remote_cannot_be_reached() {
     c.run(&["sync", "--once"]).fails(3, "no remote");
 }
 
-/// Random delays from a fixed seed, so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 const KILL_CONFIG: &str =
     "[sync]\nchunk_records = 50\nreconnect_min_ms = 20\nreconnect_max_ms = 200";
 const RECORDS: usize = 20_000;

@@ -57,11 +57,7 @@ fn with_user_home(h: &Home, args: &[&str]) -> Run {
         .env("PATH", "/nonexistent") // no systemctl: install must still write the file
         .output()
         .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 #[test]

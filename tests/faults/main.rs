@@ -22,19 +22,6 @@ fn env_count(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Deterministic delays from a seed, so a failing run can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n.max(1)
-    }
-}
-
 fn batch(i: usize, n: usize) -> Vec<u8> {
     (0..n)
         .map(|j| format!("{{\"_id\":\"{i}-{j}\",\"n\":{j}}}\n"))

@@ -117,41 +117,44 @@ pub async fn start(
 async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
     let m = &state.sync.metrics;
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
+    let rows = [
+        (
+            "syncdb_peers_connected",
+            "gauge",
+            "Sync connections open now, both directions.",
+            m.peers_connected.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "syncdb_records_in_total",
+            "counter",
+            "Records received in sync chunks.",
+            load(&m.records_in),
+        ),
+        (
+            "syncdb_records_out_total",
+            "counter",
+            "Records sent in sync chunks.",
+            load(&m.records_out),
+        ),
+        (
+            "syncdb_bytes_in_total",
+            "counter",
+            "Sync frame bytes received.",
+            load(&m.bytes_in),
+        ),
+        (
+            "syncdb_bytes_out_total",
+            "counter",
+            "Sync frame bytes sent.",
+            load(&m.bytes_out),
+        ),
+    ];
+    for (name, kind, help, value) in rows {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         ));
-    };
-    metric(
-        "syncdb_peers_connected",
-        "gauge",
-        "Sync connections open now, both directions.",
-        m.peers_connected.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "syncdb_records_in_total",
-        "counter",
-        "Records received in sync chunks.",
-        m.records_in.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "syncdb_records_out_total",
-        "counter",
-        "Records sent in sync chunks.",
-        m.records_out.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "syncdb_bytes_in_total",
-        "counter",
-        "Sync frame bytes received.",
-        m.bytes_in.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "syncdb_bytes_out_total",
-        "counter",
-        "Sync frame bytes sent.",
-        m.bytes_out.load(Ordering::Relaxed).to_string(),
-    );
+    }
     out.push_str("# HELP syncdb_remote_behind_records Records a remote announced that are not here yet.\n# TYPE syncdb_remote_behind_records gauge\n");
     for (name, status) in state.sync.remote_statuses() {
         out.push_str(&format!(
