@@ -1879,12 +1879,16 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__sync)
-            opts="-C -q -v -h -V --once --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --once --timeout --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

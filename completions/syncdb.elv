@@ -259,9 +259,10 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;sync'= {
+            cand --timeout 'With --once: give up (exit 1) when not caught up within SECS'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
-            cand --once 'Return once caught up instead of following live'
+            cand --once 'Return once caught up instead of following live: everything the remote had when the command started is here, and everything written here before it is durable there'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'

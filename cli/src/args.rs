@@ -173,9 +173,14 @@ pub enum Command {
     Sync {
         /// One remote by name [default: all of the folder's remotes].
         remote: Option<String>,
-        /// Return once caught up instead of following live.
+        /// Return once caught up instead of following live: everything the
+        /// remote had when the command started is here, and everything
+        /// written here before it is durable there.
         #[arg(long)]
         once: bool,
+        /// With --once: give up (exit 1) when not caught up within SECS.
+        #[arg(long, value_name = "SECS", requires = "once")]
+        timeout: Option<u64>,
     },
     /// Print a hash of each database's merged state: equal on converged replicas.
     #[command(after_help = "Example:\n  syncdb digest crm")]

@@ -39,6 +39,9 @@ pub struct SyncConfig {
     pub max_future_ms: u64,
     /// Most sync connections a hub serves at once; more are refused (503).
     pub max_peers: usize,
+    /// Most databases sync may create in one folder, and most a peer may
+    /// name in one handshake.
+    pub max_databases: usize,
 }
 
 /// `syncdb serve`: kept here so serving resumes when the daemon restarts.
@@ -87,6 +90,7 @@ impl Default for SyncConfig {
             reconnect_max_ms: 30_000,
             max_future_ms: 3_600_000,
             max_peers: 256,
+            max_databases: 1000,
         }
     }
 }
@@ -116,6 +120,10 @@ pub struct RemoteEntry {
     /// self-signed certificate (besides the OS's roots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// Learned from the remote: our token may pull but not push, so local
+    /// writes to the folder are refused (they could never reach it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 impl Default for Config {
@@ -288,6 +296,7 @@ mod tests {
             id: "f1".into(),
             path: dir.path().to_owned(),
             remotes: vec![RemoteEntry {
+                read_only: false,
                 name: "hub".into(),
                 url: "ws://127.0.0.1:7700".into(),
                 token_file: Some(dir.path().join("token")),

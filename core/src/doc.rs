@@ -119,6 +119,22 @@ impl Document {
     }
 }
 
+/// Checks that `text` is what [`Document::parse`] stores for one field: a
+/// single JSON value, minified, nested at most `MAX_DEPTH - 1` deep. Values
+/// that arrive from the network are held to this before they are stored.
+pub fn check_value(text: &str) -> Result<(), DocError> {
+    // minify counts depth without recursing, so it goes first.
+    if minify(text, MAX_DEPTH - 1)? != text {
+        return Err(DocError::Syntax {
+            line: 1,
+            column: 1,
+            message: "whitespace outside strings (values are stored minified)".into(),
+        });
+    }
+    serde_json::from_str::<&RawValue>(text).map_err(DocError::syntax)?;
+    Ok(())
+}
+
 /// Removes insignificant whitespace from valid JSON text, refusing nesting
 /// deeper than `max_depth`.
 pub fn minify(json: &str, max_depth: usize) -> Result<String, DocError> {
@@ -171,6 +187,30 @@ mod tests {
 
     fn parse(s: &str) -> Result<Document, DocError> {
         Document::parse(s, 1024)
+    }
+
+    #[test]
+    fn network_values_are_held_to_the_stored_form() {
+        for ok in ["1", r#""a b""#, r#"{"x":[1,2]}"#, "null", "-0.5e3"] {
+            assert_eq!(check_value(ok), Ok(()), "{ok}");
+        }
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        for bad in [
+            "}{",
+            "1\n",
+            r#"1,"admin":true"#,
+            "",
+            " 1",
+            "[1, 2]",
+            "tru",
+            &deep,
+        ] {
+            assert!(check_value(bad).is_err(), "{bad:.20}");
+        }
+        let limit = "[".repeat(MAX_DEPTH - 1) + &"]".repeat(MAX_DEPTH - 1);
+        assert_eq!(check_value(&limit), Ok(()), "as deep as a document allows");
+        let over = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert_eq!(check_value(&over), Err(DocError::TooDeep));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod ipc;
 pub mod lock;
 pub mod replicas;
+pub mod sites;
 pub mod state;
 pub mod sync;
 pub mod tokens;

@@ -101,6 +101,33 @@ impl State {
         open_registered(entry)
     }
 
+    /// The registered folder a write is about. A folder whose remote granted
+    /// a read-only token refuses local writes: they could never reach the
+    /// remote, and the replicas would differ in silence.
+    pub fn resolve_writable(&self, folder: &FolderRef) -> Result<Folder, RpcError> {
+        let resolved = self.resolve(folder)?;
+        let config = self.config.lock().expect("config");
+        let read_only = config
+            .folders
+            .iter()
+            .filter(|f| f.path == resolved.path)
+            .flat_map(|f| &f.remotes)
+            .find(|r| r.read_only);
+        if let Some(remote) = read_only {
+            return Err(RpcError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "folder {} is a read-only replica: remote {} granted a read-only token, so a local write would never reach it; nothing was written. Write on the hub, or give this folder a read-write token (`syncdb remote add {} {} --token-file FILE`)",
+                    resolved.path.display(),
+                    remote.name,
+                    remote.name,
+                    remote.url
+                ),
+            ));
+        }
+        Ok(resolved)
+    }
+
     /// Registers `folder` in the config (idempotent) and saves it atomically.
     pub fn register(&self, folder: &Folder) -> Result<(), RpcError> {
         self.update_config(|config| {

@@ -97,7 +97,11 @@ pub fn run(cli: Cli) -> Result<()> {
             ca_file,
             engine,
         } => sync::clone(&ctx, url, folder_id, dir, token_file, ca_file, engine),
-        Command::Sync { remote, once } => sync::run(&ctx, remote, once),
+        Command::Sync {
+            remote,
+            once,
+            timeout,
+        } => sync::run(&ctx, remote, once, timeout),
         Command::Digest { db } => sync::digest(&ctx, db),
         Command::Serve {
             addr,

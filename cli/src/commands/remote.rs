@@ -45,14 +45,7 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
                     output::json(r)?;
                     continue;
                 }
-                let state = match (r.connected, r.caught_up) {
-                    (true, true) => "connected, caught up".to_owned(),
-                    (true, false) => format!("connected, {} behind", r.behind),
-                    (false, _) => format!(
-                        "disconnected: {}",
-                        r.error.as_deref().unwrap_or("not yet tried")
-                    ),
-                };
+                let state = describe(r);
                 output::line(format!("{:<16} {:<32} {state}", r.name, r.url))?;
             }
             Ok(())
@@ -141,5 +134,22 @@ pub fn token(ctx: &Ctx, cmd: TokenCommand) -> Result<()> {
             output::note(&ctx.global, format!("revoked token {id}"));
             Ok(())
         }
+    }
+}
+
+/// A remote's state in words, for `remote ls` and `status`.
+pub fn describe(r: &syncdb_core::ipc::RemoteStatus) -> String {
+    let state = match (r.connected, r.caught_up) {
+        (true, true) => "connected, caught up".to_owned(),
+        (true, false) => format!("connected, {} records behind", r.behind),
+        (false, _) => format!(
+            "disconnected: {}",
+            r.error.as_deref().unwrap_or("not yet tried")
+        ),
+    };
+    if r.read_only {
+        format!("{state} (read-only: local writes are refused)")
+    } else {
+        state
     }
 }

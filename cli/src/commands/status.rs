@@ -38,14 +38,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             output::line(format!("  error: {err}"))?;
         }
         for r in &f.remotes {
-            let state = match (r.connected, r.caught_up) {
-                (true, true) => "connected, caught up".to_owned(),
-                (true, false) => format!("connected, {} records behind", r.behind),
-                (false, _) => format!(
-                    "disconnected: {}",
-                    r.error.as_deref().unwrap_or("not yet tried")
-                ),
-            };
+            let state = super::remote::describe(r);
             let last = r
                 .last_sync_ms
                 .map(|ms| {

@@ -88,7 +88,7 @@ impl Render {
     }
 }
 
-pub fn run(ctx: &Ctx, remote: Option<String>, once: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, remote: Option<String>, once: bool, timeout: Option<u64>) -> Result<()> {
     let folder = ctx.folder()?;
     follow(
         ctx,
@@ -96,6 +96,7 @@ pub fn run(ctx: &Ctx, remote: Option<String>, once: bool) -> Result<()> {
             folder,
             remote,
             once,
+            timeout_secs: timeout,
         },
     )
 }
@@ -145,6 +146,7 @@ pub fn clone(
             folder: Some(info.path),
             remote: Some("origin".into()),
             once: true,
+            timeout_secs: None,
         },
     )
 }

@@ -285,14 +285,16 @@ impl Event {
                 key,
                 state,
             } => {
-                let doc = state
-                    .visible_json()
-                    .map(|d| RawValue::from_string(d).expect("visible documents are valid JSON"));
-                let op = if doc.is_some() {
+                let visible = state.visible_json();
+                let op = if visible.is_some() {
                     EventOp::Put
                 } else {
                     EventOp::Delete
                 };
+                // Only a damaged file holds a value that is not JSON (values
+                // are checked on the way in, local or remote): such a
+                // document is left out rather than taking the reader down.
+                let doc = visible.and_then(|d| RawValue::from_string(d).ok());
                 base(
                     op,
                     Some(collection.clone()),
@@ -372,6 +374,9 @@ pub struct RemoteStatus {
     pub behind: u64,
     /// Why the last connection ended or failed.
     pub error: Option<String>,
+    /// The remote granted a read-only token: local writes are refused.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -393,6 +398,9 @@ pub struct SyncParams {
     pub remote: Option<String>,
     /// Return once caught up both ways (else follow until interrupted).
     pub once: bool,
+    /// With `once`: fail when not caught up within this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
 }
 
 /// One `sync.progress` notification.

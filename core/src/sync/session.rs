@@ -37,15 +37,22 @@ pub struct SessionConfig {
     pub max_in_flight: usize,
     /// Versions further than this ahead of our clock are refused.
     pub max_future_ms: u64,
+    /// Largest record (sum of its values) accepted from the peer, as for
+    /// local writes.
+    pub max_doc_bytes: usize,
+    /// Most databases a peer may list in its `Hello` or `Welcome`.
+    pub max_databases: usize,
 }
 
-impl From<&crate::config::SyncConfig> for SessionConfig {
-    fn from(c: &crate::config::SyncConfig) -> Self {
+impl From<&crate::config::Config> for SessionConfig {
+    fn from(c: &crate::config::Config) -> Self {
         SessionConfig {
-            chunk_records: c.chunk_records,
-            chunk_bytes: c.chunk_bytes,
-            max_in_flight: c.max_in_flight,
-            max_future_ms: c.max_future_ms,
+            chunk_records: c.sync.chunk_records,
+            chunk_bytes: c.sync.chunk_bytes,
+            max_in_flight: c.sync.max_in_flight,
+            max_future_ms: c.sync.max_future_ms,
+            max_doc_bytes: c.daemon.max_document_bytes,
+            max_databases: c.sync.max_databases,
         }
     }
 }
@@ -57,19 +64,29 @@ impl Default for SessionConfig {
             chunk_bytes: 1 << 20,
             max_in_flight: 4,
             max_future_ms: 3_600_000,
+            max_doc_bytes: crate::doc::DEFAULT_MAX_DOC_BYTES,
+            max_databases: 1000,
         }
     }
 }
 
 /// The folder's databases as the session sees them. Reads only: writes go
-/// out as [`Action::Apply`] for the driver to run.
+/// out as [`Action::Apply`] for the driver to run. A session never creates
+/// a database: one comes into being only when the driver applies data for
+/// it, so a peer that merely names databases makes nothing.
 pub trait Local {
     /// The folder's databases with their replicas' site ids.
     fn databases(&mut self) -> Result<Vec<(Name, SiteId)>, String>;
-    /// A database's reader, creating the database if it does not exist.
-    fn open(&mut self, db: &Name) -> Result<Reader, String>;
+    /// A database's reader; `None` when it does not exist here.
+    fn open(&mut self, db: &Name) -> Result<Option<Reader>, String>;
     /// This replica's wall clock, in ms since the Unix epoch.
     fn now_ms(&self) -> u64;
+    /// The peer says it is replica `site` of `db`, whose changes it will
+    /// send and whose checkpoint we keep. A hub binds a replica to the
+    /// credential that first claimed it and refuses anyone else.
+    fn claim(&mut self, _db: &Name, _site: SiteId) -> Result<(), Reject> {
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +167,21 @@ struct In {
     /// Records the peer said remain after its last chunk.
     remaining: u64,
     caught_up_at: Option<u64>,
+    /// Our `Want` said we have no replica of this database yet; once we do,
+    /// we name it (see [`Session::local_commit`]).
+    announced_default: bool,
+}
+
+impl In {
+    /// How far the peer's feed is applied here: every entry through this
+    /// seq is merged durably (or was never sent because it came from us).
+    fn through(&self) -> u64 {
+        if self.applied == self.queued {
+            self.applied.max(self.caught_up_at.unwrap_or(0))
+        } else {
+            self.applied
+        }
+    }
 }
 
 pub struct Session {
@@ -164,6 +196,13 @@ pub struct Session {
     /// Per database, our seqs stored exactly as the peer sent them: the
     /// peer has them, so they are not sent back (the relay case of rule 5).
     echoes: BTreeMap<Name, std::collections::BTreeSet<u64>>,
+    /// The peer's `Want`s for databases we do not have yet: (its site, since).
+    /// Served once the database exists here.
+    wanted: BTreeMap<Name, (SiteId, u64)>,
+    /// A barrier to send once the session opens.
+    barrier_pending: Option<u64>,
+    /// The latest barrier answer: its id and the peer's heads.
+    barrier: Option<(u64, Vec<(Name, u64)>)>,
 }
 
 fn fail(e: String) -> Vec<Action> {
@@ -211,7 +250,76 @@ fn all_versions(state: &RecordState, f: impl Fn(Version) -> bool) -> bool {
     state.versions().all(f)
 }
 
+/// The databases that exist here: (name, site, reader).
+fn existing(local: &mut dyn Local) -> Result<Vec<(Name, SiteId, Reader)>, String> {
+    let mut out = Vec::new();
+    for (name, site) in local.databases()? {
+        if let Some(reader) = local.open(&name)? {
+            out.push((name, site, reader));
+        }
+    }
+    Ok(out)
+}
+
+/// Our last committed seq of each database, for a barrier answer.
+fn heads(local: &mut dyn Local) -> Result<Vec<(Name, u64)>, String> {
+    existing(local)?
+        .into_iter()
+        .map(|(name, _, reader)| {
+            let meta = reader.meta().map_err(|e| e.to_string())?;
+            Ok((name, meta.next_seq.saturating_sub(1)))
+        })
+        .collect()
+}
+
+/// Checks records from the peer as local input is checked: every value one
+/// minified JSON value within the depth limit, every record within the
+/// size limit.
+fn check_items(db: &Name, items: &[Item], max_doc_bytes: usize) -> Result<(), String> {
+    for item in items {
+        let Item::Record {
+            collection,
+            key,
+            state,
+        } = item
+        else {
+            continue;
+        };
+        let mut size = 0usize;
+        for (field, f) in &state.fields {
+            let Some(value) = &f.value else { continue };
+            size += field.len() + value.len();
+            if let Err(e) = crate::doc::check_value(value) {
+                return Err(format!(
+                    "record {db}/{collection}/{key}: field {field:?} is not a valid JSON value ({e})"
+                ));
+            }
+        }
+        if size > max_doc_bytes {
+            return Err(format!(
+                "record {db}/{collection}/{key} is {size} bytes, over the {max_doc_bytes}-byte limit"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Session {
+    fn new(cfg: SessionConfig, phase: Phase, may_pull: bool) -> Session {
+        Session {
+            cfg,
+            phase,
+            may_push: true,
+            may_pull,
+            out: BTreeMap::new(),
+            inc: BTreeMap::new(),
+            echoes: BTreeMap::new(),
+            wanted: BTreeMap::new(),
+            barrier_pending: None,
+            barrier: None,
+        }
+    }
+
     /// A client session: returns it with the `Hello` to send.
     pub fn connect(
         cfg: SessionConfig,
@@ -219,15 +327,7 @@ impl Session {
         token: &str,
         local: &mut dyn Local,
     ) -> (Session, Vec<Action>) {
-        let session = Session {
-            cfg,
-            phase: Phase::AwaitWelcome,
-            may_push: true,
-            may_pull: true,
-            out: BTreeMap::new(),
-            inc: BTreeMap::new(),
-            echoes: BTreeMap::new(),
-        };
+        let session = Session::new(cfg, Phase::AwaitWelcome, true);
         let databases = match local.databases() {
             Ok(dbs) => dbs,
             Err(e) => return (session, fail(e)),
@@ -264,24 +364,25 @@ impl Session {
         read_only: bool,
         local: &mut dyn Local,
     ) -> (Session, Vec<Action>) {
-        let mut s = Session {
-            cfg,
-            phase: Phase::Open,
-            may_push: true,
-            may_pull: !read_only,
-            out: BTreeMap::new(),
-            inc: BTreeMap::new(),
-            echoes: BTreeMap::new(),
-        };
+        let mut s = Session::new(cfg, Phase::Open, !read_only);
         if let Err(reject) = Self::check_version(hello) {
             return (s, vec![Action::Close(reject)]);
         }
-        let mut actions = Vec::new();
-        let mine = match s.all_databases(local, hello.databases.iter().map(|d| &d.name)) {
+        if let Err(reject) = s.check_count(hello.databases.len(), "Hello") {
+            return (s, vec![Action::Close(reject)]);
+        }
+        if s.may_pull {
+            for ad in &hello.databases {
+                if let Err(reject) = local.claim(&ad.name, ad.site) {
+                    return (s, vec![Action::Close(reject)]);
+                }
+            }
+        }
+        let mine = match existing(local) {
             Ok(m) => m,
             Err(e) => return (s, fail(e)),
         };
-        actions.push(Action::Send(Message::Welcome(Welcome {
+        let mut actions = vec![Action::Send(Message::Welcome(Welcome {
             version: PROTOCOL_VERSION,
             databases: mine
                 .iter()
@@ -291,46 +392,47 @@ impl Session {
                 })
                 .collect(),
             read_only,
-        })));
+        }))];
         if s.may_pull {
             for ad in &hello.databases {
-                if let Some((_, _, reader)) = mine.iter().find(|(n, _, _)| *n == ad.name) {
-                    actions.extend(s.want(&ad.name, ad.site, reader));
-                }
+                let reader = mine.iter().find(|(n, _, _)| *n == ad.name).map(|m| &m.2);
+                actions.extend(s.want(&ad.name, ad.site, reader));
             }
         }
         actions.push(Action::Event(SessionEvent::Opened));
         (s, actions)
     }
 
-    /// Our databases plus any the peer has, created here: (name, site, reader).
-    fn all_databases<'a>(
-        &self,
-        local: &mut dyn Local,
-        theirs: impl Iterator<Item = &'a Name>,
-    ) -> Result<Vec<(Name, SiteId, Reader)>, String> {
-        let mut names: Vec<Name> = local.databases()?.into_iter().map(|(n, _)| n).collect();
-        for n in theirs {
-            if !names.contains(n) {
-                names.push(n.clone());
-            }
+    /// A peer listing more databases than a folder may hold is refused
+    /// before anything is opened for it.
+    fn check_count(&self, n: usize, what: &str) -> Result<(), Reject> {
+        if n > self.cfg.max_databases {
+            return Err(Reject::Forbidden(format!(
+                "the {what} lists {n} databases; a folder holds at most {} (sync.max_databases)",
+                self.cfg.max_databases
+            )));
         }
-        names.sort();
-        names
-            .into_iter()
-            .map(|n| {
-                let reader = local.open(&n)?;
-                let site = reader.meta().map_err(|e| e.to_string())?.site;
-                Ok((n, site, reader))
-            })
-            .collect()
+        Ok(())
     }
 
-    /// Asks the peer for its changes of `db` (replica `peer_site`) after our checkpoint.
-    fn want(&mut self, db: &Name, peer_site: SiteId, reader: &Reader) -> Vec<Action> {
-        let (since, site) = match (reader.checkpoint(peer_site), reader.meta()) {
-            (Ok(c), Ok(m)) => (c, m.site),
-            (Err(e), _) | (_, Err(e)) => return fail(e.to_string()),
+    /// Asks the peer for its changes of `db` (replica `peer_site`) after our
+    /// checkpoint; from the start when we do not have `db` yet.
+    ///
+    /// The default site means "no replica": a checkpoint is never kept
+    /// under it, since every replica that lacked a database would share it.
+    fn want(&mut self, db: &Name, peer_site: SiteId, reader: Option<&Reader>) -> Vec<Action> {
+        let (since, site) = match reader {
+            None => (0, SiteId::default()),
+            Some(reader) => {
+                let since = match peer_site == SiteId::default() {
+                    true => Ok(0),
+                    false => reader.checkpoint(peer_site),
+                };
+                match (since, reader.meta()) {
+                    (Ok(c), Ok(m)) => (c, m.site),
+                    (Err(e), _) | (_, Err(e)) => return fail(e.to_string()),
+                }
+            }
         };
         self.inc.insert(
             db.clone(),
@@ -341,6 +443,7 @@ impl Session {
                 done: 0,
                 remaining: 0,
                 caught_up_at: None,
+                announced_default: reader.is_none(),
             },
         );
         vec![Action::Send(Message::Want {
@@ -387,6 +490,26 @@ impl Session {
     /// True when we push at all (false with a read-only token).
     pub fn pushes(&self) -> bool {
         self.may_push
+    }
+
+    /// Asks the peer how far its feeds reach (now, or once the session
+    /// opens). [`Session::barrier_reached`] tells when we have all of it.
+    pub fn barrier(&mut self, id: u64) -> Vec<Action> {
+        if self.phase != Phase::Open {
+            self.barrier_pending = Some(id);
+            return Vec::new();
+        }
+        vec![Action::Send(Message::Barrier { id })]
+    }
+
+    /// The id of the latest barrier whose answer is applied here: everything
+    /// the peer had committed when it answered is merged durably here.
+    pub fn barrier_reached(&self) -> Option<u64> {
+        let (id, heads) = self.barrier.as_ref()?;
+        let all = heads
+            .iter()
+            .all(|(db, head)| *head == 0 || self.inc.get(db).is_some_and(|i| i.through() >= *head));
+        (self.phase == Phase::Open && all).then_some(*id)
     }
 
     /// Records of the peer announced but not yet received, summed over
@@ -451,6 +574,17 @@ impl Session {
                 out.acked = out.acked.max(seq);
                 self.pump(&db)
             }
+            (Phase::Open, Message::Barrier { id }) => match heads(local) {
+                Ok(heads) => vec![Action::Send(Message::BarrierAt { id, heads })],
+                Err(e) => fail(e),
+            },
+            (Phase::Open, Message::BarrierAt { id, heads }) => {
+                if let Err(reject) = self.check_count(heads.len(), "barrier answer") {
+                    return vec![Action::Close(reject)];
+                }
+                self.barrier = Some((id, heads));
+                Vec::new()
+            }
             (Phase::Closed, _) => Vec::new(),
         }
     }
@@ -462,26 +596,33 @@ impl Session {
                 theirs: w.version,
             })];
         }
+        // A hub cannot make us create databases by naming them: the count is
+        // capped, and one is created only when data for it arrives.
+        if let Err(reject) = self.check_count(w.databases.len(), "Welcome") {
+            return vec![Action::Close(reject)];
+        }
         self.phase = Phase::Open;
         self.may_push = !w.read_only;
-        let mine = match self.all_databases(local, w.databases.iter().map(|d| &d.name)) {
+        let mine = match existing(local) {
             Ok(m) => m,
             Err(e) => return fail(e),
         };
         let mut actions = vec![Action::Event(SessionEvent::Opened)];
         for ad in &w.databases {
-            if let Some((_, _, reader)) = mine.iter().find(|(n, _, _)| *n == ad.name) {
-                actions.extend(self.want(&ad.name, ad.site, reader));
-            }
+            let reader = mine.iter().find(|(n, _, _)| *n == ad.name).map(|m| &m.2);
+            actions.extend(self.want(&ad.name, ad.site, reader));
         }
-        // A database made here after the Hello went out: its commit found
-        // the session not yet open, so offer it now as `local_commit` would.
+        // A database the hub lacks (or made here after the Hello went out):
+        // offer it as `local_commit` would.
         if self.may_push {
             for (name, _, reader) in &mine {
                 if !self.inc.contains_key(name) {
-                    actions.extend(self.want(name, SiteId::default(), reader));
+                    actions.extend(self.want(name, SiteId::default(), Some(reader)));
                 }
             }
+        }
+        if let Some(id) = self.barrier_pending.take() {
+            actions.extend(self.barrier(id));
         }
         actions
     }
@@ -493,18 +634,16 @@ impl Session {
         since: u64,
         local: &mut dyn Local,
     ) -> Vec<Action> {
-        if !self.may_push {
-            return vec![Action::Close(Reject::Protocol(
-                "Want from a hub that granted a read-only token".into(),
-            ))];
+        // The default site is "no replica here yet": nothing to claim.
+        if self.may_pull
+            && site != SiteId::default()
+            && let Err(reject) = local.claim(&db, site)
+        {
+            return vec![Action::Close(reject)];
         }
         let reader = match local.open(&db) {
             Ok(r) => r,
             Err(e) => return fail(e),
-        };
-        let backlog = match reader.count_since(since) {
-            Ok(n) => n,
-            Err(e) => return fail(e.to_string()),
         };
         let mut actions = Vec::new();
         if let Some(inc) = self.inc.get_mut(&db)
@@ -513,10 +652,32 @@ impl Session {
             // We offered this database before knowing the peer's replica.
             inc.site = site;
         }
-        // A database the peer just made: ask for its side too.
-        if self.may_pull && !self.inc.contains_key(&db) {
-            actions.extend(self.want(&db, site, &reader));
+        // A database the peer just made: ask for its side too (a peer with
+        // no replica yet has nothing to send; it names its site once it has).
+        if self.may_pull && site != SiteId::default() && !self.inc.contains_key(&db) {
+            actions.extend(self.want(&db, site, reader.as_ref()));
         }
+        // A read-only peer's hub offers a new database by a `Want` too: we
+        // ask for its side above, and send nothing of ours.
+        if !self.may_push {
+            return actions;
+        }
+        let Some(reader) = reader else {
+            // Nothing here yet: nothing after `since`. Served once it exists.
+            self.wanted.insert(db.clone(), (site, since));
+            actions.push(Action::Send(Message::CaughtUp { db, seq: since }));
+            return actions;
+        };
+        actions.extend(self.start_out(db, site, since, reader));
+        actions
+    }
+
+    /// Starts streaming our feed of `db` to the peer from `since`.
+    fn start_out(&mut self, db: Name, site: SiteId, since: u64, reader: Reader) -> Vec<Action> {
+        let backlog = match reader.count_since(since) {
+            Ok(n) => n,
+            Err(e) => return fail(e.to_string()),
+        };
         self.out.insert(
             db.clone(),
             Out {
@@ -531,8 +692,7 @@ impl Session {
                 acked: since,
             },
         );
-        actions.extend(self.pump(&db));
-        actions
+        self.pump(&db)
     }
 
     fn on_chunk(
@@ -553,6 +713,16 @@ impl Session {
                 "Chunk for database {db}, which was not asked for"
             )))];
         };
+        if inc.site == SiteId::default() {
+            return vec![Action::Close(Reject::Protocol(format!(
+                "Chunk for database {db} before the peer named its replica"
+            )))];
+        }
+        // What the network sends passes the rules local writes pass, so no
+        // reader ever meets a value it cannot print or frame.
+        if let Err(e) = check_items(&db, &items, self.cfg.max_doc_bytes) {
+            return vec![Action::Close(Reject::Protocol(e))];
+        }
         // A clock far ahead would win every later write: refuse, with a reason.
         let bound = now_ms.saturating_add(self.cfg.max_future_ms);
         let too_new = items
@@ -621,20 +791,50 @@ impl Session {
         if self.phase != Phase::Open {
             return Vec::new();
         }
-        if self.out.contains_key(db) {
+        let mut actions = Vec::new();
+        let announced_default = self.inc.get(db).is_some_and(|i| i.announced_default);
+        if !announced_default && self.out.contains_key(db) {
             return self.pump(db);
         }
+        let reader = match local.open(db) {
+            Ok(Some(reader)) => reader,
+            Ok(None) => return Vec::new(),
+            Err(e) => return fail(e),
+        };
+        // We told the peer we had no replica of `db`, and now we have one
+        // (its data made it): name our site, so the peer keys its checkpoint
+        // of us by it and asks for our side. It goes before any chunk of ours.
+        if announced_default {
+            let site = self.inc[db].site;
+            actions.extend(self.want(db, site, Some(&reader)));
+        }
+        if self.out.contains_key(db) {
+            actions.extend(self.pump(db));
+            return actions;
+        }
+        if let Some((site, since)) = self.wanted.remove(db) {
+            actions.extend(self.start_out(db.clone(), site, since, reader));
+            return actions;
+        }
         if self.inc.contains_key(db) || !self.may_push {
-            return Vec::new();
+            return actions;
         }
         // A database created here after the handshake: offer it by asking
-        // for the peer's side, which makes the peer ask for ours.
-        match local.open(db) {
-            Ok(reader) => self.want(db, SiteId::default(), &reader),
-            Err(e) => fail(e),
+        // for the peer's side, which makes the peer ask for ours. To a
+        // read-only peer we only announce it: it sends nothing back.
+        if !self.may_pull {
+            let site = match reader.meta() {
+                Ok(m) => m.site,
+                Err(e) => return fail(e.to_string()),
+            };
+            return vec![Action::Send(Message::Want {
+                db: db.clone(),
+                site,
+                since: 0,
+            })];
         }
+        self.want(db, SiteId::default(), Some(&reader))
     }
-
     /// Sends chunks of `db` while the window allows and there is something new.
     fn pump(&mut self, db: &Name) -> Vec<Action> {
         let cfg = self.cfg;

@@ -13,7 +13,7 @@ use crate::version::SiteId;
 
 /// Bumped on any incompatible change. Peers with different versions refuse
 /// each other with a reason both sides log.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The first byte of every frame: the envelope's format.
 const FRAME_FORMAT: u8 = 1;
 /// Largest frame either side sends or accepts (a chunk is capped far below
@@ -42,6 +42,12 @@ pub enum Message {
     CaughtUp { db: Name, seq: u64 },
     /// The receiver has applied `db` through `seq` durably.
     Ack { db: Name, seq: u64 },
+    /// "Tell me how far your feed of each database reaches now" (the
+    /// `sync --once` barrier: it asks the peer instead of trusting a flag).
+    Barrier { id: u64 },
+    /// The answer to `Barrier{id}`: the peer's last committed seq of each of
+    /// its databases when it read the request.
+    BarrierAt { id: u64, heads: Vec<(Name, u64)> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +95,10 @@ pub enum Reject {
     FromTheFuture { ahead_ms: u64, bound_ms: u64 },
     #[error("the peer failed: {0}")]
     Internal(String),
+    #[error("the token was revoked")]
+    Revoked,
+    #[error("the hub stopped serving")]
+    NotServing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -245,7 +245,7 @@ impl Connection {
                 "an import is already in progress on this connection",
             ));
         }
-        let folder = self.state.resolve(&p.folder)?;
+        let folder = self.state.resolve_writable(&p.folder)?;
         let replica = self
             .state
             .replicas

@@ -75,6 +75,23 @@ async fn write_one(replica: &Replica, op: WriteOp) -> Result<OpOutcome, RpcError
     Ok(outcomes.pop().expect("one outcome per op"))
 }
 
+/// A stored document that is not JSON: only a damaged file holds one.
+fn stored_damaged(
+    folder: &Folder,
+    db: &Name,
+    collection: &Name,
+    key: &Key,
+    e: serde_json::Error,
+) -> RpcError {
+    RpcError::new(
+        ErrorCode::Storage,
+        format!(
+            "record {db}/{collection}/{key} in {} is damaged ({e}); run `syncdb repair {db}` to fetch the database again from a remote",
+            folder.path.display()
+        ),
+    )
+}
+
 /// The replica of `db`, created if `create`, else "not found".
 fn replica(
     state: &State,
@@ -104,7 +121,7 @@ pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
     let (max, key_path) = limits(state);
     let doc = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
     let key = put_key(p.key, &doc, &key_path)?;
-    let folder = state.resolve(&p.folder)?;
+    let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db, true)?;
     let op = WriteOp::Put {
         collection: p.collection,
@@ -117,7 +134,7 @@ pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
 pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcError> {
     let (max, _) = limits(state);
     let part = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
-    let folder = state.resolve(&p.folder)?;
+    let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db, false)?;
     let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
     let op = WriteOp::Patch {
@@ -129,7 +146,7 @@ pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcErro
 }
 
 pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError> {
-    let folder = state.resolve(&p.folder)?;
+    let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db, false)?;
     let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
     let op = WriteOp::Delete {
@@ -140,7 +157,7 @@ pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError
 }
 
 pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError> {
-    let folder = state.resolve(&p.folder)?;
+    let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db, false)?;
     let op = match p.collection {
         Some(collection) => WriteOp::DropCollection { collection },
@@ -164,9 +181,10 @@ pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
         .get(&p.collection, &p.key)
         .map_err(|e| replica_error(replica.store_error(e)))?;
     let rec = found.ok_or_else(missing)?;
+    let damaged = |e| stored_damaged(&folder, &p.db, &p.collection, &rec.key, e);
     Ok(RecordOutput {
+        doc: serde_json::value::RawValue::from_string(rec.doc).map_err(damaged)?,
         key: rec.key,
-        doc: serde_json::value::RawValue::from_string(rec.doc).expect("stored documents are JSON"),
         seq: rec.seq,
         version: rec.version.to_string(),
     })
@@ -232,13 +250,17 @@ pub fn ls(state: &State, p: LsParams) -> Result<LsOutput, RpcError> {
         .map_err(store_err)?;
     let records = rows
         .into_iter()
-        .map(|(key, doc)| RecordEntry {
-            key,
-            doc: (!p.keys_only).then(|| {
-                serde_json::value::RawValue::from_string(doc).expect("stored documents are JSON")
-            }),
+        .map(|(key, doc)| {
+            let doc = match p.keys_only {
+                true => None,
+                false => Some(
+                    serde_json::value::RawValue::from_string(doc)
+                        .map_err(|e| stored_damaged(&folder, &db, &collection, &key, e))?,
+                ),
+            };
+            Ok(RecordEntry { key, doc })
         })
-        .collect();
+        .collect::<Result<_, RpcError>>()?;
     Ok(LsOutput {
         records: Some(records),
         ..Default::default()

@@ -22,6 +22,7 @@ fn remote_status(entry: &RemoteEntry, link: Option<LinkStatus>) -> RemoteStatus 
         last_sync_ms: s.last_sync_ms,
         behind: s.behind,
         error: s.error,
+        read_only: entry.read_only,
     }
 }
 
@@ -111,6 +112,7 @@ pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, 
         url: p.url,
         token_file: p.token_file,
         ca_file: p.ca_file,
+        read_only: false,
     };
     add_remote(state, &folder, remote.clone())?;
     Ok(RemoteInfo {
@@ -174,6 +176,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
         url: p.url,
         token_file: p.token_file,
         ca_file: p.ca_file,
+        read_only: false,
     };
     add_remote(state, &folder, remote)?;
     Ok(FolderInfo {
@@ -255,6 +258,11 @@ pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcErr
         .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
     if !removed {
         return Err(not_found(format!("no token with id {}", p.id)));
+    }
+    // Its sessions end now, and its replicas may come back with a new token.
+    state.sync.revocations.send_modify(|n| *n += 1);
+    if let Err(e) = state.sync.sites.release(&p.id) {
+        tracing::warn!(id = %p.id, error = %e, "cannot release the token's replicas");
     }
     tracing::info!(id = %p.id, "token revoked");
     Ok(Empty {})

@@ -1,6 +1,12 @@
 //! `sync`: streams progress from the folder's remote links; with `once`,
 //! ends when every selected remote is caught up both ways, or fails when a
-//! remote cannot be reached or refuses us.
+//! remote cannot be reached or refuses us (or the timeout passes).
+//!
+//! "Caught up" is a barrier, asked of the remote rather than read from a
+//! flag: each link sends `Barrier` and the remote answers with how far each
+//! of its feeds reaches; we are done once all of that is applied here and
+//! every local write made before the request is acknowledged there (which
+//! the remote does only after its commit is durable).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::connection::Connection;
 use super::sync_handlers::remote_statuses;
-use crate::sync::link::Link;
+use crate::sync::link::{Link, LinkStatus};
 
 impl Connection {
     pub(super) async fn sync(&mut self, id: &Value, p: SyncParams) -> std::io::Result<()> {
@@ -48,7 +54,20 @@ impl Connection {
                 }
             }
         }
-        let start_attempts: Vec<u64> = links.iter().map(|l| l.status().attempts).collect();
+        let start: Vec<Start> = links
+            .iter()
+            .map(|l| {
+                let s = l.status();
+                Start {
+                    attempts: s.attempts,
+                    connected: s.connected,
+                    barrier: l.request_barrier(),
+                }
+            })
+            .collect();
+        let deadline = p
+            .timeout_secs
+            .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
         let (tx, mut rx) = mpsc::channel(256);
         let mut forwarders = Vec::new();
         for link in &links {
@@ -84,10 +103,14 @@ impl Connection {
                     if !p.once {
                         continue;
                     }
-                    match check(&links, &start_attempts, &targets) {
+                    match check(&links, &start, &targets) {
                         Some(Ok(())) => break Some(Ok(())),
                         Some(Err(e)) => break Some(Err(e)),
                         None => {}
+                    }
+                    if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                        let secs = p.timeout_secs.unwrap_or_default();
+                        break Some(Err(timed_out(&links, &start, &targets, secs)));
                     }
                 }
                 read = self.read_more() => match read {
@@ -117,35 +140,83 @@ impl Connection {
     }
 }
 
+/// A link as the request found it.
+struct Start {
+    attempts: u64,
+    connected: bool,
+    /// The barrier this request waits for.
+    barrier: u64,
+}
+
+/// What is still missing on one link, or `None` when it is caught up.
+fn missing(s: &LinkStatus, start: &Start, targets: &BTreeMap<Name, u64>) -> Option<String> {
+    if !s.connected {
+        return Some(match &s.error {
+            Some(e) => format!("not connected ({e})"),
+            None => "not connected yet".into(),
+        });
+    }
+    if s.barrier_done < start.barrier {
+        return Some(format!(
+            "waiting for the remote's changes ({} records announced and not here yet)",
+            s.behind
+        ));
+    }
+    let unacked: Vec<&str> = targets
+        .iter()
+        .filter(|(db, seq)| **seq > 0 && s.acked.get(*db).is_none_or(|a| a < *seq))
+        .map(|(db, _)| db.as_str())
+        .collect();
+    if s.pushes && !unacked.is_empty() {
+        return Some(format!(
+            "waiting for the remote to store our writes to {}",
+            unacked.join(", ")
+        ));
+    }
+    None
+}
+
 /// `Some(Ok)` when every link is caught up with every target, `Some(Err)`
-/// when one failed a fresh attempt, `None` to keep waiting.
+/// when one failed, `None` to keep waiting.
 fn check(
     links: &[Arc<Link>],
-    start_attempts: &[u64],
+    start: &[Start],
     targets: &BTreeMap<Name, u64>,
 ) -> Option<Result<(), RpcError>> {
     let mut all_done = true;
-    for (link, &started) in links.iter().zip(start_attempts) {
+    for (link, start) in links.iter().zip(start) {
         let s = link.status();
-        if !s.connected {
-            // Only a failure of an attempt begun after the request counts.
-            if s.error_attempt > started && s.error.is_some() {
-                let why = s.error.unwrap_or_default();
-                return Some(Err(RpcError::new(
-                    ErrorCode::Remote,
-                    format!("remote {}: {why}", link.name),
-                )));
-            }
-            all_done = false;
-            continue;
+        // A failure counts if it ended the session that was open when the
+        // request came, or an attempt begun after it; an older one does not.
+        let fresh = s.error_attempt > start.attempts
+            || (s.error_attempt == start.attempts && start.connected);
+        if !s.connected && fresh && s.error.is_some() {
+            let why = s.error.unwrap_or_default();
+            return Some(Err(RpcError::new(
+                ErrorCode::Remote,
+                format!("remote {}: {why}", link.name),
+            )));
         }
-        let pushed = !s.pushes
-            || targets
-                .iter()
-                .all(|(db, &seq)| seq == 0 || s.acked.get(db).is_some_and(|&a| a >= seq));
-        if !(s.pull_caught_up && pushed) {
+        if missing(&s, start, targets).is_some() {
             all_done = false;
         }
     }
     all_done.then_some(Ok(()))
+}
+
+fn timed_out(
+    links: &[Arc<Link>],
+    start: &[Start],
+    targets: &BTreeMap<Name, u64>,
+    secs: u64,
+) -> RpcError {
+    let why: Vec<String> = links
+        .iter()
+        .zip(start)
+        .filter_map(|(l, st)| missing(&l.status(), st, targets).map(|m| format!("{}: {m}", l.name)))
+        .collect();
+    RpcError::new(
+        ErrorCode::Remote,
+        format!("not caught up within {secs}s; {}", why.join("; ")),
+    )
 }

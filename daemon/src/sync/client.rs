@@ -30,6 +30,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(5);
 /// A ping that no byte has followed for this long: the connection is dead.
 const SILENCE_LIMIT: Duration = Duration::from_secs(20);
+/// A session that lasted this long resets the backoff, however it ended.
+const STABLE_SESSION: Duration = Duration::from_secs(60);
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<Heard>>;
 
@@ -177,7 +179,7 @@ pub fn read_token(remote: &RemoteEntry) -> Result<String, String> {
 
 pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: Arc<Link>) {
     let cfg = state.config().sync;
-    let session_cfg = SessionConfig::from(&cfg);
+    let session_cfg = SessionConfig::from(&state.config());
     let mut backoff = Duration::from_millis(cfg.reconnect_min_ms);
     let max = Duration::from_millis(cfg.reconnect_max_ms);
     loop {
@@ -212,23 +214,33 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             let mut local = FolderLocal {
                 state: &state,
                 folder: &folder,
+                token: None,
             };
             let (session, first) =
                 Session::connect(session_cfg, &folder.settings.id, &token, &mut local);
-            let end = drive(&mut wire, &state, &folder, session, first, &link).await;
+            let opened_at = tokio::time::Instant::now();
+            let never = std::future::pending();
+            let end = drive(
+                &mut wire, &state, &folder, None, session, first, &link, never,
+            )
+            .await;
             link.metrics
                 .peers_connected
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            Ok::<End, String>(end)
+            Ok::<(End, Duration), String>((end, opened_at.elapsed()))
         }
         .await;
         let attempt = link.status().attempts;
         let reason = match outcome {
-            Ok(End::Stopping) => return,
-            Ok(end) => {
-                // Start over only after a session that really opened: a hub
-                // that refuses at once (token, folder, version) gets backoff.
-                if link.status().opened_attempt == attempt {
+            Ok((End::Stopping, _)) => return,
+            Ok((end, lasted)) => {
+                // Start over only after a session that opened and then lost
+                // its connection (a hub restart), or that served a while. A
+                // refusal, at the handshake or after it (a read-only push, a
+                // clock far off), keeps backing off instead of redialing.
+                let opened = link.status().opened_attempt == attempt;
+                let lost = matches!(end, End::Lost(_));
+                if opened && (lost || lasted >= STABLE_SESSION) {
                     backoff = Duration::from_millis(cfg.reconnect_min_ms);
                 }
                 end.to_string()

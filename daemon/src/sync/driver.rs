@@ -17,6 +17,8 @@ use crate::state::State;
 
 /// Frames taken in one step before acting on them.
 const MAX_FRAMES_PER_STEP: usize = 16;
+/// A client whose `Welcome` has not come this long after its `Hello` gives up.
+pub const WELCOME_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A binary-frame transport: the hub's axum socket or the client's tungstenite one.
 pub trait Wire: Send {
@@ -42,6 +44,9 @@ pub enum End {
 pub struct FolderLocal<'a> {
     pub state: &'a State,
     pub folder: &'a Folder,
+    /// On a hub: the id of the token the peer authenticated with, which its
+    /// replica claims are bound to.
+    pub token: Option<&'a str>,
 }
 
 impl Local for FolderLocal<'_> {
@@ -49,8 +54,9 @@ impl Local for FolderLocal<'_> {
         let names = self.folder.databases().map_err(|e| e.to_string())?;
         let mut out = Vec::with_capacity(names.len());
         for (name, _) in names {
-            let reader = self.open(&name)?;
-            out.push((name, reader.meta().map_err(|e| e.to_string())?.site));
+            if let Some(reader) = self.open(&name)? {
+                out.push((name, reader.meta().map_err(|e| e.to_string())?.site));
+            }
         }
         Ok(out)
     }
@@ -59,27 +65,101 @@ impl Local for FolderLocal<'_> {
         self.state.now_ms()
     }
 
-    fn open(&mut self, db: &Name) -> Result<Reader, String> {
+    fn open(&mut self, db: &Name) -> Result<Option<Reader>, String> {
         let replica = self
             .state
             .replicas
-            .get(self.folder, db, true)
-            .map_err(|e| e.to_string())?
-            .expect("created");
-        Ok(replica.reader.clone())
+            .get(self.folder, db, false)
+            .map_err(|e| e.to_string())?;
+        Ok(replica.map(|r| r.reader.clone()))
+    }
+
+    fn claim(&mut self, db: &Name, site: SiteId) -> Result<(), Reject> {
+        let Some(token) = self.token else {
+            return Ok(());
+        };
+        let ours = self.open(db).map_err(Reject::Internal)?;
+        if let Some(reader) = ours
+            && reader.meta().is_ok_and(|m| m.site == site)
+        {
+            return Err(Reject::Forbidden(format!(
+                "replica {} of database {db} is this hub's own",
+                site.to_hex()
+            )));
+        }
+        match self
+            .state
+            .sync
+            .sites
+            .claim(&self.folder.settings.id, db, site, token)
+        {
+            Ok(()) => Ok(()),
+            Err(e @ crate::sites::ClaimError::Taken { .. }) => {
+                tracing::warn!(db = %db, token, error = %e, "refused a replica claim");
+                Err(Reject::Forbidden(e.to_string()))
+            }
+            Err(e) => Err(Reject::Internal(e.to_string())),
+        }
     }
 }
 
+/// The replica to apply a chunk of `db` to. Data arriving is what creates a
+/// database, up to `sync.max_databases` per folder.
+fn replica_for_apply(
+    state: &State,
+    folder: &Folder,
+    db: &Name,
+) -> Result<Arc<crate::replicas::Replica>, Reject> {
+    if let Some(r) = state
+        .replicas
+        .get(folder, db, false)
+        .map_err(|e| Reject::Internal(e.to_string()))?
+    {
+        return Ok(r);
+    }
+    let max = state.config().sync.max_databases;
+    let count = folder
+        .databases()
+        .map_err(|e| Reject::Internal(e.to_string()))?
+        .len();
+    if count >= max {
+        return Err(Reject::Forbidden(format!(
+            "folder {} holds {count} databases, the most sync may create (sync.max_databases = {max}); database {db} was not created",
+            folder.settings.id
+        )));
+    }
+    tracing::info!(db = %db, folder = %folder.path.display(), "creating a database for data from a peer");
+    state
+        .replicas
+        .get(folder, db, true)
+        .map_err(|e| Reject::Internal(e.to_string()))?
+        .ok_or_else(|| Reject::Internal(format!("database {db} could not be created")))
+}
+
+/// Runs `session` until it ends. `token` is the peer's token id on a hub;
+/// `ended` resolves with a reason when the session must end from outside
+/// (its token revoked, the hub stopped serving).
+#[allow(clippy::too_many_arguments)]
 pub async fn drive<W: Wire>(
     wire: &mut W,
     state: &Arc<State>,
     folder: &Folder,
+    token: Option<&str>,
     mut session: Session,
     first: Vec<Action>,
     link: &Link,
+    ended: impl Future<Output = Reject>,
 ) -> End {
     let mut notes = state.replicas.subscribe();
     let mut pending = first;
+    let mut barriers = link.barrier.subscribe();
+    let requested = *barriers.borrow_and_update();
+    if requested > link.status().barrier_done {
+        pending.extend(session.barrier(requested));
+    }
+    let welcome_by = tokio::time::Instant::now() + WELCOME_DEADLINE;
+    let mut ended = std::pin::pin!(ended);
+    let mut was_open = session.is_open();
     // A connection error met while taking extra frames: acted on after the
     // frames before it (which may hold the peer's reason for closing).
     let mut lost: Option<End> = None;
@@ -120,9 +200,9 @@ pub async fn drive<W: Wire>(
                 }
             }
             for (db, peer, items, end_seq) in applies {
-                let replica = match state.replicas.get(folder, &db, true) {
-                    Ok(r) => r.expect("created"),
-                    Err(e) => return close(wire, Reject::Internal(e.to_string())).await,
+                let replica = match replica_for_apply(state, folder, &db) {
+                    Ok(r) => r,
+                    Err(reject) => return close(wire, reject).await,
                 };
                 let echoes = match replica.apply_chunk(peer, items, end_seq).await {
                     Ok(echoes) => echoes,
@@ -138,7 +218,15 @@ pub async fn drive<W: Wire>(
             return end;
         }
         link.observe(&session);
-        let mut local = FolderLocal { state, folder };
+        if session.is_open() && !was_open {
+            was_open = true;
+            link.opened(state, folder, &session);
+        }
+        let mut local = FolderLocal {
+            state,
+            folder,
+            token,
+        };
         tokio::select! {
             frame = wire.recv() => {
                 let mut frame = frame;
@@ -186,6 +274,19 @@ pub async fn drive<W: Wire>(
                     }
                 }
                 Err(RecvError::Closed) => return End::Stopping,
+            },
+            changed = barriers.changed() => {
+                if changed.is_ok() {
+                    let id = *barriers.borrow_and_update();
+                    pending.extend(session.barrier(id));
+                }
+            },
+            reject = &mut ended => return close(wire, reject).await,
+            _ = tokio::time::sleep_until(welcome_by), if !session.is_open() => {
+                return End::Lost(format!(
+                    "no Welcome from the hub within {}s of connecting",
+                    WELCOME_DEADLINE.as_secs()
+                ));
             },
             _ = state.stopped() => return End::Stopping,
         }

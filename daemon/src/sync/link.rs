@@ -66,11 +66,21 @@ pub struct LinkStatus {
     pub pull_caught_up: bool,
     #[serde(skip)]
     pub pushes: bool,
+    /// The latest barrier (see [`Link::barrier`]) whose answer is applied
+    /// here, by the session open now.
+    #[serde(skip)]
+    pub barrier_done: u64,
 }
 
 pub struct Link {
     pub name: String,
+    /// A remote this daemon dials (not a peer of its hub).
+    pub dials: bool,
     pub status: Mutex<LinkStatus>,
+    /// The latest barrier requested by `sync --once`: the session asks the
+    /// peer how far its feeds reach and reports in `barrier_done` once all
+    /// of that is applied here.
+    pub barrier: tokio::sync::watch::Sender<u64>,
     pub progress: broadcast::Sender<Progress>,
     /// Wakes a remote waiting to reconnect.
     pub kick: Notify,
@@ -78,10 +88,12 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(name: String, metrics: std::sync::Arc<Metrics>) -> Self {
+    pub fn new(name: String, dials: bool, metrics: std::sync::Arc<Metrics>) -> Self {
         Link {
             name,
+            dials,
             status: Mutex::new(LinkStatus::default()),
+            barrier: tokio::sync::watch::channel(0).0,
             progress: broadcast::channel(1024).0,
             kick: Notify::new(),
             metrics,
@@ -116,17 +128,67 @@ impl Link {
             .filter_map(|db| session.push_acked(&db).map(|s| (db, s)))
             .collect();
         let pushes = session.pushes();
-        tracing::debug!(link = %self.name, caught_up, pull, behind, ?acked, "sync state");
+        let barrier = session.barrier_reached();
+        tracing::debug!(link = %self.name, caught_up, pull, behind, ?acked, ?barrier, "sync state");
         self.update(|s| {
             s.caught_up = caught_up;
             s.pull_caught_up = pull;
             s.behind = behind;
             s.acked = acked;
             s.pushes = pushes;
+            if let Some(id) = barrier {
+                s.barrier_done = s.barrier_done.max(id);
+            }
             if caught_up {
                 s.last_sync_ms = Some(syncdb_core::version::wall_clock_ms());
                 s.error = None;
             }
         });
+    }
+}
+
+impl Link {
+    /// Asks for a barrier; returns its id. It is done once the link's
+    /// `barrier_done` reaches the id.
+    pub fn request_barrier(&self) -> u64 {
+        let mut id = 0;
+        self.barrier.send_modify(|b| {
+            *b += 1;
+            id = *b;
+        });
+        id
+    }
+
+    /// The session opened. A remote that granted a read-only token is
+    /// remembered in the config, so local writes to the folder are refused
+    /// instead of diverging in silence.
+    pub fn opened(
+        &self,
+        state: &crate::state::State,
+        folder: &syncdb_core::folder::Folder,
+        session: &Session,
+    ) {
+        if !self.dials {
+            return;
+        }
+        let read_only = !session.pushes();
+        let saved = state.update_config(|c| {
+            if let Some(remote) = c
+                .folders
+                .iter_mut()
+                .filter(|f| f.path == folder.path)
+                .flat_map(|f| f.remotes.iter_mut())
+                .find(|r| r.name == self.name)
+            {
+                remote.read_only = read_only;
+            }
+            Ok(())
+        });
+        if let Err(e) = saved {
+            tracing::warn!(remote = %self.name, error = %e.message, "cannot record the token's scope");
+        }
+        if read_only {
+            tracing::info!(remote = %self.name, "the remote granted a read-only token: local writes to this folder are refused");
+        }
     }
 }

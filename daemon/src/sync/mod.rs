@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use syncdb_core::config::RemoteEntry;
 use syncdb_core::folder::Folder;
 
+use crate::sites::Sites;
 use crate::state::State;
 use crate::tokens::Tokens;
 use link::{Link, LinkStatus, Metrics};
@@ -28,6 +29,12 @@ pub struct Syncs {
     /// Sessions the hub is serving now (capped by `sync.max_peers`).
     pub served: Arc<std::sync::atomic::AtomicUsize>,
     pub tokens: Tokens,
+    /// Which token owns which replica (see `sites.rs`).
+    pub sites: Sites,
+    /// Bumped when a token is revoked: served sessions recheck theirs.
+    pub revocations: tokio::sync::watch::Sender<u64>,
+    /// Bumped when the hub stops serving: served sessions end.
+    pub serve_epoch: tokio::sync::watch::Sender<u64>,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
     pub serving: Mutex<Option<(SocketAddr, tokio::task::JoinHandle<()>)>>,
@@ -39,6 +46,9 @@ impl Syncs {
             metrics: Arc::new(Metrics::default()),
             served: Default::default(),
             tokens: Tokens::new(data_dir),
+            sites: Sites::new(data_dir),
+            revocations: tokio::sync::watch::channel(0).0,
+            serve_epoch: tokio::sync::watch::channel(0).0,
             remotes: Mutex::new(BTreeMap::new()),
             serving: Mutex::new(None),
         }
@@ -47,7 +57,7 @@ impl Syncs {
     /// Starts dialing `remote` for `folder` (replacing a running link of that name).
     pub fn start_remote(&self, state: &Arc<State>, folder: Folder, remote: RemoteEntry) {
         let key = (folder.path.clone(), remote.name.clone());
-        let link = Arc::new(Link::new(remote.name.clone(), self.metrics.clone()));
+        let link = Arc::new(Link::new(remote.name.clone(), true, self.metrics.clone()));
         let task = tokio::spawn(client::run(state.clone(), folder, remote, link.clone()));
         if let Some((_, old)) = self
             .remotes
@@ -94,10 +104,34 @@ impl Syncs {
             .map(|(a, _)| *a)
     }
 
-    /// Stops serving (the listener closes; open sessions end with the daemon).
+    /// Stops serving: the listener closes and every served session ends.
     pub fn stop_serving(&self) {
         if let Some((_, task)) = self.serving.lock().expect("serving").take() {
             task.abort();
+            self.serve_epoch.send_modify(|e| *e += 1);
+        }
+    }
+
+    /// Resolves when the token `id` is revoked or the hub stops serving:
+    /// the reason a served session must end.
+    pub async fn session_ended(&self, token_id: &str) -> syncdb_core::sync::Reject {
+        use syncdb_core::sync::Reject;
+        let mut revoked = self.revocations.subscribe();
+        let mut epoch = self.serve_epoch.subscribe();
+        loop {
+            tokio::select! {
+                changed = revoked.changed() => {
+                    if changed.is_err() {
+                        return Reject::NotServing;
+                    }
+                    let alive = self.tokens.list().map(|t| t.iter().any(|e| e.id == token_id));
+                    // A store that cannot be read cannot vouch for the token.
+                    if !alive.unwrap_or(false) {
+                        return Reject::Revoked;
+                    }
+                }
+                _ = epoch.changed() => return Reject::NotServing,
+            }
         }
     }
 }

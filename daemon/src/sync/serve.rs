@@ -205,12 +205,13 @@ async fn refuse(wire: &mut HubWire, reject: Reject) {
 
 /// The hub's folder for `id`: a registered one, or a new one under
 /// `create_folders`.
-fn hub_folder(state: &State, id: &str) -> Result<Folder, Reject> {
+fn hub_folder(state: &State, id: &str, read_only: bool) -> Result<Folder, Reject> {
     let config = state.config();
     if let Some(entry) = config.folders.iter().find(|f| f.id == id) {
         return open_registered(entry).map_err(|e| Reject::Internal(e.message));
     }
-    let Some(root) = &config.serve.create_folders else {
+    // A read-only token creates nothing, not even a folder.
+    let Some(root) = config.serve.create_folders.as_ref().filter(|_| !read_only) else {
         return Err(Reject::UnknownFolder(id.to_owned()));
     };
     if uuid_like(id).is_err() {
@@ -259,21 +260,31 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
         Ok(None) => return refuse(&mut wire, Reject::Unauthorized).await,
         Err(e) => return refuse(&mut wire, Reject::Internal(e.to_string())).await,
     };
-    let folder = match hub_folder(&state, &hello.folder) {
+    let folder = match hub_folder(&state, &hello.folder, grant.read_only) {
         Ok(f) => f,
         Err(reject) => return refuse(&mut wire, reject).await,
     };
-    let session_cfg = SessionConfig::from(&state.config().sync);
-    let link = Link::new(format!("token {}", grant.id), state.sync.metrics.clone());
+    let session_cfg = SessionConfig::from(&state.config());
+    let link = Link::new(
+        format!("token {}", grant.id),
+        false,
+        state.sync.metrics.clone(),
+    );
     let metrics = state.sync.metrics.clone();
     metrics.peers_connected.fetch_add(1, Ordering::Relaxed);
     tracing::info!(folder = %hello.folder, token = %grant.id, read_only = grant.read_only, "sync session opened");
     let mut local = FolderLocal {
         state: &state,
         folder: &folder,
+        token: Some(&grant.id),
     };
     let (session, first) = Session::accept(session_cfg, &hello, grant.read_only, &mut local);
-    let end = drive(&mut wire, &state, &folder, session, first, &link).await;
+    let ended = state.sync.session_ended(&grant.id);
+    let token = Some(grant.id.as_str());
+    let end = drive(
+        &mut wire, &state, &folder, token, session, first, &link, ended,
+    )
+    .await;
     metrics.peers_connected.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(folder = %hello.folder, token = %grant.id, reason = %end, "sync session ended");
 }

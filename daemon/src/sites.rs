@@ -1,0 +1,152 @@
+//! Which credential owns which replica, on a hub.
+//!
+//! A replica's site id is public (it is the suffix of every version it
+//! writes), and the hub keeps its checkpoint for a replica by site id. So a
+//! token holder who could claim another replica's site could move that
+//! replica's checkpoint past writes the hub never received, and they would
+//! never arrive. The hub therefore binds each (folder, database, site) to
+//! the token that first claimed it, durably, and refuses a session that
+//! claims a site bound to another token. Revoking a token releases its
+//! bindings, so a replica can come back with a new token.
+//!
+//! Replicas that share one token share one credential: they can claim each
+//! other's sites. Give each machine its own token (SECURITY.md).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use syncdb_core::{Name, SiteId};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteFile {
+    #[serde(default, rename = "site")]
+    sites: Vec<Binding>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Binding {
+    folder: String,
+    db: String,
+    site: String,
+    token: String,
+}
+
+/// Why a claim was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("replica {} of database {db} belongs to another credential", site.to_hex())]
+    Taken { db: Name, site: SiteId },
+    #[error("site store {path}: {message}")]
+    Store { path: PathBuf, message: String },
+}
+
+pub struct Sites {
+    path: PathBuf,
+    /// Serializes read-modify-write of the file between sessions.
+    lock: Mutex<()>,
+}
+
+impl Sites {
+    pub fn new(data_dir: &Path) -> Self {
+        Sites {
+            path: data_dir.join("sites.toml"),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn store_err(&self, message: String) -> ClaimError {
+        ClaimError::Store {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    fn load(&self) -> Result<SiteFile, ClaimError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| self.store_err(e.message().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SiteFile::default()),
+            Err(e) => Err(self.store_err(e.to_string())),
+        }
+    }
+
+    fn save(&self, file: &SiteFile) -> Result<(), ClaimError> {
+        let text = toml::to_string_pretty(file).expect("sites serialize");
+        syncdb_core::folder::write_atomic(&self.path, text.as_bytes())
+            .map_err(|e| self.store_err(e.to_string()))
+    }
+
+    /// Binds `site` of `db` in `folder` to `token`, or checks that it is
+    /// bound to it already. Durable before it returns `Ok`.
+    pub fn claim(
+        &self,
+        folder: &str,
+        db: &Name,
+        site: SiteId,
+        token: &str,
+    ) -> Result<(), ClaimError> {
+        let site_hex = site.to_hex();
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.load()?;
+        let bound = file
+            .sites
+            .iter()
+            .find(|b| b.folder == folder && b.db == db.as_str() && b.site == site_hex);
+        match bound {
+            Some(b) if b.token == token => Ok(()),
+            Some(_) => Err(ClaimError::Taken {
+                db: db.clone(),
+                site,
+            }),
+            None => {
+                file.sites.push(Binding {
+                    folder: folder.to_owned(),
+                    db: db.to_string(),
+                    site: site_hex,
+                    token: token.to_owned(),
+                });
+                self.save(&file)
+            }
+        }
+    }
+
+    /// Forgets every binding of `token` (it was revoked).
+    pub fn release(&self, token: &str) -> Result<(), ClaimError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.load()?;
+        let before = file.sites.len();
+        file.sites.retain(|b| b.token != token);
+        if file.sites.len() == before {
+            return Ok(());
+        }
+        self.save(&file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_belongs_to_the_first_token_until_it_is_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let sites = Sites::new(dir.path());
+        let db = Name::parse_as("db", "crm").unwrap();
+        let s = SiteId([7; 16]);
+        sites.claim("f", &db, s, "alice").unwrap();
+        sites.claim("f", &db, s, "alice").unwrap();
+        assert!(matches!(
+            sites.claim("f", &db, s, "mallory"),
+            Err(ClaimError::Taken { .. })
+        ));
+        // Another folder or database is another replica.
+        sites.claim("g", &db, s, "mallory").unwrap();
+        // Durable: a new store over the same file still refuses.
+        let again = Sites::new(dir.path());
+        assert!(again.claim("f", &db, s, "mallory").is_err());
+        again.release("alice").unwrap();
+        again.claim("f", &db, s, "bob").unwrap();
+    }
+}
