@@ -5,6 +5,7 @@
 pub mod client;
 pub mod driver;
 pub mod link;
+pub mod listener;
 pub mod serve;
 pub mod tls;
 
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use syncdb_core::config::RemoteEntry;
 use syncdb_core::folder::Folder;
+use syncdb_core::ipc::ServeStatus;
 
 use crate::state::State;
 use crate::tokens::Tokens;
@@ -30,7 +32,10 @@ pub struct Syncs {
     pub tokens: Tokens,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
-    pub serving: Mutex<Option<(SocketAddr, tokio::task::JoinHandle<()>)>>,
+    /// The hub's listener, if configured (see [`listener::apply`]).
+    pub serving: Mutex<Option<listener::Server>>,
+    /// `serve` commands one at a time, so a move is never interleaved.
+    pub serve_lock: tokio::sync::Mutex<()>,
 }
 
 impl Syncs {
@@ -41,6 +46,7 @@ impl Syncs {
             tokens: Tokens::new(data_dir),
             remotes: Mutex::new(BTreeMap::new()),
             serving: Mutex::new(None),
+            serve_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -87,17 +93,11 @@ impl Syncs {
     }
 
     pub fn serving_addr(&self) -> Option<SocketAddr> {
-        self.serving
-            .lock()
-            .expect("serving")
-            .as_ref()
-            .map(|(a, _)| *a)
+        self.serving.lock().expect("serving").as_ref()?.bound()
     }
 
-    /// Stops serving (the listener closes; open sessions end with the daemon).
-    pub fn stop_serving(&self) {
-        if let Some((_, task)) = self.serving.lock().expect("serving").take() {
-            task.abort();
-        }
+    /// The listener as configured: listening, or why not.
+    pub fn serve_status(&self) -> Option<ServeStatus> {
+        Some(self.serving.lock().expect("serving").as_ref()?.status())
     }
 }
