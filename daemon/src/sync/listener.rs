@@ -57,8 +57,16 @@ pub struct Gate {
     max_total: usize,
     max_per_ip: usize,
     inner: Mutex<GateInner>,
-    /// Wall-clock second of the last refusal logged: a flood logs once a second.
-    last_warn: AtomicU64,
+    /// Wall-clock second of the last refusal logged, per [`Refusal`]: a
+    /// flood logs once a second of each kind.
+    last_warn: [AtomicU64; 3],
+}
+
+#[derive(Clone, Copy)]
+enum Refusal {
+    PerIp,
+    Evicted,
+    Accept,
 }
 
 #[derive(Default)]
@@ -87,7 +95,7 @@ impl Gate {
             max_total: cfg.max_unauthenticated,
             max_per_ip: cfg.max_unauthenticated_per_ip,
             inner: Mutex::new(GateInner::default()),
-            last_warn: AtomicU64::new(0),
+            last_warn: Default::default(),
         }
     }
 
@@ -109,10 +117,13 @@ impl Gate {
         {
             g.forget(old_key);
             evict.notify_one();
-            self.warn(format!(
-                "{} unauthenticated connections open (serve.max_unauthenticated); closed the oldest",
-                self.max_total
-            ));
+            self.warn(
+                Refusal::Evicted,
+                format!(
+                    "{} unauthenticated connections open (serve.max_unauthenticated); closed the oldest",
+                    self.max_total
+                ),
+            );
         }
         let id = g.next_id;
         g.next_id += 1;
@@ -134,9 +145,9 @@ impl Gate {
         }
     }
 
-    fn warn(&self, why: String) {
+    fn warn(&self, kind: Refusal, why: String) {
         let now = syncdb_core::version::wall_clock_ms() / 1000;
-        if self.last_warn.swap(now, Ordering::Relaxed) != now {
+        if self.last_warn[kind as usize].swap(now, Ordering::Relaxed) != now {
             tracing::warn!(reason = %why, "refused a sync connection");
         } else {
             tracing::debug!(reason = %why, "refused a sync connection");
@@ -402,7 +413,7 @@ async fn accept_loop(
                 Err(e) => {
                     // Out of descriptors, mostly: wait rather than spin; what
                     // is open now ends at its deadlines and frees some.
-                    gate.warn(format!("accept failed: {e}"));
+                    gate.warn(Refusal::Accept, format!("accept failed: {e}"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -411,7 +422,7 @@ async fn accept_loop(
         let pending = match gate.admit(peer.ip()) {
             Ok(p) => Arc::new(p),
             Err(why) => {
-                gate.warn(why);
+                gate.warn(Refusal::PerIp, why);
                 continue; // dropping `tcp` closes it at once
             }
         };
