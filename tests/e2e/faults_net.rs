@@ -137,7 +137,7 @@ pub(crate) fn run_within(h: &Home, args: &[&str], bound: Duration) -> Run {
 }
 
 /// A counter from the hub's `/metrics`.
-fn hub_metric(hub: &Hub, name: &str) -> u64 {
+pub(crate) fn hub_metric(hub: &Hub, name: &str) -> u64 {
     let (_, text) = http_get(&hub.addr, "/metrics");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())

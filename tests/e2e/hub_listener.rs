@@ -15,7 +15,7 @@ use std::os::unix::process::CommandExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::faults_net::run_within;
+use crate::faults_net::{hub_metric, run_within};
 use crate::support::*;
 
 /// A TCP connection to `addr` from the source address `src`.
@@ -233,6 +233,8 @@ fn a_flood_of_450_unauthenticated_connections_leaves_sync_and_the_local_cli_work
         .collect();
     eprintln!("450 connections opened in {:?}", started.elapsed());
     let watcher = std::thread::spawn(move || watch(conns, secs(20.0)));
+    let held = hub_metric(&hub, "syncdb_unauthenticated_connections");
+    assert!(held <= 256, "capped by serve.max_unauthenticated: {held}");
 
     // While they are open: the local CLI answers, the live client syncs both
     // ways, and a new client from another address connects and catches up.
@@ -259,7 +261,11 @@ fn a_flood_of_450_unauthenticated_connections_leaves_sync_and_the_local_cli_work
         // Closed at the deadline, or earlier to make room for newer ones.
         closed_within(&conns, kind, secs(0.0), secs(9.5));
     }
-    assert_healthy(&hub.addr);
+    assert_eq!(
+        hub_metric(&hub, "syncdb_unauthenticated_connections"),
+        1,
+        "none left but this scrape"
+    );
     assert_eq!(converged(&[&hub.home, &live, &newcomer]), all);
 }
 

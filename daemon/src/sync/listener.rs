@@ -138,6 +138,11 @@ impl Gate {
         })
     }
 
+    /// Unauthenticated connections open now (for `/metrics`).
+    pub fn open(&self) -> usize {
+        self.inner.lock().expect("gate").open.len()
+    }
+
     fn release(&self, id: u64) {
         let mut g = self.inner.lock().expect("gate");
         if let Some((key, _)) = g.open.remove(&id) {
@@ -226,6 +231,7 @@ pub struct Server {
     /// The settings it serves with; `addr` is the bound one once bound.
     pub cfg: ServeConfig,
     tls: SharedTls,
+    pub gate: Arc<Gate>,
     listening: Arc<Mutex<Listening>>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -276,11 +282,13 @@ impl Server {
             error: None,
         }));
         let tls: SharedTls = Arc::new(RwLock::new(tls));
+        let gate = Arc::new(Gate::new(&cfg));
         let (stop, rx) = watch::channel(false);
         log_serving(bound, &tls);
         let task = tokio::spawn(accept_loop(
             state.clone(),
-            cfg.clone(),
+            Deadlines::from(&cfg),
+            gate.clone(),
             listener,
             tls.clone(),
             rx,
@@ -288,6 +296,7 @@ impl Server {
         Ok(Server {
             cfg,
             tls,
+            gate,
             listening,
             stop,
             task,
@@ -302,10 +311,16 @@ impl Server {
             error: Some(first),
         }));
         let tls: SharedTls = Arc::new(RwLock::new(None));
+        let gate = Arc::new(Gate::new(&cfg));
         let (stop, mut rx) = watch::channel(false);
         let task = {
-            let (state, cfg, listening, tls) =
-                (state.clone(), cfg.clone(), listening.clone(), tls.clone());
+            let (state, cfg, listening, tls, gate) = (
+                state.clone(),
+                cfg.clone(),
+                listening.clone(),
+                tls.clone(),
+                gate.clone(),
+            );
             tokio::spawn(async move {
                 let mut wait = RETRY_MIN;
                 loop {
@@ -324,7 +339,8 @@ impl Server {
                             if let Some(bound) = bound {
                                 log_serving(bound, &tls);
                             }
-                            return accept_loop(state, cfg, listener, tls, rx).await;
+                            let deadlines = Deadlines::from(&cfg);
+                            return accept_loop(state, deadlines, gate, listener, tls, rx).await;
                         }
                         Err(e) => {
                             // Logged once above; `status` shows the latest.
@@ -338,6 +354,7 @@ impl Server {
         Server {
             cfg,
             tls,
+            gate,
             listening,
             stop,
             task,
@@ -394,14 +411,13 @@ fn log_serving(bound: SocketAddr, tls: &SharedTls) {
 
 async fn accept_loop(
     state: Arc<State>,
-    cfg: ServeConfig,
+    deadlines: Deadlines,
+    gate: Arc<Gate>,
     listener: TcpListener,
     tls: SharedTls,
     mut stop: watch::Receiver<bool>,
 ) {
     let router = super::serve::router(state.clone());
-    let gate = Arc::new(Gate::new(&cfg));
-    let deadlines = Deadlines::from(&cfg);
     let stopping = state.stopped();
     tokio::pin!(stopping);
     loop {

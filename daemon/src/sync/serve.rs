@@ -111,6 +111,19 @@ async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
             "Sync frame bytes sent.",
             load(&m.bytes_out),
         ),
+        (
+            "syncdb_unauthenticated_connections",
+            "gauge",
+            "Connections not yet past the token check (this scrape included).",
+            state
+                .sync
+                .serving
+                .lock()
+                .expect("serving")
+                .as_ref()
+                .map_or(0, |s| s.gate.open())
+                .to_string(),
+        ),
     ];
     for (name, kind, help, value) in rows {
         out.push_str(&format!(
@@ -163,7 +176,7 @@ async fn sync_ws(
         tracing::warn!(max, "refused a sync connection: too many");
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "too many sync connections; try later\n",
+            format!("too many sync sessions (sync.max_peers = {max}); try later\n"),
         )
             .into_response();
     }
