@@ -95,6 +95,7 @@ impl Client {
                 version: String::new(),
                 ipc_version: 0,
                 pid: 0,
+                serve: None,
             },
         };
         client.daemon = client.call::<Hello>(&HelloParams {

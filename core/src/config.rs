@@ -45,7 +45,10 @@ pub struct SyncConfig {
 }
 
 /// `syncdb serve`: kept here so serving resumes when the daemon restarts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The deadlines and caps are for connections that have not yet shown a
+/// valid token: they cost the hub a descriptor and memory, so each is
+/// bounded in time and in number (`sync.max_peers` caps sessions, later).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServeConfig {
     /// Address to listen on (`127.0.0.1:7700`); not serving when absent.
@@ -62,6 +65,39 @@ pub struct ServeConfig {
     pub create_folders: Option<PathBuf>,
     /// Allow plain `ws://` on an address beyond loopback.
     pub insecure: bool,
+    /// From accepting a TCP connection to its first byte, in ms.
+    pub first_byte_ms: u64,
+    /// From accepting a TLS connection to the end of its handshake, in ms.
+    pub tls_handshake_ms: u64,
+    /// From the first byte (or the end of the TLS handshake) to the end of
+    /// the HTTP request's headers, in ms.
+    pub headers_ms: u64,
+    /// From the WebSocket upgrade to the client's `Hello`, in ms.
+    pub hello_ms: u64,
+    /// Connections not yet past the token check, from all addresses; when
+    /// full, the oldest of them is closed to make room.
+    pub max_unauthenticated: usize,
+    /// Connections not yet past the token check from one IP address (one
+    /// /64 for IPv6); more from it are closed at once.
+    pub max_unauthenticated_per_ip: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            addr: None,
+            tls_cert: None,
+            tls_key: None,
+            create_folders: None,
+            insecure: false,
+            first_byte_ms: 5_000,
+            tls_handshake_ms: 10_000,
+            headers_ms: 10_000,
+            hello_ms: 10_000,
+            max_unauthenticated: 256,
+            max_unauthenticated_per_ip: 32,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +252,21 @@ impl Config {
         if s.chunk_records == 0 || s.chunk_bytes == 0 || s.max_in_flight == 0 {
             return Err(invalid(
                 "sync.chunk_records, chunk_bytes and max_in_flight must be at least 1".into(),
+            ));
+        }
+        let v = &self.serve;
+        if [
+            v.first_byte_ms,
+            v.tls_handshake_ms,
+            v.headers_ms,
+            v.hello_ms,
+        ]
+        .contains(&0)
+            || v.max_unauthenticated == 0
+            || v.max_unauthenticated_per_ip == 0
+        {
+            return Err(invalid(
+                "serve.first_byte_ms, tls_handshake_ms, headers_ms, hello_ms, max_unauthenticated and max_unauthenticated_per_ip must be at least 1".into(),
             ));
         }
         for f in &self.folders {

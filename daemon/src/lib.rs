@@ -134,10 +134,11 @@ async fn sync_start(state: &Arc<state::State>) {
         }
     }
     if config.serve.addr.is_some() {
-        match sync::serve::start(state.clone(), &config.serve).await {
-            Ok(serving) => *state.sync.serving.lock().expect("serving") = Some(serving),
-            Err(e) => tracing::error!(error = %e, "cannot serve as configured"),
-        }
+        // One quick try, so that once `daemon start` returns the hub is
+        // listening; if the address is busy, keep trying in the background
+        // (and `status` says so) rather than never serving again.
+        let server = sync::listener::Server::start(state, config.serve.clone()).await;
+        *state.sync.serving.lock().expect("serving") = Some(server);
     }
 }
 

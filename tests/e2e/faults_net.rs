@@ -100,7 +100,7 @@ fn db_stats(h: &Home) -> (u64, u64) {
 
 /// Runs `syncdb ARGS` in `h`; a run still going after `bound` fails the
 /// test (so a sync that hangs is a failure, not a stuck test run).
-fn run_within(h: &Home, args: &[&str], bound: Duration) -> Run {
+pub(crate) fn run_within(h: &Home, args: &[&str], bound: Duration) -> Run {
     use std::io::Read;
     let mut child = h
         .cmd(args)
@@ -137,7 +137,7 @@ fn run_within(h: &Home, args: &[&str], bound: Duration) -> Run {
 }
 
 /// A counter from the hub's `/metrics`.
-fn hub_metric(hub: &Hub, name: &str) -> u64 {
+pub(crate) fn hub_metric(hub: &Hub, name: &str) -> u64 {
     let (_, text) = http_get(&hub.addr, "/metrics");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())

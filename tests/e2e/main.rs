@@ -7,6 +7,7 @@ mod bad_input;
 mod daemon;
 mod faultproxy;
 mod faults_net;
+mod hub_listener;
 mod ipc_bad_input;
 mod local;
 mod net_bad_input;

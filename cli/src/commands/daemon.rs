@@ -52,7 +52,11 @@ fn report(ctx: &Ctx, client: &Client) -> Result<()> {
     output::line(format!(
         "running, pid {}, version {}",
         client.daemon.pid, client.daemon.version
-    ))
+    ))?;
+    if let Some(problem) = client.daemon.serve.as_ref().and_then(|s| s.problem()) {
+        output::line(format!("{problem}; retrying"))?;
+    }
+    Ok(())
 }
 
 /// Runs the daemon in this process until SIGTERM/SIGINT, logging to stderr

@@ -23,6 +23,8 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             "serving  {addr}, {} sync connections",
             d.peers_connected
         ))?;
+    } else if let Some(problem) = d.serve.as_ref().and_then(|s| s.problem()) {
+        output::line(format!("{problem}; retrying"))?;
     }
     if status.folders.is_empty() {
         output::line("no folders registered; create one with `syncdb init DIR`")?;

@@ -76,6 +76,33 @@ pub struct HelloOutput {
     pub version: String,
     pub ipc_version: u32,
     pub pid: u32,
+    /// Serving as configured, so `daemon start` can say when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeStatus>,
+}
+
+/// The hub's listener: configured on `addr`, and listening or why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServeStatus {
+    /// The configured address (with the real port once bound for `:0`).
+    pub addr: String,
+    pub listening: bool,
+    /// Why it is not listening (it keeps retrying), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ServeStatus {
+    /// "serve configured on ADDR, not listening: REASON", or None when listening.
+    pub fn problem(&self) -> Option<String> {
+        (!self.listening).then(|| {
+            format!(
+                "serve configured on {}, not listening: {}",
+                self.addr,
+                self.error.as_deref().unwrap_or("not yet tried")
+            )
+        })
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -510,6 +537,9 @@ pub struct DaemonInfo {
     /// The hub address, when serving.
     #[serde(default)]
     pub serving: Option<String>,
+    /// Serving as configured (also when not listening, with the reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeStatus>,
     /// Sync connections open now (remotes dialed and peers served).
     #[serde(default)]
     pub peers_connected: i64,

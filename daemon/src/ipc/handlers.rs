@@ -13,11 +13,12 @@ use super::errors::{bad_input, not_found, replica_error};
 use crate::replicas::Replica;
 use crate::state::{State, file_size, open_registered};
 
-pub fn hello(_: &State, _: HelloParams) -> Result<HelloOutput, RpcError> {
+pub fn hello(state: &State, _: HelloParams) -> Result<HelloOutput, RpcError> {
     Ok(HelloOutput {
         version: crate::VERSION.to_owned(),
         ipc_version: IPC_VERSION,
         pid: std::process::id(),
+        serve: state.sync.serve_status(),
     })
 }
 
@@ -300,6 +301,7 @@ pub fn status(state: &State) -> Result<StatusOutput, RpcError> {
             socket: state.paths.socket().unwrap_or_default(),
             config: state.config_path(),
             serving: state.sync.serving_addr().map(|a| a.to_string()),
+            serve: state.sync.serve_status(),
             peers_connected: state
                 .sync
                 .metrics

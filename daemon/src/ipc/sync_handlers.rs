@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use syncdb_core::config::RemoteEntry;
+use syncdb_core::config::{RemoteEntry, ServeConfig};
 use syncdb_core::folder::Folder;
 use syncdb_core::ipc::*;
 
 use super::errors::{bad_input, not_found, replica_error};
 use crate::state::State;
 use crate::sync::link::LinkStatus;
-use crate::sync::serve;
+use crate::sync::{listener, serve};
 
 fn remote_status(entry: &RemoteEntry, link: Option<LinkStatus>) -> RemoteStatus {
     let s = link.unwrap_or_default();
@@ -269,10 +269,19 @@ pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcErr
 }
 
 pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, RpcError> {
-    state.sync.stop_serving();
+    // The deadlines and caps are not `serve` flags: kept whatever it does.
+    let current = state.config().serve;
     if p.stop {
+        listener::stop(state).await;
         state.update_config(|c| {
-            c.serve = Default::default();
+            c.serve = ServeConfig {
+                addr: None,
+                tls_cert: None,
+                tls_key: None,
+                create_folders: None,
+                insecure: false,
+                ..current.clone()
+            };
             Ok(())
         })?;
         return Ok(ServeOutput {
@@ -280,22 +289,23 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
             url: None,
         });
     }
-    let cfg = syncdb_core::config::ServeConfig {
+    let cfg = ServeConfig {
         addr: Some(p.addr.unwrap_or_else(|| "127.0.0.1:7700".into())),
         tls_cert: p.tls_cert,
         tls_key: p.tls_key,
         create_folders: p.create_folders,
         insecure: p.insecure,
+        ..current
     };
     serve::check_addr(&cfg).map_err(bad_input)?;
+    listener::tls_config(&cfg).map_err(bad_input)?;
     if let Some(dir) = &cfg.create_folders {
         std::fs::create_dir_all(dir)
             .map_err(|e| bad_input(format!("--create-folders {}: {e}", dir.display())))?;
     }
-    let (addr, task) = serve::start(state.clone(), &cfg)
+    let addr = listener::apply(state, cfg.clone())
         .await
         .map_err(|e| RpcError::new(ErrorCode::Storage, e))?;
-    *state.sync.serving.lock().expect("serving") = Some((addr, task));
     // Keep the real port, so a restart serves on the same address.
     let saved_tls = cfg.tls_cert.is_some();
     let mut saved = cfg;

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod driver;
 pub mod link;
+pub mod listener;
 pub mod serve;
 pub mod tls;
 
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use syncdb_core::config::RemoteEntry;
 use syncdb_core::folder::Folder;
+use syncdb_core::ipc::ServeStatus;
 
 use crate::sites::Sites;
 use crate::state::State;
@@ -37,7 +39,10 @@ pub struct Syncs {
     pub serve_epoch: tokio::sync::watch::Sender<u64>,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
-    pub serving: Mutex<Option<(SocketAddr, tokio::task::JoinHandle<()>)>>,
+    /// The hub's listener, if configured (see [`listener::apply`]).
+    pub serving: Mutex<Option<listener::Server>>,
+    /// `serve` commands one at a time, so a move is never interleaved.
+    pub serve_lock: tokio::sync::Mutex<()>,
 }
 
 impl Syncs {
@@ -51,6 +56,7 @@ impl Syncs {
             serve_epoch: tokio::sync::watch::channel(0).0,
             remotes: Mutex::new(BTreeMap::new()),
             serving: Mutex::new(None),
+            serve_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -97,19 +103,7 @@ impl Syncs {
     }
 
     pub fn serving_addr(&self) -> Option<SocketAddr> {
-        self.serving
-            .lock()
-            .expect("serving")
-            .as_ref()
-            .map(|(a, _)| *a)
-    }
-
-    /// Stops serving: the listener closes and every served session ends.
-    pub fn stop_serving(&self) {
-        if let Some((_, task)) = self.serving.lock().expect("serving").take() {
-            task.abort();
-            self.serve_epoch.send_modify(|e| *e += 1);
-        }
+        self.serving.lock().expect("serving").as_ref()?.bound()
     }
 
     /// Resolves when the token `id` is revoked or the hub stops serving:
@@ -133,5 +127,10 @@ impl Syncs {
                 _ = epoch.changed() => return Reject::NotServing,
             }
         }
+    }
+
+    /// The listener as configured: listening, or why not.
+    pub fn serve_status(&self) -> Option<ServeStatus> {
+        Some(self.serving.lock().expect("serving").as_ref()?.status())
     }
 }

@@ -1,29 +1,28 @@
 //! `syncdb serve`: the hub. An axum server with `/v1/sync` (a WebSocket
 //! carrying the sync protocol), `/healthz` and `/metrics`. A session must
-//! say `Hello` within the handshake deadline, with a token valid for the
-//! folder it names, or it is refused with a reason.
+//! say `Hello` within `serve.hello_ms` of the upgrade, with a token valid
+//! for the folder it names, or it is refused with a reason. Listening and
+//! the deadlines before the upgrade are in [`super::listener`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::State as AxumState;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use syncdb_core::config::ServeConfig;
 use syncdb_core::folder::Folder;
 use syncdb_core::sync::{Message, Reject, Session, SessionConfig, wire};
 
 use super::driver::{FolderLocal, Wire, drive};
 use super::link::Link;
+use super::listener::{Pending, PendingConn};
 use crate::state::{State, open_registered};
-
-/// A client must send `Hello` within this long after connecting.
-const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
 struct HubWire(WebSocket);
 
@@ -68,50 +67,13 @@ pub fn check_addr(cfg: &ServeConfig) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
-/// Binds and spawns the hub; returns the address it listens on.
-pub async fn start(
-    state: Arc<State>,
-    cfg: &ServeConfig,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
-    let addr = check_addr(cfg)?;
-    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
-        (Some(cert), Some(key)) => Some(super::tls::server_config(cert, key)?),
-        _ => None,
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = Router::new()
+/// The hub's routes; `listener` serves them connection by connection.
+pub fn router(state: Arc<State>) -> Router {
+    Router::new()
         .route("/v1/sync", get(sync_ws))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .with_state(state.clone());
-    let scheme = if tls.is_some() { "wss" } else { "ws" };
-    let task = tokio::spawn(async move {
-        let stop = async move { state.stopped().await };
-        let served = match tls {
-            Some(config) => match super::tls::TlsListener::new(listener, config) {
-                Ok(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
-                Err(e) => Err(e),
-            },
-            None => {
-                // Small frames (acks, live commits) must leave at once, not
-                // wait for Nagle's algorithm to coalesce them.
-                let listener = listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
-            }
-        };
-        if let Err(e) = served {
-            tracing::error!(error = %e, "hub server failed");
-        }
-    });
-    tracing::info!(addr = %bound, scheme, "serving sync");
-    Ok((bound, task))
+        .with_state(state)
 }
 
 async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
@@ -149,6 +111,19 @@ async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
             "Sync frame bytes sent.",
             load(&m.bytes_out),
         ),
+        (
+            "syncdb_unauthenticated_connections",
+            "gauge",
+            "Connections not yet past the token check (this scrape included).",
+            state
+                .sync
+                .serving
+                .lock()
+                .expect("serving")
+                .as_ref()
+                .map_or(0, |s| s.gate.open())
+                .to_string(),
+        ),
     ];
     for (name, kind, help, value) in rows {
         out.push_str(&format!(
@@ -168,30 +143,54 @@ async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
 /// Counts a served session for as long as it lives.
 struct Slot(Arc<std::sync::atomic::AtomicUsize>);
 
+impl Slot {
+    /// A place among `sync.max_peers` sessions, if one is free.
+    fn take(state: &State) -> Option<Slot> {
+        let max = state.config().sync.max_peers;
+        let served = state.sync.served.clone();
+        if served.fetch_add(1, Ordering::Relaxed) >= max {
+            served.fetch_sub(1, Ordering::Relaxed);
+            tracing::warn!(max, "refused a sync session: too many");
+            return None;
+        }
+        Some(Slot(served))
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-async fn sync_ws(AxumState(state): AxumState<Arc<State>>, ws: WebSocketUpgrade) -> Response {
+async fn sync_ws(
+    AxumState(state): AxumState<Arc<State>>,
+    Extension(PendingConn(pending)): Extension<PendingConn>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Only a cheap early refusal: the slot itself is taken once the token
+    // is checked (in `hub_session`), so websockets that never authenticate
+    // cannot keep real clients out.
     let max = state.config().sync.max_peers;
-    let served = state.sync.served.clone();
-    if served.fetch_add(1, Ordering::Relaxed) >= max {
-        served.fetch_sub(1, Ordering::Relaxed);
+    if state.sync.served.load(Ordering::Relaxed) >= max {
         tracing::warn!(max, "refused a sync connection: too many");
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "too many sync connections; try later\n",
+            format!("too many sync sessions (sync.max_peers = {max}); try later\n"),
         )
             .into_response();
     }
-    let slot = Slot(served);
     ws.max_message_size(wire::MAX_FRAME_BYTES)
         .max_frame_size(wire::MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            hub_session(state, HubWire(socket)).await;
-            drop(slot);
+            // Until its token is checked the connection may be closed to
+            // make room for others (`listener::Gate`).
+            tokio::select! {
+                _ = hub_session(state, HubWire(socket), &pending) => {}
+                _ = pending.evicted() => {
+                    tracing::debug!("closed an unauthenticated websocket to make room");
+                }
+            }
         })
 }
 
@@ -232,8 +231,9 @@ fn uuid_like(id: &str) -> Result<(), ()> {
     if ok { Ok(()) } else { Err(()) }
 }
 
-async fn hub_session(state: Arc<State>, mut wire: HubWire) {
-    let hello = match tokio::time::timeout(HANDSHAKE_DEADLINE, wire.recv()).await {
+async fn hub_session(state: Arc<State>, mut wire: HubWire, pending: &Pending) {
+    let hello_deadline = Duration::from_millis(state.config().serve.hello_ms);
+    let hello = match tokio::time::timeout(hello_deadline, wire.recv()).await {
         Ok(Some(Ok(frame))) => match wire::decode(&frame) {
             Ok(Message::Hello(h)) => h,
             Ok(_) => {
@@ -259,6 +259,14 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire) {
         Ok(Some(g)) => g,
         Ok(None) => return refuse(&mut wire, Reject::Unauthorized).await,
         Err(e) => return refuse(&mut wire, Reject::Internal(e.to_string())).await,
+    };
+    // Authenticated: out of the unauthenticated caps, into `max_peers`.
+    pending.authenticated();
+    let Some(_slot) = Slot::take(&state) else {
+        let max = state.config().sync.max_peers;
+        let why =
+            format!("the hub serves at most {max} sessions at once (sync.max_peers); try later");
+        return refuse(&mut wire, Reject::Internal(why)).await;
     };
     let folder = match hub_folder(&state, &hello.folder, grant.read_only) {
         Ok(f) => f,
