@@ -33,7 +33,7 @@ fn fault_seed(ci: u64) -> u64 {
 }
 
 /// Writes `n` records `{prefix}{i}` to `crm/{coll}` in one batch.
-fn write_batch(h: &Home, coll: &str, prefix: &str, n: usize) {
+pub(crate) fn write_batch(h: &Home, coll: &str, prefix: &str, n: usize) {
     let lines: String = (0..n)
         .map(|i| format!("{{\"_id\":\"{prefix}{i:05}\",\"n\":{i}}}\n"))
         .collect();
@@ -145,7 +145,7 @@ pub(crate) fn hub_metric(hub: &Hub, name: &str) -> u64 {
 }
 
 /// The one remote of `h` as `status --json` shows it.
-fn remote_status(h: &Home) -> serde_json::Value {
+pub(crate) fn remote_status(h: &Home) -> serde_json::Value {
     h.run(&["status", "--json"]).json()["folders"][0]["remotes"][0].clone()
 }
 

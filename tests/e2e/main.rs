@@ -11,6 +11,7 @@ mod hub_listener;
 mod ipc_bad_input;
 mod local;
 mod net_bad_input;
+mod promises;
 mod security;
 mod sync;
 mod tool;

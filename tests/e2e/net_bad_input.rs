@@ -15,10 +15,10 @@ use tungstenite::Message as Ws;
 
 use crate::support::*;
 
-type Socket = tungstenite::WebSocket<TcpStream>;
+pub(crate) type Socket = tungstenite::WebSocket<TcpStream>;
 
 /// A WebSocket on the hub's `/v1/sync`, upgraded and nothing sent yet.
-fn open(hub: &Hub) -> Socket {
+pub(crate) fn open(hub: &Hub) -> Socket {
     let stream = TcpStream::connect(&hub.addr).unwrap();
     // Longer than the hub's 10 s handshake deadline.
     stream
@@ -30,11 +30,11 @@ fn open(hub: &Hub) -> Socket {
     ws
 }
 
-fn frame(msg: &Message) -> Ws {
+pub(crate) fn frame(msg: &Message) -> Ws {
     Ws::Binary(wire::encode(msg).unwrap().into())
 }
 
-fn name(s: &str) -> Name {
+pub(crate) fn name(s: &str) -> Name {
     Name::parse_as("database name", s).unwrap()
 }
 
@@ -72,7 +72,7 @@ fn raw_frame(opcode: u8, masked: bool, len: u64, payload: &[u8]) -> Vec<u8> {
 
 /// How a connection ended.
 #[derive(Debug)]
-enum End {
+pub(crate) enum End {
     Rejected(Reject),
     /// Closed (close frame, EOF or reset) without a `Reject`.
     Closed(String),
@@ -80,7 +80,7 @@ enum End {
 
 /// Reads until the hub ends the connection; fails if it does not within
 /// the read timeout. Messages before the end (`Welcome`, `Want`) are skipped.
-fn end_of(ws: &mut Socket) -> End {
+pub(crate) fn end_of(ws: &mut Socket) -> End {
     loop {
         match ws.read() {
             Ok(Ws::Binary(bytes)) => match wire::decode(&bytes) {
@@ -304,7 +304,7 @@ fn assert_up(hub: &Hub) {
     );
 }
 
-fn token(path: std::path::PathBuf) -> String {
+pub(crate) fn token(path: std::path::PathBuf) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_owned()
 }
 

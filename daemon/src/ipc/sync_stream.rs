@@ -60,7 +60,7 @@ impl Connection {
                 let s = l.status();
                 Start {
                     attempts: s.attempts,
-                    connected: s.connected,
+                    stale_error: s.failed.as_ref().is_some_and(|(a, _)| *a == s.attempts),
                     barrier: l.request_barrier(),
                 }
             })
@@ -143,7 +143,8 @@ impl Connection {
 /// A link as the request found it.
 struct Start {
     attempts: u64,
-    connected: bool,
+    /// The attempt under way had already failed when the request came.
+    stale_error: bool,
     /// The barrier this request waits for.
     barrier: u64,
 }
@@ -186,12 +187,11 @@ fn check(
     let mut all_done = true;
     for (link, start) in links.iter().zip(start) {
         let s = link.status();
-        // A failure counts if it ended the session that was open when the
-        // request came, or an attempt begun after it; an older one does not.
-        let fresh = s.error_attempt > start.attempts
-            || (s.error_attempt == start.attempts && start.connected);
-        if !s.connected && fresh && s.error.is_some() {
-            let why = s.error.unwrap_or_default();
+        // A failure counts if it ended the attempt under way when the
+        // request came, or one begun after it; an older one does not.
+        if let Some((attempt, why)) = &s.failed
+            && (*attempt > start.attempts || (*attempt == start.attempts && !start.stale_error))
+        {
             return Some(Err(RpcError::new(
                 ErrorCode::Remote,
                 format!("remote {}: {why}", link.name),

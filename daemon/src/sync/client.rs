@@ -252,7 +252,7 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             s.caught_up = false;
             s.pull_caught_up = false;
             s.error = Some(reason.clone());
-            s.error_attempt = s.attempts;
+            s.failed = Some((s.attempts, reason.clone()));
         });
         tracing::warn!(remote = %remote.name, reason = %reason, retry_ms = backoff.as_millis() as u64, "sync session ended");
         // Jitter: 50–100% of the backoff, so many clients do not return at once.

@@ -53,9 +53,10 @@ pub struct LinkStatus {
     pub behind: u64,
     /// Why the last connection ended or failed.
     pub error: Option<String>,
-    /// The attempt that `error` came from.
+    /// The last failed attempt and why, kept when the next one connects
+    /// (and clears `error`), so a waiting `sync --once` cannot miss it.
     #[serde(skip)]
-    pub error_attempt: u64,
+    pub failed: Option<(u64, String)>,
     /// The last attempt whose session opened (handshake accepted).
     #[serde(skip)]
     pub opened_attempt: u64,
