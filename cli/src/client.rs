@@ -53,6 +53,8 @@ impl Client {
     }
 
     fn connect_once(paths: &Paths, autostart: bool) -> Result<Client> {
+        // A home someone else made is not used, not even to start a daemon in.
+        paths.check().map_err(|e| CliError::failed(e.to_string()))?;
         let socket = paths
             .socket()
             .map_err(|e| CliError::unreachable(e.to_string()))?;
@@ -66,6 +68,7 @@ impl Client {
             }
             Err(_) => start_daemon(paths, &socket)?,
         };
+        check_daemon_is_ours(&stream, &socket)?;
         let client = Client::hello(stream)?;
         if client.daemon.ipc_version == IPC_VERSION && client.daemon.version == crate::VERSION {
             return Ok(client);
@@ -177,6 +180,32 @@ impl Client {
     }
 }
 
+/// The daemon must run as this user: a socket that another user's process
+/// listens on (in a home he prepared) would receive every document we send.
+fn check_daemon_is_ours(stream: &Stream, socket: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let me = syncdb_core::paths::euid();
+        let creds = stream.peer_creds().map_err(|e| {
+            CliError::unreachable(format!(
+                "cannot tell who runs the daemon on {}: {e}",
+                socket.display()
+            ))
+        })?;
+        if let Some(uid) = creds.euid()
+            && uid != me
+        {
+            return Err(CliError::unreachable(format!(
+                "the daemon on {} runs as uid {uid}, not as you (uid {me}); not talking to it. Use a SYNCDB_HOME of your own",
+                socket.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (stream, socket);
+    Ok(())
+}
+
 fn lost(e: &std::io::Error) -> CliError {
     CliError::unreachable(format!("lost the connection to the daemon: {e}"))
 }
@@ -230,13 +259,11 @@ fn spawn_daemon(paths: &Paths) -> Result<Child> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::unreachable(format!("cannot find the syncdb executable: {e}")))?;
     let log_path = paths.log_file();
-    std::fs::create_dir_all(&paths.state_dir).map_err(|e| {
+    // Private: a home syncdb makes itself is 0700, its log 0600.
+    syncdb_core::paths::create_private_dir(&paths.state_dir).map_err(|e| {
         CliError::unreachable(format!("cannot create {}: {e}", paths.state_dir.display()))
     })?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
+    let log = syncdb_core::paths::open_private_append(&log_path)
         .map_err(|e| CliError::unreachable(format!("cannot open {}: {e}", log_path.display())))?;
     let mut cmd = Command::new(exe);
     cmd.args(["daemon", "run", "--log-file"])

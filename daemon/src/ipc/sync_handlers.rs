@@ -77,6 +77,7 @@ pub fn add_remote(
         crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
     }
     if let Some(path) = &remote.token_file {
+        crate::sync::check_token_file(&remote).map_err(bad_input)?;
         crate::sync::client::read_token(&remote).map_err(bad_input)?;
         if !path.is_absolute() {
             return Err(bad_input(format!(

@@ -20,6 +20,51 @@ use crate::state::State;
 use crate::tokens::Tokens;
 use link::{Link, LinkStatus, Metrics};
 
+/// Checks that a remote's token file belongs to this user: a file someone
+/// else owns (and made readable to us) is his to swap, so what we would send
+/// as our credential is his choice. (Its mode is checked when it is read.)
+pub fn check_token_file(remote: &RemoteEntry) -> Result<(), String> {
+    #[cfg(unix)]
+    if let Some(path) = &remote.token_file {
+        use std::os::unix::fs::MetadataExt;
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+        let me = syncdb_core::paths::euid();
+        if meta.uid() != me {
+            return Err(format!(
+                "token file {} belongs to uid {}, not to you (uid {me}); use a token file of your own (mode 0600)",
+                path.display(),
+                meta.uid()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = remote;
+    Ok(())
+}
+
+/// Dials `remote`, once its token file is ours; until then the link shows
+/// why not, and the check is repeated (a kick from `sync` repeats it now).
+async fn dial(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: Arc<Link>) {
+    loop {
+        let refused = match check_token_file(&remote) {
+            Ok(()) => return client::run(state, folder, remote, link).await,
+            Err(e) => e,
+        };
+        tracing::warn!(remote = %remote.name, error = %refused, "not dialing");
+        link.update(|s| {
+            s.attempts += 1;
+            s.error = Some(refused.clone());
+            s.error_attempt = s.attempts;
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = link.kick.notified() => {}
+            _ = state.stopped() => return,
+        }
+    }
+}
+
 /// A running remote: its status and the task dialing it.
 type Running = (Arc<Link>, tokio::task::JoinHandle<()>);
 
@@ -48,7 +93,7 @@ impl Syncs {
     pub fn start_remote(&self, state: &Arc<State>, folder: Folder, remote: RemoteEntry) {
         let key = (folder.path.clone(), remote.name.clone());
         let link = Arc::new(Link::new(remote.name.clone(), self.metrics.clone()));
-        let task = tokio::spawn(client::run(state.clone(), folder, remote, link.clone()));
+        let task = tokio::spawn(dial(state.clone(), folder, remote, link.clone()));
         if let Some((_, old)) = self
             .remotes
             .lock()
