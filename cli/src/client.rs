@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use interprocess::local_socket::{GenericFilePath, Stream, prelude::*};
 use serde_json::value::RawValue;
 use syncdb_core::ipc::{
-    Empty, Hello, HelloOutput, HelloParams, IPC_VERSION, Incoming, LineBuffer, Method, Shutdown,
-    request_line,
+    Empty, Hello, HelloOutput, HelloParams, IPC_VERSION, ImportChunk, Incoming, LineBuffer, Method,
+    Shutdown, WRITE_METHODS, request_line,
 };
 use syncdb_core::paths::Paths;
 
@@ -132,7 +132,7 @@ impl Client {
             .write_all(&request_line(id, M::NAME, params))
             .map_err(|e| lost(&e))?;
         loop {
-            let msg = self.read_message()?;
+            let msg = self.read_message().map_err(|e| cut_off::<M>(e))?;
             if msg.method.is_some() {
                 if let Some(p) = &msg.params {
                     on_note(p)?;
@@ -172,7 +172,7 @@ impl Client {
             let n = self.stream.read(&mut self.buf).map_err(|e| lost(&e))?;
             if n == 0 {
                 return Err(CliError::unreachable(
-                    "the daemon closed the connection (it stopped or restarted)",
+                    "the daemon stopped before answering (it closed the connection)",
                 ));
             }
             self.lines.push(&self.buf[..n]);
@@ -204,6 +204,28 @@ fn check_daemon_is_ours(stream: &Stream, socket: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = (stream, socket);
     Ok(())
+}
+
+/// A connection lost while waiting for the answer to `M`. For a write the
+/// daemon may have committed it just before it went away, or not: say so,
+/// so that a script re-reads instead of guessing.
+fn cut_off<M: Method>(e: CliError) -> CliError {
+    if e.exit != crate::exit::Exit::Unreachable {
+        return e;
+    }
+    if WRITE_METHODS.contains(&M::NAME) {
+        CliError::unreachable(format!(
+            "the daemon stopped before answering: the write may or may not have been applied ({})",
+            e.message
+        ))
+    } else if M::NAME == ImportChunk::NAME {
+        CliError::unreachable(format!(
+            "the daemon stopped during the import: nothing was imported ({})",
+            e.message
+        ))
+    } else {
+        e
+    }
 }
 
 fn lost(e: &std::io::Error) -> CliError {

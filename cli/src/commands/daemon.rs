@@ -32,11 +32,12 @@ pub fn run(ctx: &Ctx, cmd: DaemonCommand) -> Result<()> {
                 Err(e) => return Err(e),
             };
             client.call::<Shutdown>(&Empty {})?;
+            let pid = client.daemon.pid;
+            // Hang up before waiting: the daemon would otherwise wait for
+            // this connection to end as it drains.
+            drop(client);
             wait_until_stopped(&ctx.paths, Duration::from_secs(30))?;
-            output::note(
-                &ctx.global,
-                format!("stopped daemon (pid {})", client.daemon.pid),
-            );
+            output::note(&ctx.global, format!("stopped daemon (pid {pid})"));
             Ok(())
         }
         DaemonCommand::Status => {

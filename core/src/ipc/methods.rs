@@ -56,6 +56,25 @@ method!(TokenLs, "token.ls", Empty, TokenList);
 method!(TokenRevoke, "token.revoke", TokenRevokeParams, Empty);
 method!(Serve, "serve", ServeParams, ServeOutput);
 
+/// Methods that change something: when the daemon stops before answering
+/// one, the command cannot know whether it took effect and must say so.
+/// (`import.begin`/`import.chunk` are absent: an import takes effect only
+/// in `import.end`; cut off before that, nothing was written.)
+pub const WRITE_METHODS: &[&str] = &[
+    Init::NAME,
+    Put::NAME,
+    Patch::NAME,
+    Del::NAME,
+    DropScope::NAME,
+    ImportEnd::NAME,
+    RemoteAdd::NAME,
+    RemoteRm::NAME,
+    CloneFolder::NAME,
+    TokenCreate::NAME,
+    TokenRevoke::NAME,
+    Serve::NAME,
+];
+
 /// The notification method carrying `sync` progress.
 pub const SYNC_PROGRESS: &str = "sync.progress";
 
