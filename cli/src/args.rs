@@ -183,6 +183,19 @@ pub enum Command {
         /// One database [default: all].
         db: Option<String>,
     },
+    /// Move a damaged database file aside and pull the database again from the folder's remotes.
+    ///
+    /// For a database refused as damaged (bytes flipped, truncated, empty, a
+    /// directory or a symlink where the file should be). The file is renamed
+    /// to NAME.EXT.damaged-TIMESTAMP (SQLite's -wal and -shm move with it),
+    /// never deleted. With a remote, the database is pulled again from it;
+    /// without one, it starts empty and the old data stays in the moved file.
+    /// A database that opens and reads is not moved (exit 2).
+    #[command(after_help = "Example:\n  syncdb repair crm && syncdb sync --once")]
+    Repair {
+        /// The database's name (as in `syncdb ls`).
+        db: String,
+    },
     /// Serve this daemon's folders to remotes (a hub); kept across restarts.
     ///
     /// Listens on ADDR with /v1/sync (WebSocket), /healthz and /metrics.

@@ -8,6 +8,7 @@ mod daemon;
 mod faultproxy;
 mod faults_net;
 mod ipc_bad_input;
+mod isolation;
 mod local;
 mod net_bad_input;
 mod security;

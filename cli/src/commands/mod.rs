@@ -10,6 +10,7 @@ mod ls;
 mod put;
 mod records;
 mod remote;
+mod repair;
 mod service;
 mod status;
 mod sync;
@@ -99,6 +100,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => sync::clone(&ctx, url, folder_id, dir, token_file, ca_file, engine),
         Command::Sync { remote, once } => sync::run(&ctx, remote, once),
         Command::Digest { db } => sync::digest(&ctx, db),
+        Command::Repair { db } => repair::run(&ctx, &db),
         Command::Serve {
             addr,
             tls_cert,

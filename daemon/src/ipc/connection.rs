@@ -218,6 +218,13 @@ impl Connection {
                 .await;
                 self.reply(&id, out).await
             }
+            Repair::NAME => {
+                let out = with_params(p, |p: RepairParams| {
+                    blocking(move || super::repair::repair(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
             TokenCreate::NAME => {
                 let out = params(p).and_then(|p| sync_handlers::token_create(&state, p));
                 self.reply(&id, out).await
