@@ -12,7 +12,8 @@ Exit codes:
   1  error (storage, I/O, the daemon refused)
   2  usage or bad input (invalid JSON, name, address or flag); nothing was written
   3  not found (get, del or patch of a missing record, or a missing database)
-  4  the daemon could not be reached or started";
+  4  the daemon could not be reached or started, or stopped before answering
+     (for a write the message says it may or may not have been applied)";
 
 /// Keep folders of databases in sync between machines, local-first.
 ///
