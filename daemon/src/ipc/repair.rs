@@ -1,7 +1,7 @@
 //! `repair`: the way back from a damaged database file. The file (and
 //! SQLite's -wal/-shm) is moved aside, never deleted, under the database's
 //! own lock so nothing reopens it half-moved; then, if the folder has
-//! remotes, their sessions start again, and a fresh session finds the
+//! remotes, they connect again, and a fresh session finds the
 //! database missing here and present there, creates it (with a new site id:
 //! the old one's history lives on only in the moved file) and pulls it all.
 
@@ -67,12 +67,19 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
         .find(|f| f.path == folder.path)
         .map(|f| f.remotes)
         .unwrap_or_default();
-    // A new session, not a kick: a live one would go on with what it knew
-    // of the old file; a new one asks from scratch.
+    // A new session: it lists the folder afresh, finds the database gone
+    // here and offered by the remote, creates it and pulls it all. A link
+    // waiting to reconnect (the damaged file ended its last session) is
+    // kicked; a live session would go on with what it knew of the old file,
+    // so it is replaced.
+    let links = state.sync.links(&folder.path);
     for remote in &remotes {
-        state
-            .sync
-            .start_remote(state, folder.clone(), remote.clone());
+        match links.iter().find(|l| l.name == remote.name) {
+            Some(link) if !link.status().connected => link.kick.notify_one(),
+            _ => state
+                .sync
+                .start_remote(state, folder.clone(), remote.clone()),
+        }
     }
     Ok(RepairOutput {
         db: p.db,
