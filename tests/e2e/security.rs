@@ -314,3 +314,19 @@ fn a_token_file_of_another_user_is_refused() {
     ])
     .fails(2, "belongs to uid 65534");
 }
+
+#[test]
+fn a_home_syncdb_makes_itself_is_private_even_with_the_folder_inside_it() {
+    // The README's quick start: SYNCDB_HOME does not exist yet and the
+    // folder is made inside it.
+    let h = Home::new();
+    let notes = h.home().join("notes");
+    h.run(&["init", notes.to_str().unwrap()]).ok();
+    h.run(&["-C", notes.to_str().unwrap(), "put", "notes/page/1", "{}"])
+        .ok();
+    assert_eq!(mode(&h.home()), 0o700, "the home");
+    for dir in ["config", "data", "state", "run"] {
+        assert_eq!(mode(&h.home().join(dir)), 0o700, "{dir}");
+    }
+    assert_eq!(mode(&h.home().join("state/daemon.log")), 0o600);
+}
