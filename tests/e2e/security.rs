@@ -78,7 +78,10 @@ fn tokens_never_show_up_in_logs_status_or_config() {
     let secret = std::fs::read_to_string(&good).unwrap();
     let c = hub.client("");
     let wrong = c.dir.path().join("wrong.token");
-    std::fs::write(&wrong, format!("{}0", &secret[..secret.len() - 1])).unwrap();
+    // Change the last hex digit (to one it is not: "0" would keep a token
+    // ending in 0 valid, a 1-in-16 flake).
+    let last = if secret.ends_with('0') { "1" } else { "0" };
+    std::fs::write(&wrong, format!("{}{last}", &secret[..secret.len() - 1])).unwrap();
     chmod(&wrong, 0o600);
     c.run(&[
         "remote",
