@@ -250,8 +250,16 @@ impl Replicas {
                 source,
             }
         })?;
+        let mut open = lock(&self.open);
+        // `close_all` may have begun while we opened: it clears the map under
+        // this lock after setting the flag, so checking here under it means a
+        // writer is never started that it would not join.
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ReplicaError::Stopped);
+        }
         let replica = Arc::new(self.spawn_writer(folder.path.clone(), name.clone(), db));
-        lock(&self.open).insert(key, replica.clone());
+        open.insert(key, replica.clone());
+        drop(open);
         tracing::info!(db = %path.display(), engine = %kind, "opened database");
         Ok(Some(replica))
     }
