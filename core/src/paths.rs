@@ -77,6 +77,24 @@ pub fn check_trusted(path: &Path) -> Result<bool, PathsError> {
             problem,
             fix,
         };
+        // A link is followed, but only one of ours: whoever owns a link in
+        // a shared place such as /tmp can point it elsewhere at any time.
+        if let Ok(link) = std::fs::symlink_metadata(path)
+            && link.file_type().is_symlink()
+            && link.uid() != me
+            && link.uid() != 0
+        {
+            return Err(untrusted(
+                format!(
+                    "is a symbolic link made by uid {}, not by you (uid {me})",
+                    link.uid()
+                ),
+                format!(
+                    "remove it (`rm {}`) and let syncdb make its own, or set {HOME_ENV} to a directory of yours",
+                    path.display()
+                ),
+            ));
+        }
         if meta.uid() != me && meta.uid() != 0 {
             return Err(untrusted(
                 format!("belongs to uid {}, not to you (uid {me})", meta.uid()),

@@ -333,3 +333,20 @@ fn a_home_syncdb_makes_itself_is_private_even_with_the_folder_inside_it() {
     }
     assert_eq!(mode(&h.home().join("state/daemon.log")), 0o600);
 }
+
+#[test]
+fn a_home_that_is_a_symlink_of_another_user_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: files of another user need root (CI runs as root)");
+        return;
+    }
+    let h = Home::new();
+    let real = h.dir.path().join("real-home");
+    std::fs::create_dir(&real).unwrap();
+    chmod(&real, 0o700);
+    // His link to our directory: he can re-point it at his own at any time.
+    std::os::unix::fs::symlink(&real, h.home()).unwrap();
+    std::os::unix::fs::lchown(h.home(), Some(NOBODY), Some(NOBODY)).unwrap();
+    h.run(&["init"]).fails(1, "symbolic link made by uid 65534");
+    assert!(!real.join("run").exists(), "nothing was started in it");
+}
