@@ -244,8 +244,10 @@ fn start_daemon(paths: &Paths, socket: &Path) -> Result<Stream> {
             return Ok(stream);
         }
         if let Ok(Some(status)) = child.try_wait() {
-            // It may have lost a start race to another daemon: give that one a moment.
-            if let Ok(stream) = wait_for_socket(socket, Duration::from_secs(2)) {
+            // It may have lost a start race to another daemon: give that one
+            // a moment. If no daemon holds the lock, it failed: say so now.
+            let other = syncdb_daemon::running_pid(&paths.lock_file()).is_some();
+            if other && let Ok(stream) = wait_for_socket(socket, Duration::from_secs(2)) {
                 return Ok(stream);
             }
             return Err(CliError::unreachable(format!(
