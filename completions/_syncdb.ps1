@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('clone', 'clone', [CompletionResultType]::ParameterValue, 'Make a local copy of a folder served by a hub, and sync it')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Sync with the folder''s remotes, with progress, until caught up both ways')
             [CompletionResult]::new('digest', 'digest', [CompletionResultType]::ParameterValue, 'Print a hash of each database''s merged state: equal on converged replicas')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Move a damaged database file aside and pull the database again from the folder''s remotes')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve this daemon''s folders to remotes (a hub); kept across restarts')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Create, list and revoke the tokens remotes use to reach this hub')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or query the daemon')
@@ -307,6 +308,20 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;repair' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -717,6 +732,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('clone', 'clone', [CompletionResultType]::ParameterValue, 'Make a local copy of a folder served by a hub, and sync it')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Sync with the folder''s remotes, with progress, until caught up both ways')
             [CompletionResult]::new('digest', 'digest', [CompletionResultType]::ParameterValue, 'Print a hash of each database''s merged state: equal on converged replicas')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Move a damaged database file aside and pull the database again from the folder''s remotes')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve this daemon''s folders to remotes (a hub); kept across restarts')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Create, list and revoke the tokens remotes use to reach this hub')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or query the daemon')
@@ -776,6 +792,9 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;help;digest' {
+            break
+        }
+        'syncdb;help;repair' {
             break
         }
         'syncdb;help;serve' {

@@ -61,6 +61,9 @@ _syncdb() {
             syncdb,remote)
                 cmd="syncdb__subcmd__remote"
                 ;;
+            syncdb,repair)
+                cmd="syncdb__subcmd__repair"
+                ;;
             syncdb,serve)
                 cmd="syncdb__subcmd__serve"
                 ;;
@@ -177,6 +180,9 @@ _syncdb() {
                 ;;
             syncdb__subcmd__help,remote)
                 cmd="syncdb__subcmd__help__subcmd__remote"
+                ;;
+            syncdb__subcmd__help,repair)
+                cmd="syncdb__subcmd__help__subcmd__repair"
                 ;;
             syncdb__subcmd__help,serve)
                 cmd="syncdb__subcmd__help__subcmd__serve"
@@ -323,7 +329,7 @@ _syncdb() {
 
     case "${cmd}" in
         syncdb)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status remote clone sync digest serve token daemon service config logs __docs help"
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config logs __docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -829,7 +835,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help)
-            opts="init put patch get del ls drop watch status remote clone sync digest serve token daemon service config logs __docs help"
+            opts="init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config logs __docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1181,6 +1187,20 @@ _syncdb() {
         syncdb__subcmd__help__subcmd__remote__subcmd__rm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1629,6 +1649,28 @@ _syncdb() {
         syncdb__subcmd__remote__subcmd__rm)
             opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__repair)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand clone 'Make a local copy of a folder served by a hub, and sync it'
             cand sync 'Sync with the folder''s remotes, with progress, until caught up both ways'
             cand digest 'Print a hash of each database''s merged state: equal on converged replicas'
+            cand repair 'Move a damaged database file aside and pull the database again from the folder''s remotes'
             cand serve 'Serve this daemon''s folders to remotes (a hub); kept across restarts'
             cand token 'Create, list and revoke the tokens remotes use to reach this hub'
             cand daemon 'Run, start, stop or query the daemon'
@@ -283,6 +284,19 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;repair'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -651,6 +665,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand clone 'Make a local copy of a folder served by a hub, and sync it'
             cand sync 'Sync with the folder''s remotes, with progress, until caught up both ways'
             cand digest 'Print a hash of each database''s merged state: equal on converged replicas'
+            cand repair 'Move a damaged database file aside and pull the database again from the folder''s remotes'
             cand serve 'Serve this daemon''s folders to remotes (a hub); kept across restarts'
             cand token 'Create, list and revoke the tokens remotes use to reach this hub'
             cand daemon 'Run, start, stop or query the daemon'
@@ -694,6 +709,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;sync'= {
         }
         &'syncdb;help;digest'= {
+        }
+        &'syncdb;help;repair'= {
         }
         &'syncdb;help;serve'= {
         }

@@ -12,7 +12,8 @@ Exit codes:
   1  error (storage, I/O, the daemon refused)
   2  usage or bad input (invalid JSON, name, address or flag); nothing was written
   3  not found (get, del or patch of a missing record, or a missing database)
-  4  the daemon could not be reached or started";
+  4  the daemon could not be reached or started, or stopped before answering
+     (for a write the message says it may or may not have been applied)";
 
 /// Keep folders of databases in sync between machines, local-first.
 ///
@@ -187,6 +188,19 @@ pub enum Command {
     Digest {
         /// One database [default: all].
         db: Option<String>,
+    },
+    /// Move a damaged database file aside and pull the database again from the folder's remotes.
+    ///
+    /// For a database refused as damaged (bytes flipped, truncated, empty, a
+    /// directory or a symlink where the file should be). The file is renamed
+    /// to NAME.EXT.damaged-TIMESTAMP (SQLite's -wal and -shm move with it),
+    /// never deleted. With a remote, the database is pulled again from it;
+    /// without one, it starts empty and the old data stays in the moved file.
+    /// A database that opens and reads is not moved (exit 2).
+    #[command(after_help = "Example:\n  syncdb repair crm && syncdb sync --once")]
+    Repair {
+        /// The database's name (as in `syncdb ls`).
+        db: String,
     },
     /// Serve this daemon's folders to remotes (a hub); kept across restarts.
     ///

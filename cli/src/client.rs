@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use interprocess::local_socket::{GenericFilePath, Stream, prelude::*};
 use serde_json::value::RawValue;
 use syncdb_core::ipc::{
-    Empty, Hello, HelloOutput, HelloParams, IPC_VERSION, Incoming, LineBuffer, Method, Shutdown,
-    request_line,
+    Empty, Hello, HelloOutput, HelloParams, IPC_VERSION, ImportChunk, Incoming, LineBuffer, Method,
+    Shutdown, WRITE_METHODS, request_line,
 };
 use syncdb_core::paths::Paths;
 
@@ -53,6 +53,8 @@ impl Client {
     }
 
     fn connect_once(paths: &Paths, autostart: bool) -> Result<Client> {
+        // A home someone else made is not used, not even to start a daemon in.
+        paths.check().map_err(|e| CliError::failed(e.to_string()))?;
         let socket = paths
             .socket()
             .map_err(|e| CliError::unreachable(e.to_string()))?;
@@ -66,6 +68,7 @@ impl Client {
             }
             Err(_) => start_daemon(paths, &socket)?,
         };
+        check_daemon_is_ours(&stream, &socket)?;
         let client = Client::hello(stream)?;
         if client.daemon.ipc_version == IPC_VERSION && client.daemon.version == crate::VERSION {
             return Ok(client);
@@ -130,7 +133,7 @@ impl Client {
             .write_all(&request_line(id, M::NAME, params))
             .map_err(|e| lost(&e))?;
         loop {
-            let msg = self.read_message()?;
+            let msg = self.read_message().map_err(|e| cut_off::<M>(e))?;
             if msg.method.is_some() {
                 if let Some(p) = &msg.params {
                     on_note(p)?;
@@ -170,11 +173,59 @@ impl Client {
             let n = self.stream.read(&mut self.buf).map_err(|e| lost(&e))?;
             if n == 0 {
                 return Err(CliError::unreachable(
-                    "the daemon closed the connection (it stopped or restarted)",
+                    "the daemon stopped before answering (it closed the connection)",
                 ));
             }
             self.lines.push(&self.buf[..n]);
         }
+    }
+}
+
+/// The daemon must run as this user: a socket that another user's process
+/// listens on (in a home he prepared) would receive every document we send.
+fn check_daemon_is_ours(stream: &Stream, socket: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let me = syncdb_core::paths::euid();
+        let creds = stream.peer_creds().map_err(|e| {
+            CliError::unreachable(format!(
+                "cannot tell who runs the daemon on {}: {e}",
+                socket.display()
+            ))
+        })?;
+        if let Some(uid) = creds.euid()
+            && uid != me
+        {
+            return Err(CliError::unreachable(format!(
+                "the daemon on {} runs as uid {uid}, not as you (uid {me}); not talking to it. Use a SYNCDB_HOME of your own",
+                socket.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (stream, socket);
+    Ok(())
+}
+
+/// A connection lost while waiting for the answer to `M`. For a write the
+/// daemon may have committed it just before it went away, or not: say so,
+/// so that a script re-reads instead of guessing.
+fn cut_off<M: Method>(e: CliError) -> CliError {
+    if e.exit != crate::exit::Exit::Unreachable {
+        return e;
+    }
+    if WRITE_METHODS.contains(&M::NAME) {
+        CliError::unreachable(format!(
+            "the daemon stopped before answering: the write may or may not have been applied ({})",
+            e.message
+        ))
+    } else if M::NAME == ImportChunk::NAME {
+        CliError::unreachable(format!(
+            "the daemon stopped during the import: nothing was imported ({})",
+            e.message
+        ))
+    } else {
+        e
     }
 }
 
@@ -194,8 +245,10 @@ fn start_daemon(paths: &Paths, socket: &Path) -> Result<Stream> {
             return Ok(stream);
         }
         if let Ok(Some(status)) = child.try_wait() {
-            // It may have lost a start race to another daemon: give that one a moment.
-            if let Ok(stream) = wait_for_socket(socket, Duration::from_secs(2)) {
+            // It may have lost a start race to another daemon: give that one
+            // a moment. If no daemon holds the lock, it failed: say so now.
+            let other = syncdb_daemon::running_pid(&paths.lock_file()).is_some();
+            if other && let Ok(stream) = wait_for_socket(socket, Duration::from_secs(2)) {
                 return Ok(stream);
             }
             return Err(CliError::unreachable(format!(
@@ -231,13 +284,11 @@ fn spawn_daemon(paths: &Paths) -> Result<Child> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::unreachable(format!("cannot find the syncdb executable: {e}")))?;
     let log_path = paths.log_file();
-    std::fs::create_dir_all(&paths.state_dir).map_err(|e| {
+    // Private: a home syncdb makes itself is 0700, its log 0600.
+    syncdb_core::paths::create_private_dir(&paths.state_dir).map_err(|e| {
         CliError::unreachable(format!("cannot create {}: {e}", paths.state_dir.display()))
     })?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
+    let log = syncdb_core::paths::open_private_append(&log_path)
         .map_err(|e| CliError::unreachable(format!("cannot open {}: {e}", log_path.display())))?;
     let mut cmd = Command::new(exe);
     cmd.args(["daemon", "run", "--log-file"])

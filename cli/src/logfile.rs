@@ -2,7 +2,7 @@
 //! `daemon.log.1` (and older ones shifted, the oldest dropped) when it would
 //! grow past `max_bytes`, so a long-running daemon never fills the disk.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,8 +14,9 @@ pub struct RotatingFile {
     inner: Mutex<(File, u64)>,
 }
 
+/// 0600, never through a symlink: the log is private (see `paths`).
 fn open(path: &Path) -> std::io::Result<(File, u64)> {
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = syncdb_core::paths::open_private_append(path)?;
     let len = file.metadata()?.len();
     Ok((file, len))
 }
@@ -29,7 +30,7 @@ fn rotated(path: &Path, n: usize) -> PathBuf {
 impl RotatingFile {
     pub fn new(path: &Path, max_bytes: u64, keep: usize) -> std::io::Result<Arc<Self>> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            syncdb_core::paths::create_private_dir(dir)?;
         }
         Ok(Arc::new(RotatingFile {
             path: path.to_owned(),
@@ -105,5 +106,11 @@ mod tests {
         assert!(!rotated(&path, 3).exists(), "only `keep` old files");
         let newest = std::fs::read_to_string(&path).unwrap();
         assert!(newest.contains("line 049"));
+        #[cfg(unix)]
+        for p in [path.clone(), rotated(&path, 1)] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is private", p.display());
+        }
     }
 }

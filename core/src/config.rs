@@ -202,6 +202,9 @@ pub enum ConfigError {
     },
     #[error("config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// Someone else could have written it (see `paths::check_trusted`).
+    #[error(transparent)]
+    Untrusted(#[from] crate::paths::PathsError),
     #[error("cannot write config {path}: {source}")]
     Write {
         path: PathBuf,
@@ -210,8 +213,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads `path`; a missing file is the default config.
+    /// Reads `path`; a missing file is the default config. A file another
+    /// user owns or may write is refused: it could point `serve` at his
+    /// address or a remote at his hub.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        crate::paths::check_trusted(path)?;
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),

@@ -82,9 +82,52 @@ pub struct Reader {
     engine: Arc<dyn Engine>,
 }
 
+/// Runs an engine call so that a panic inside it (redb panics on some
+/// damaged pages) becomes an error about this database instead of
+/// unwinding through the caller's locks and tasks, which serve every other
+/// database too.
+fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(StoreError::Corrupt(format!(
+            "the storage engine failed on it ({what})"
+        )))
+    })
+}
+
+/// Refuses what cannot be a database file before an engine sees it: a
+/// symlink (we never write through one), a directory, or an empty file
+/// (both engines would silently start a new, empty replica in it).
+fn check_file_kind(path: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // created
+        Err(e) => return Err(StoreError::Io(e)),
+    };
+    let problem = if meta.file_type().is_symlink() {
+        "it is a symbolic link, and syncdb never opens a database through one"
+    } else if meta.is_dir() {
+        "it is a directory, not a database file"
+    } else if !meta.is_file() {
+        "it is not a regular file"
+    } else if meta.len() == 0 {
+        "it is empty (0 bytes)"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Corrupt(problem.to_owned()))
+}
+
 impl Database {
+    /// Opens (creating if missing) a database file. Damage, including an
+    /// engine that panics on the file, is an error (`is_damage`).
     pub fn open(kind: EngineKind, path: &Path) -> Result<Self> {
-        Self::from_engine(Arc::from(kind.open(path)?))
+        check_file_kind(path)?;
+        guarded(|| Self::from_engine(Arc::from(kind.open(path)?)))
     }
 
     pub fn from_engine(engine: Arc<dyn Engine>) -> Result<Self> {
@@ -126,25 +169,28 @@ impl Database {
     ) -> Result<Commit> {
         let mut state = self.state.clone();
         let mut changes = Some(Vec::new());
-        self.engine.write(&mut |txn| {
-            let mut batch = Batch {
-                txn,
-                state: &mut state,
-                now_ms,
-                changes: &mut changes,
-                counts: BTreeMap::new(),
-                echo: false,
-            };
-            f(&mut batch)?;
-            for (collection, delta) in std::mem::take(&mut batch.counts) {
-                batch.txn.add_count(&collection, delta)?;
-            }
-            let meta = batch.state.meta;
-            let meta = Meta {
-                hlc: batch.state.clock.last(),
-                ..meta
-            };
-            batch.txn.set_meta(&meta)
+        let engine = self.engine.clone();
+        guarded(|| {
+            engine.write(&mut |txn| {
+                let mut batch = Batch {
+                    txn,
+                    state: &mut state,
+                    now_ms,
+                    changes: &mut changes,
+                    counts: BTreeMap::new(),
+                    echo: false,
+                };
+                f(&mut batch)?;
+                for (collection, delta) in std::mem::take(&mut batch.counts) {
+                    batch.txn.add_count(&collection, delta)?;
+                }
+                let meta = batch.state.meta;
+                let meta = Meta {
+                    hlc: batch.state.clock.last(),
+                    ..meta
+                };
+                batch.txn.set_meta(&meta)
+            })
         })?;
         state.meta.hlc = state.clock.last();
         self.state = state;
@@ -446,11 +492,11 @@ impl Reader {
     }
 
     pub fn meta(&self) -> Result<Meta> {
-        self.engine.meta()
+        guarded(|| self.engine.meta())
     }
 
     pub fn get(&self, collection: &Name, key: &Key) -> Result<Option<VisibleRecord>> {
-        let Some(stored) = self.engine.get(collection, key)? else {
+        let Some(stored) = guarded(|| self.engine.get(collection, key))? else {
             return Ok(None);
         };
         Ok(stored.state.visible_json().map(|doc| VisibleRecord {
@@ -474,9 +520,7 @@ impl Reader {
         let mut cursor = after.cloned();
         while out.len() < limit {
             let want = (limit - out.len()).max(64);
-            let page = self
-                .engine
-                .scan(collection, prefix, cursor.as_ref(), want)?;
+            let page = guarded(|| self.engine.scan(collection, prefix, cursor.as_ref(), want))?;
             let Some((last, _)) = page.last() else { break };
             cursor = Some(last.clone());
             let full = page.len();
@@ -495,19 +539,19 @@ impl Reader {
     }
 
     pub fn collections(&self) -> Result<Vec<(Name, u64)>> {
-        self.engine.collections()
+        guarded(|| self.engine.collections())
     }
 
     pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
-        self.engine.changes_since(since, limit)
+        guarded(|| self.engine.changes_since(since, limit))
     }
 
     pub fn checkpoint(&self, peer: SiteId) -> Result<u64> {
-        self.engine.checkpoint(peer)
+        guarded(|| self.engine.checkpoint(peer))
     }
 
     pub fn count_since(&self, since: u64) -> Result<u64> {
-        self.engine.count_since(since)
+        guarded(|| self.engine.count_since(since))
     }
 
     /// A hash of everything replicas must agree on: every record's merged
@@ -520,12 +564,14 @@ impl Reader {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part);
         };
-        self.engine.visit_records(&mut |c, k, state| {
-            frame(c.as_str().as_bytes());
-            frame(k.as_str().as_bytes());
-            frame(&crate::store::codec::encode_state(state));
+        guarded(|| {
+            self.engine.visit_records(&mut |c, k, state| {
+                frame(c.as_str().as_bytes());
+                frame(k.as_str().as_bytes());
+                frame(&crate::store::codec::encode_state(state));
+            })
         })?;
-        let mut markers = self.engine.markers()?;
+        let mut markers = guarded(|| self.engine.markers())?;
         markers.sort();
         for (scope, v) in markers {
             frame(scope.as_ref().map_or(&b""[..], |n| n.as_str().as_bytes()));

@@ -132,7 +132,9 @@ impl Folder {
         let mut found = None;
         for kind in EngineKind::ALL {
             let path = self.path.join(format!("{name}.{}", kind.extension()));
-            if path.exists() {
+            // Whatever is there counts, a dangling symlink too: it is then
+            // refused when opened, never "missing" and created through.
+            if std::fs::symlink_metadata(&path).is_ok() {
                 if found.is_some() {
                     return Err(FolderError::Ambiguous {
                         name: name.to_string(),

@@ -60,6 +60,9 @@ pub fn run_foreground(paths: Paths) -> Result<(), DaemonError> {
     unsafe {
         libc::umask(0o077);
     }
+    // Before reading anything from the home: a home someone else made or
+    // may write is refused, not used.
+    paths.check()?;
     let config = Config::load(&paths.config_file())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -77,10 +80,13 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    paths.check()?;
     lock::private_dir(&paths.runtime_dir)?;
     let _lock = lock::DaemonLock::acquire(&paths.lock_file())?;
+    // Private (0700): the state dir holds the log, the data dir the token
+    // hashes; made so even when the daemon runs in-process without our umask.
     for dir in [&paths.config_dir, &paths.data_dir, &paths.state_dir] {
-        std::fs::create_dir_all(dir).map_err(|source| DaemonError::Dir {
+        syncdb_core::paths::create_private_dir(dir).map_err(|source| DaemonError::Dir {
             path: dir.clone(),
             source,
         })?;

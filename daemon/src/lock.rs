@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error("another syncdb daemon is already running for this home (pid {pid}, lock {path})")]
     AlreadyRunning { pid: String, path: PathBuf },
+    #[error(
+        "{0} is a symbolic link; syncdb never follows links in its runtime directory: remove it (`rm {0}`) and start again"
+    )]
+    Symlink(PathBuf),
     #[error("runtime directory {path}: {source}")]
     Io {
         path: PathBuf,
@@ -74,13 +78,13 @@ impl DaemonLock {
             path: path.to_owned(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        let mut file = open_no_follow(path, true).map_err(|e| {
+            if is_symlink(path) {
+                LockError::Symlink(path.to_owned())
+            } else {
+                io(e)
+            }
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -102,11 +106,34 @@ impl DaemonLock {
 
 /// The pid written in a lock file, if a daemon holds it now.
 pub fn running_pid(path: &Path) -> Option<u32> {
-    let file = OpenOptions::new().read(true).write(true).open(path).ok()?;
+    let mut file = open_no_follow(path, false).ok()?;
     if file.try_lock().is_ok() {
         return None; // nobody holds it
     }
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Opens the lock file read-write, never through a symlink: one planted in
+/// the runtime directory would make us truncate and write its target.
+fn open_no_follow(path: &Path, create: bool) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+    }
+    options.open(path)
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 #[cfg(test)]
@@ -121,6 +148,20 @@ mod tests {
         let err = DaemonLock::acquire(&path).unwrap_err().to_string();
         assert!(err.contains(&std::process::id().to_string()), "{err}");
         assert_eq!(running_pid(&path), Some(std::process::id()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_lock_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "keep me").unwrap();
+        let path = dir.path().join("daemon.lock");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = DaemonLock::acquire(&path).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(running_pid(&path), None);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 
     #[cfg(unix)]

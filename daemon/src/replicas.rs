@@ -78,10 +78,30 @@ pub struct Replica {
 pub enum ReplicaError {
     #[error(transparent)]
     Folder(#[from] FolderError),
-    #[error("{path}: {source}")]
+    #[error("{}", store_message(path, source))]
     Store { path: PathBuf, source: StoreError },
     #[error("the database writer has stopped (daemon shutting down)")]
     Stopped,
+}
+
+/// A storage error names the file; a damaged one also says what to do,
+/// wherever it surfaces (a command, a sync session's reason, the log).
+fn store_message(path: &std::path::Path, source: &StoreError) -> String {
+    if !source.is_damage() {
+        return format!("{}: {source}", path.display());
+    }
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let detail = match source {
+        StoreError::Corrupt(detail) => detail.clone(),
+        other => other.to_string(),
+    };
+    format!(
+        "database file {} is damaged ({detail}); it is refused, the folder's other databases are not affected. Run `syncdb repair {name}` to move it aside (and pull it again from the folder's remote, if it has one)",
+        path.display()
+    )
 }
 
 impl Replica {
@@ -142,9 +162,23 @@ impl Replica {
     }
 }
 
+type DbKey = (PathBuf, Name);
+
+/// Locks a mutex whether or not a panic poisoned it. What these guard (maps
+/// of handles, a list of threads) is valid after any panic, and a poisoned
+/// lock must not turn one failure into the failure of every database.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Every open replica of this daemon.
 pub struct Replicas {
-    open: Mutex<HashMap<(PathBuf, Name), Arc<Replica>>>,
+    open: Mutex<HashMap<DbKey, Arc<Replica>>>,
+    /// One lock per database, held while it is opened or moved aside
+    /// (`repair`): opening is slow and may fail, so it happens outside the
+    /// map lock, yet a file must be opened once (redb allows one handle per
+    /// process) and never while it is being moved.
+    opening: Mutex<HashMap<DbKey, Arc<Mutex<()>>>>,
     commits: broadcast::Sender<Arc<CommitNote>>,
     group_commit_max_ops: usize,
     clock_offset_ms: i64,
@@ -157,6 +191,7 @@ impl Replicas {
     pub fn new(group_commit_max_ops: usize, clock_offset_ms: i64) -> Self {
         Replicas {
             open: Mutex::new(HashMap::new()),
+            opening: Mutex::new(HashMap::new()),
             commits: broadcast::channel(NOTE_BUFFER).0,
             group_commit_max_ops,
             clock_offset_ms,
@@ -175,6 +210,10 @@ impl Replicas {
 
     /// The replica of database `name` in `folder`; with `create`, a missing
     /// database is created with the folder's engine, else `Ok(None)`.
+    ///
+    /// The map lock is held only to look up and insert: the file is opened
+    /// outside it (under the database's own lock), and an engine panic is an
+    /// error (`Database::open`), so a damaged file fails alone.
     pub fn get(
         &self,
         folder: &Folder,
@@ -185,29 +224,74 @@ impl Replicas {
             return Err(ReplicaError::Stopped);
         }
         let key = (folder.path.clone(), name.clone());
-        let mut open = self.open.lock().expect("replica map");
-        match open.get(&key) {
-            Some(r) if !r.jobs.is_closed() => return Ok(Some(r.clone())),
-            Some(_) => {
-                // Its writer died (a bug): reopen rather than refuse writes until restart.
-                tracing::error!(db = %name, "database writer had stopped; reopening");
-                open.remove(&key);
-            }
-            None => {}
+        if let Some(r) = self.lookup(&key) {
+            return Ok(Some(r));
+        }
+        let gate = self.gate(&key);
+        let _opening = lock(&gate);
+        // Someone may have opened it while we waited for the gate.
+        if let Some(r) = self.lookup(&key) {
+            return Ok(Some(r));
+        }
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ReplicaError::Stopped);
         }
         let (kind, path) = match folder.database_file(name)? {
             Some(found) => found,
             None if create => folder.new_database_file(name),
             None => return Ok(None),
         };
-        let db = Database::open(kind, &path).map_err(|source| ReplicaError::Store {
-            path: path.clone(),
-            source,
+        let db = Database::open(kind, &path).map_err(|source| {
+            if source.is_damage() {
+                tracing::error!(db = %path.display(), error = %source, "database file is damaged; refusing it");
+            }
+            ReplicaError::Store {
+                path: path.clone(),
+                source,
+            }
         })?;
+        let mut open = lock(&self.open);
+        // `close_all` may have begun while we opened: it clears the map under
+        // this lock after setting the flag, so checking here under it means a
+        // writer is never started that it would not join.
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ReplicaError::Stopped);
+        }
         let replica = Arc::new(self.spawn_writer(folder.path.clone(), name.clone(), db));
         open.insert(key, replica.clone());
+        drop(open);
         tracing::info!(db = %path.display(), engine = %kind, "opened database");
         Ok(Some(replica))
+    }
+
+    /// An open replica whose writer is alive.
+    fn lookup(&self, key: &DbKey) -> Option<Arc<Replica>> {
+        let mut open = lock(&self.open);
+        match open.get(key) {
+            Some(r) if !r.jobs.is_closed() => Some(r.clone()),
+            Some(_) => {
+                // Its writer died (a bug): reopen rather than refuse writes until restart.
+                tracing::error!(db = %key.1, "database writer had stopped; reopening");
+                open.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn gate(&self, key: &DbKey) -> Arc<Mutex<()>> {
+        lock(&self.opening).entry(key.clone()).or_default().clone()
+    }
+
+    /// Runs `f` with database `name` of `folder` closed here and kept closed
+    /// (no one opens it meanwhile): for moving its file aside. Its writer
+    /// stops once those still holding the replica let go of it.
+    pub fn with_closed<T>(&self, folder: &Folder, name: &Name, f: impl FnOnce() -> T) -> T {
+        let key = (folder.path.clone(), name.clone());
+        let gate = self.gate(&key);
+        let _held = lock(&gate);
+        lock(&self.open).remove(&key);
+        f()
     }
 
     fn spawn_writer(&self, folder: PathBuf, name: Name, db: Database) -> Replica {
@@ -234,15 +318,18 @@ impl Replicas {
             .name(format!("writer-{}", replica.name))
             .spawn(move || writer.run(rx))
             .expect("spawn writer thread");
-        self.threads.lock().expect("threads").push(handle);
+        let mut threads = lock(&self.threads);
+        // Writers of databases closed since (repaired ones) have ended.
+        threads.retain(|t| !t.is_finished());
+        threads.push(handle);
         replica
     }
 
     /// Closes every replica: writers finish what is queued, then stop.
     pub fn close_all(&self) {
         self.closing.store(true, Ordering::Release);
-        self.open.lock().expect("replica map").clear();
-        let threads = std::mem::take(&mut *self.threads.lock().expect("threads"));
+        lock(&self.open).clear();
+        let threads = std::mem::take(&mut *lock(&self.threads));
         for t in threads {
             let _ = t.join();
         }

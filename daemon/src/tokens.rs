@@ -75,6 +75,8 @@ impl Tokens {
             path: self.path.clone(),
             message,
         };
+        // Whoever can write this file can let anyone in: only ours counts.
+        syncdb_core::paths::check_trusted(&self.path).map_err(|e| store(e.to_string()))?;
         match std::fs::read_to_string(&self.path) {
             Ok(text) => toml::from_str(&text).map_err(|e| store(e.message().to_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),

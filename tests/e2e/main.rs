@@ -9,6 +9,7 @@ mod faultproxy;
 mod faults_net;
 mod hub_listener;
 mod ipc_bad_input;
+mod isolation;
 mod local;
 mod net_bad_input;
 mod promises;

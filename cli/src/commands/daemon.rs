@@ -12,7 +12,7 @@ const LOG_MAX_BYTES: u64 = 10 << 20;
 const LOG_KEEP: usize = 3;
 use crate::args::DaemonCommand;
 use crate::client::{Client, wait_until_stopped};
-use crate::exit::{CliError, Result};
+use crate::exit::{CliError, Exit, Result};
 use crate::output;
 
 pub fn run(ctx: &Ctx, cmd: DaemonCommand) -> Result<()> {
@@ -25,17 +25,19 @@ pub fn run(ctx: &Ctx, cmd: DaemonCommand) -> Result<()> {
         DaemonCommand::Stop => {
             let mut client = match Client::connect(&ctx.paths, false) {
                 Ok(c) => c,
-                Err(_) => {
+                Err(e) if e.exit == Exit::Unreachable => {
                     output::note(&ctx.global, "the daemon is not running");
                     return Ok(());
                 }
+                Err(e) => return Err(e),
             };
             client.call::<Shutdown>(&Empty {})?;
+            let pid = client.daemon.pid;
+            // Hang up before waiting: the daemon would otherwise wait for
+            // this connection to end as it drains.
+            drop(client);
             wait_until_stopped(&ctx.paths, Duration::from_secs(30))?;
-            output::note(
-                &ctx.global,
-                format!("stopped daemon (pid {})", client.daemon.pid),
-            );
+            output::note(&ctx.global, format!("stopped daemon (pid {pid})"));
             Ok(())
         }
         DaemonCommand::Status => {
@@ -62,6 +64,10 @@ fn report(ctx: &Ctx, client: &Client) -> Result<()> {
 /// Runs the daemon in this process until SIGTERM/SIGINT, logging to stderr
 /// or, when started in the background, to a rotated file.
 fn foreground(ctx: &Ctx, log_file: Option<std::path::PathBuf>) -> Result<()> {
+    // A home someone else controls is refused before anything is read from it.
+    ctx.paths
+        .check()
+        .map_err(|e| CliError::failed(e.to_string()))?;
     let config =
         Config::load(&ctx.paths.config_file()).map_err(|e| CliError::usage(e.to_string()))?;
     let default = match ctx.global.verbose {

@@ -15,11 +15,15 @@ pub fn run(ctx: &Ctx, dir: Option<PathBuf>, engine: Option<EngineKind>) -> Resul
         None => std::env::current_dir()
             .map_err(|e| CliError::failed(format!("cannot read the working directory: {e}")))?,
     };
+    // Connect (starting the daemon) first: a folder inside a SYNCDB_HOME
+    // that does not exist yet (the quick start) then finds the home made
+    // private by syncdb, not made 0755 as a parent of the folder.
+    let mut client = ctx.client()?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
     let path = std::fs::canonicalize(&dir)
         .map_err(|e| CliError::failed(format!("{}: {e}", dir.display())))?;
-    let info = ctx.client()?.call::<Init>(&InitParams { path, engine })?;
+    let info = client.call::<Init>(&InitParams { path, engine })?;
     if ctx.global.json {
         return output::json(&info);
     }

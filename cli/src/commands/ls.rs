@@ -50,6 +50,8 @@ pub fn run(
             for d in dbs {
                 if ctx.global.json {
                     output::json(&d)?;
+                } else if let Some(err) = &d.error {
+                    output::line(format!("{:<24} {:<7} error: {err}", d.name, d.engine))?;
                 } else {
                     output::line(format!(
                         "{:<24} {:<7} {:>10} records  seq {:<10} {}",

@@ -10,6 +10,7 @@ mod ls;
 mod put;
 mod records;
 mod remote;
+mod repair;
 mod service;
 mod status;
 mod sync;
@@ -103,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
             timeout,
         } => sync::run(&ctx, remote, once, timeout),
         Command::Digest { db } => sync::digest(&ctx, db),
+        Command::Repair { db } => repair::run(&ctx, &db),
         Command::Serve {
             addr,
             tls_cert,

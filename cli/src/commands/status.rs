@@ -53,6 +53,10 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             output::line(format!("  remote {} {}: {state}{last}", r.name, r.url))?;
         }
         for db in &f.databases {
+            if let Some(err) = &db.error {
+                output::line(format!("  {:<22} {:<7} error: {err}", db.name, db.engine))?;
+                continue;
+            }
             output::line(format!(
                 "  {:<22} {:<7} {:>10} records  seq {:<10} {}",
                 db.name,

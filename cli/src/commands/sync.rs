@@ -128,6 +128,8 @@ pub fn clone(
     engine: Option<EngineKind>,
 ) -> Result<()> {
     let dir = absolute(&dir.unwrap_or_else(|| PathBuf::from(&folder_id)))?;
+    // As in `init`: the daemon (and a private home) first, then the folder.
+    let mut client = ctx.client()?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
     let params = CloneParams {
@@ -138,7 +140,8 @@ pub fn clone(
         ca_file: ca_file.as_deref().map(absolute).transpose()?,
         engine,
     };
-    let info = ctx.client()?.call::<CloneFolder>(&params)?;
+    let info = client.call::<CloneFolder>(&params)?;
+    drop(client);
     output::note(&ctx.global, format!("cloning into {}", info.path.display()));
     follow(
         ctx,

@@ -55,6 +55,27 @@ method!(TokenCreate, "token.create", TokenCreateParams, TokenCreated);
 method!(TokenLs, "token.ls", Empty, TokenList);
 method!(TokenRevoke, "token.revoke", TokenRevokeParams, Empty);
 method!(Serve, "serve", ServeParams, ServeOutput);
+method!(Repair, "repair", RepairParams, RepairOutput);
+
+/// Methods that change something: when the daemon stops before answering
+/// one, the command cannot know whether it took effect and must say so.
+/// (`import.begin`/`import.chunk` are absent: an import takes effect only
+/// in `import.end`; cut off before that, nothing was written.)
+pub const WRITE_METHODS: &[&str] = &[
+    Init::NAME,
+    Put::NAME,
+    Patch::NAME,
+    Del::NAME,
+    DropScope::NAME,
+    ImportEnd::NAME,
+    RemoteAdd::NAME,
+    RemoteRm::NAME,
+    CloneFolder::NAME,
+    TokenCreate::NAME,
+    TokenRevoke::NAME,
+    Serve::NAME,
+    Repair::NAME,
+];
 
 /// The notification method carrying `sync` progress.
 pub const SYNC_PROGRESS: &str = "sync.progress";
@@ -208,6 +229,9 @@ pub struct DatabaseInfo {
     pub seq: u64,
     /// Size of the file on disk.
     pub bytes: u64,
+    /// Why the database cannot be used (a damaged file); its counts are 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -445,6 +469,23 @@ pub struct SyncProgress {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SyncOutput {
     pub remotes: Vec<RemoteStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RepairParams {
+    pub folder: FolderRef,
+    pub db: Name,
+}
+
+/// `syncdb repair DB`: what was moved aside, and where the data comes from now.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RepairOutput {
+    pub db: Name,
+    /// Each file moved: `[from, to]` (the database, and SQLite's -wal/-shm).
+    pub moved: Vec<(PathBuf, PathBuf)>,
+    /// The folder's remotes, which the database is pulled from again; empty
+    /// when there is none and the old data is only in the moved file.
+    pub remotes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

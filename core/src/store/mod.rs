@@ -147,6 +147,30 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// True when the file itself is damaged (not a redb/SQLite file, torn,
+    /// truncated, pages that do not decode, or an engine that panicked on
+    /// it): moving it aside (`syncdb repair`) is the way back, unlike a full
+    /// disk or a permission problem. Engines word this differently and
+    /// wrap it in I/O errors, so the text decides, as for `is_disk_full`.
+    pub fn is_damage(&self) -> bool {
+        if matches!(self, StoreError::Corrupt(_)) {
+            return true;
+        }
+        let text = self.to_string().to_ascii_lowercase();
+        [
+            "corrupt",
+            "malformed",
+            "not a database",
+            "not a redb database",
+            "truncated",
+            "magic number",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A storage engine: reads take `&self` and see the last commit; writes go

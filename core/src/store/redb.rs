@@ -7,6 +7,7 @@
 
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::PoisonError;
 
 use redb::{ReadableDatabase, ReadableTable, Table, TableDefinition};
 
@@ -34,6 +35,9 @@ const CACHE_BYTES: usize = 48 << 20;
 /// redb refuses every operation after an I/O error (a full disk, say) until
 /// the database is closed and opened again; so the handle sits behind a lock
 /// and a failed write reopens it, repairing if needed, once reads are done.
+/// A panic inside redb (damaged pages) is caught above (`db::guarded`); the
+/// lock ignores the poisoning it leaves, as the handle is either open or
+/// `None` and the next access reopens it.
 pub struct RedbEngine {
     path: std::path::PathBuf,
     db: std::sync::RwLock<Option<redb::Database>>,
@@ -118,7 +122,7 @@ impl RedbEngine {
     /// The open handle; reopens first if a failed write left it closed.
     fn db(&self) -> Result<Handle<'_>> {
         for _ in 0..2 {
-            let guard = self.db.read().expect("redb handle");
+            let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
             if guard.is_some() {
                 return Ok(Handle(guard));
             }
@@ -132,7 +136,7 @@ impl RedbEngine {
 
     /// Closes and reopens the file (redb repairs it on open if needed).
     fn reopen(&self) -> Result<()> {
-        let mut guard = self.db.write().expect("redb handle");
+        let mut guard = self.db.write().unwrap_or_else(PoisonError::into_inner);
         *guard = None; // close first: a file is open once per process
         *guard = Some(open_file(&self.path)?);
         Ok(())

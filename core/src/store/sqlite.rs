@@ -5,7 +5,7 @@
 //! across power loss (NORMAL would only survive a process crash).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
@@ -98,13 +98,20 @@ impl SqliteEngine {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self.readers.lock().expect("reader pool").pop();
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         let conn = match pooled {
             Some(c) => c,
             None => open_conn(&self.path)?,
         };
         let out = f(&conn);
-        self.readers.lock().expect("reader pool").push(conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
         out
     }
 }
@@ -294,7 +301,7 @@ impl Engine for SqliteEngine {
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
-        let mut conn = self.writer.lock().expect("sqlite writer");
+        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = f(&mut SqliteTxn { conn: &txn });
         match outcome {

@@ -77,7 +77,10 @@ impl Default for SessionConfig {
 pub trait Local {
     /// The folder's databases with their replicas' site ids.
     fn databases(&mut self) -> Result<Vec<(Name, SiteId)>, String>;
-    /// A database's reader; `None` when it does not exist here.
+    /// A database's reader; `None` when it does not exist here. An error
+    /// means it exists and cannot be used (a damaged file): the session
+    /// leaves that database alone, neither asking for it nor serving it, and
+    /// the folder's other databases go on syncing.
     fn open(&mut self, db: &Name) -> Result<Option<Reader>, String>;
     /// This replica's wall clock, in ms since the Unix epoch.
     fn now_ms(&self) -> u64;
@@ -250,15 +253,28 @@ fn all_versions(state: &RecordState, f: impl Fn(Version) -> bool) -> bool {
     state.versions().all(f)
 }
 
-/// The databases that exist here: (name, site, reader).
+/// The usable databases here: (name, site, reader).
 fn existing(local: &mut dyn Local) -> Result<Vec<(Name, SiteId, Reader)>, String> {
     let mut out = Vec::new();
     for (name, site) in local.databases()? {
-        if let Some(reader) = local.open(&name)? {
+        if let Ok(Some(reader)) = local.open(&name) {
             out.push((name, site, reader));
         }
     }
     Ok(out)
+}
+
+/// Our reader of a database the peer named: `Some(None)` when we do not
+/// have it, `None` when we have it and cannot use it (left alone).
+fn usable(
+    local: &mut dyn Local,
+    mine: &[(Name, SiteId, Reader)],
+    db: &Name,
+) -> Option<Option<Reader>> {
+    if let Some((_, _, reader)) = mine.iter().find(|(n, _, _)| n == db) {
+        return Some(Some(reader.clone()));
+    }
+    local.open(db).ok()
 }
 
 /// Our last committed seq of each database, for a barrier answer.
@@ -395,8 +411,9 @@ impl Session {
         }))];
         if s.may_pull {
             for ad in &hello.databases {
-                let reader = mine.iter().find(|(n, _, _)| *n == ad.name).map(|m| &m.2);
-                actions.extend(s.want(&ad.name, ad.site, reader));
+                if let Some(reader) = usable(local, &mine, &ad.name) {
+                    actions.extend(s.want(&ad.name, ad.site, reader.as_ref()));
+                }
             }
         }
         actions.push(Action::Event(SessionEvent::Opened));
@@ -609,8 +626,9 @@ impl Session {
         };
         let mut actions = vec![Action::Event(SessionEvent::Opened)];
         for ad in &w.databases {
-            let reader = mine.iter().find(|(n, _, _)| *n == ad.name).map(|m| &m.2);
-            actions.extend(self.want(&ad.name, ad.site, reader));
+            if let Some(reader) = usable(local, &mine, &ad.name) {
+                actions.extend(self.want(&ad.name, ad.site, reader.as_ref()));
+            }
         }
         // A database the hub lacks (or made here after the Hello went out):
         // offer it as `local_commit` would.
@@ -641,9 +659,8 @@ impl Session {
         {
             return vec![Action::Close(reject)];
         }
-        let reader = match local.open(&db) {
-            Ok(r) => r,
-            Err(e) => return fail(e),
+        let Ok(reader) = local.open(&db) else {
+            return Vec::new(); // unusable here: left alone
         };
         let mut actions = Vec::new();
         if let Some(inc) = self.inc.get_mut(&db)
@@ -796,10 +813,8 @@ impl Session {
         if !announced_default && self.out.contains_key(db) {
             return self.pump(db);
         }
-        let reader = match local.open(db) {
-            Ok(Some(reader)) => reader,
-            Ok(None) => return Vec::new(),
-            Err(e) => return fail(e),
+        let Ok(Some(reader)) = local.open(db) else {
+            return Vec::new();
         };
         // We told the peer we had no replica of `db`, and now we have one
         // (its data made it): name our site, so the peer keys its checkpoint

@@ -64,8 +64,17 @@ impl Connection {
     }
 
     pub async fn run(mut self) {
+        let state = self.state.clone();
         loop {
-            match self.next_line().await {
+            // Between requests, a stopping daemon closes the connection at
+            // once: nothing is lost (no request is in progress), and the
+            // stop does not wait out the drain for idle clients — among them
+            // the very command that asked it to stop.
+            let next = tokio::select! {
+                next = self.next_line() => next,
+                _ = state.stopped() => return,
+            };
+            match next {
                 Ok(Read::Line(line)) => {
                     if let Err(e) = self.handle(&line).await {
                         tracing::debug!(error = %e, "connection closed while answering");
@@ -205,6 +214,13 @@ impl Connection {
             Digest::NAME => {
                 let out = with_params(p, |p: DigestParams| {
                     blocking(move || sync_handlers::digest(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            Repair::NAME => {
+                let out = with_params(p, |p: RepairParams| {
+                    blocking(move || super::repair::repair(&state, p))
                 })
                 .await;
                 self.reply(&id, out).await

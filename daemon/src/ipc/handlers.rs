@@ -202,6 +202,7 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
         records,
         seq: replica.high_seq(),
         bytes: file_size(path),
+        error: None,
     })
 }
 
@@ -212,13 +213,21 @@ fn databases(state: &State, folder: &Folder) -> Result<Vec<DatabaseInfo>, RpcErr
     let mut out = Vec::with_capacity(names.len());
     for (name, kind) in names {
         let path = folder.path.join(format!("{name}.{}", kind.extension()));
-        if let Some(replica) = state
-            .replicas
-            .get(folder, &name, false)
-            .map_err(replica_error)?
-        {
-            out.push(database_info(&replica, &path)?);
-        }
+        // One database that cannot be read is listed with its reason; it
+        // does not hide the others.
+        let info = match state.replicas.get(folder, &name, false) {
+            Ok(Some(replica)) => database_info(&replica, &path),
+            Ok(None) => continue,
+            Err(e) => Err(replica_error(e)),
+        };
+        out.push(info.unwrap_or_else(|e| DatabaseInfo {
+            name,
+            engine: kind,
+            records: 0,
+            seq: 0,
+            bytes: file_size(&path),
+            error: Some(e.message),
+        }));
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@
 mod connection;
 mod errors;
 pub mod handlers;
+mod repair;
 mod server;
 mod sync_handlers;
 mod sync_stream;

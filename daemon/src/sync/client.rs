@@ -150,17 +150,31 @@ pub fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(syncdb_core::sync::wire::MAX_FRAME_BYTES))
 }
 
-/// Reads the remote's token file; refuses one others can read.
+/// Reads the remote's token file, before each connection attempt; refuses
+/// one others can read, and one another user owns: a file someone else owns
+/// (and made readable to us) is his to swap, so what we would send as our
+/// credential would be his choice. Checked on the open file, so what is
+/// checked is what is read.
 pub fn read_token(remote: &RemoteEntry) -> Result<String, String> {
+    use std::io::Read;
     let Some(path) = &remote.token_file else {
         return Ok(String::new());
     };
+    let io = |e: std::io::Error| format!("token file {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(io)?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let meta =
-            std::fs::metadata(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
-        if meta.permissions().mode() & 0o077 != 0 {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().map_err(io)?;
+        let me = syncdb_core::paths::euid();
+        if meta.uid() != me {
+            return Err(format!(
+                "token file {} belongs to uid {}, not to you (uid {me}); use a token file of your own (mode 0600)",
+                path.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
             return Err(format!(
                 "token file {} is readable by others; run `chmod 600 {}`",
                 path.display(),
@@ -168,8 +182,8 @@ pub fn read_token(remote: &RemoteEntry) -> Result<String, String> {
             ));
         }
     }
-    let token =
-        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let mut token = String::new();
+    file.read_to_string(&mut token).map_err(io)?;
     let token = token.trim().to_owned();
     if token.is_empty() {
         return Err(format!("token file {} is empty", path.display()));

@@ -54,8 +54,11 @@ impl Local for FolderLocal<'_> {
         let names = self.folder.databases().map_err(|e| e.to_string())?;
         let mut out = Vec::with_capacity(names.len());
         for (name, _) in names {
-            if let Some(reader) = self.open(&name)? {
-                out.push((name, reader.meta().map_err(|e| e.to_string())?.site));
+            // A damaged database is left out; the others still sync.
+            if let Ok(Some(reader)) = self.open(&name)
+                && let Ok(meta) = reader.meta()
+            {
+                out.push((name, meta.site));
             }
         }
         Ok(out)
@@ -66,12 +69,13 @@ impl Local for FolderLocal<'_> {
     }
 
     fn open(&mut self, db: &Name) -> Result<Option<Reader>, String> {
-        let replica = self
-            .state
-            .replicas
-            .get(self.folder, db, false)
-            .map_err(|e| e.to_string())?;
-        Ok(replica.map(|r| r.reader.clone()))
+        match self.state.replicas.get(self.folder, db, false) {
+            Ok(replica) => Ok(replica.map(|r| r.reader.clone())),
+            Err(e) => {
+                tracing::warn!(db = %db, error = %e, "not syncing a database that cannot be opened");
+                Err(e.to_string())
+            }
+        }
     }
 
     fn claim(&mut self, db: &Name, site: SiteId) -> Result<(), Reject> {
