@@ -36,6 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
+use syncdb_core::record::RecordState;
 use syncdb_core::sync::session::{Action, Local, Session, SessionConfig};
 use syncdb_core::sync::wire::{self, Message};
 use syncdb_core::{
@@ -479,6 +480,9 @@ struct Stats {
     applies: u64,
     /// Sessions ended by either side, with the reason.
     closes: Vec<String>,
+    /// Barriers reached and checked, and any that were reached too early.
+    barriers: u64,
+    early_barriers: Vec<String>,
 }
 
 /// Per seed: how many clients, and how each node and session behaves.
@@ -519,6 +523,8 @@ struct World {
     epochs: u64,
     log: Vec<Logged>,
     stats: Stats,
+    /// Per client: the barrier it waits for, as (connection epoch, id).
+    barriers: Vec<Option<(u64, u64)>>,
 }
 
 /// Where replicas live: tmpfs when there is one (commits fsync, and this
@@ -559,6 +565,7 @@ impl World {
             epochs: 0,
             log: Vec::new(),
             stats: Stats::default(),
+            barriers: vec![None; k.clients + 1],
         }
     }
 
@@ -840,7 +847,81 @@ impl World {
             Step::Replay { c, to, pick } => self.replay(c, to, pick),
             Step::Restart { node } => self.restart(node),
             Step::Advance { node, ms } => self.nodes[node].clock += ms,
+            Step::Barrier { c } => self.barrier(c),
         }
+        self.check_barriers();
+    }
+
+    /// Client `c` asks the hub how far its feeds reach (`sync --once`).
+    fn barrier(&mut self, c: usize) {
+        let id = self.epochs * 1000 + self.stats.barriers + 1;
+        let Some(conn) = self.conn(c) else { return };
+        let epoch = conn.epoch;
+        let actions = conn.client.barrier(id);
+        self.barriers[c] = Some((epoch, id));
+        self.run(work(c, Side::Client, epoch, actions), false);
+    }
+
+    /// A barrier reached must mean what `sync --once` promises: every entry
+    /// of the hub's feed up to the heads it answered is merged into the
+    /// client (a record's state there absorbs the hub's; a drop marker is
+    /// there at least as new).
+    fn check_barriers(&mut self) {
+        for c in self.clients() {
+            let Some((epoch, id)) = self.barriers[c] else {
+                continue;
+            };
+            let Some(conn) = self.conns[c - 1].as_ref().filter(|x| x.epoch == epoch) else {
+                self.barriers[c] = None; // the connection went; so did the request
+                continue;
+            };
+            if conn.client.barrier_reached() != Some(id) {
+                continue;
+            }
+            let (_, heads) = conn.client.barrier_answer().expect("answered");
+            let heads = heads.to_vec();
+            self.barriers[c] = None;
+            self.stats.barriers += 1;
+            for (db, head) in heads {
+                if let Err(e) = self.subsumed(c, &db, head) {
+                    self.stats.early_barriers.push(format!("client {c} {db}: {e}"));
+                }
+            }
+        }
+    }
+
+    fn subsumed(&self, c: usize, db: &Name, head: u64) -> Result<(), String> {
+        let feed = |node: usize| -> Vec<syncdb_core::Change> {
+            self.nodes[node].dbs.get(db).map_or(Vec::new(), |d| {
+                d.reader().changes_since(0, usize::MAX).unwrap()
+            })
+        };
+        let mine: Vec<Item> = feed(c).into_iter().map(|ch| ch.item).collect();
+        for change in feed(HUB).into_iter().filter(|ch| ch.seq <= head) {
+            let ok = match &change.item {
+                Item::Record {
+                    collection,
+                    key,
+                    state,
+                } => mine.iter().any(|m| match m {
+                    Item::Record {
+                        collection: mc,
+                        key: mk,
+                        state: ms,
+                    } if mc == collection && mk == key => {
+                        let mut merged = ms.clone();
+                        merged.merge(state);
+                        merged == *ms
+                    }
+                    _ => false,
+                }) || dropped_over(&mine, collection, state),
+                marker => mine.iter().any(|m| marker_covers(m, marker)),
+            };
+            if !ok {
+                return Err(format!("hub seq {} ({:?}) is not here", change.seq, change.item));
+            }
+        }
+        Ok(())
     }
 
     // ---- the final phase and its checks ----
@@ -1005,6 +1086,9 @@ impl World {
 
     /// Every check of the final phase.
     fn finish(&mut self) -> Result<(), String> {
+        if !self.stats.early_barriers.is_empty() {
+            return Err(format!("barriers reached early: {:?}", self.stats.early_barriers));
+        }
         self.settle()?;
         self.check_converged()?;
         self.check_idempotent()
@@ -1030,6 +1114,37 @@ impl World {
 
     fn high_seq(&self, node: usize, db: usize) -> u64 {
         self.nodes[node].dbs[&name(DBS[db])].high_seq()
+    }
+}
+
+/// A record the hub has that a newer drop marker here has removed.
+fn dropped_over(mine: &[Item], collection: &Name, state: &RecordState) -> bool {
+    let newest = state.max_version();
+    mine.iter().any(|m| match m {
+        Item::DropCollection {
+            collection: mc,
+            version,
+        } => mc == collection && newest.is_none_or(|v| v < *version),
+        Item::DropDatabase { version } => newest.is_none_or(|v| v < *version),
+        Item::Record { .. } => false,
+    })
+}
+
+/// A drop marker here at least as new as the hub's.
+fn marker_covers(mine: &Item, hub: &Item) -> bool {
+    match (mine, hub) {
+        (
+            Item::DropCollection {
+                collection: a,
+                version: va,
+            },
+            Item::DropCollection {
+                collection: b,
+                version: vb,
+            },
+        ) => a == b && va >= vb,
+        (Item::DropDatabase { version: va }, Item::DropDatabase { version: vb }) => va >= vb,
+        _ => false,
     }
 }
 
@@ -1066,6 +1181,10 @@ enum Step {
         to: Side,
         k: usize,
     },
+    /// The client asks for a barrier (what `sync --once` does).
+    Barrier {
+        c: usize,
+    },
     /// Deliver a frame to `to` again (any but the handshake).
     Replay {
         c: usize,
@@ -1099,6 +1218,7 @@ impl std::fmt::Debug for Step {
             Step::Replay { c, to, pick } => write!(f, "replay #{pick} {}", dir(c, to)),
             Step::Restart { node } => write!(f, "restart n{node}"),
             Step::Advance { node, ms } => write!(f, "n{node} clock +{ms}ms"),
+            Step::Barrier { c } => write!(f, "barrier c{c}"),
         }
     }
 }
@@ -1138,6 +1258,7 @@ fn step(clients: usize) -> impl Strategy<Value = Step> {
         1 => (c(), side(), 0usize..=4).prop_map(|(c, to, k)| Step::Cut { c, to, k }),
         2 => (c(), side(), 0usize..256).prop_map(|(c, to, pick)| Step::Replay { c, to, pick }),
         1 => node().prop_map(|node| Step::Restart { node }),
+        2 => c().prop_map(|c| Step::Barrier { c }),
         1 => (node(), prop::sample::select(vec![1u64, 20, 60_000]))
             .prop_map(|(node, ms)| Step::Advance { node, ms }),
     ]
@@ -1195,6 +1316,7 @@ fn resolve(step: &Step, clients: usize) -> Step {
         Step::Deliver { c: x, .. }
         | Step::ApplyPending { c: x, .. }
         | Step::Connect { c: x }
+        | Step::Barrier { c: x }
         | Step::Cut { c: x, .. }
         | Step::Replay { c: x, .. } => *x = c(*x),
     }

@@ -529,6 +529,11 @@ impl Session {
         (self.phase == Phase::Open && all).then_some(*id)
     }
 
+    /// The latest barrier answer: its id and the peer's heads then.
+    pub fn barrier_answer(&self) -> Option<(u64, &[(Name, u64)])> {
+        self.barrier.as_ref().map(|(id, heads)| (*id, heads.as_slice()))
+    }
+
     /// Records of the peer announced but not yet received, summed over
     /// databases (for `status`).
     pub fn behind(&self) -> u64 {
