@@ -107,6 +107,8 @@ pub struct DaemonConfig {
     pub max_document_bytes: usize,
     /// Most local connections served at once.
     pub max_connections: usize,
+    /// Open databases beyond this are closed once idle.
+    pub max_open_databases: usize,
     /// Most operations merged into one group commit.
     pub group_commit_max_ops: usize,
     /// Field that names a record's key when the address has none.
@@ -179,6 +181,7 @@ impl Default for DaemonConfig {
         DaemonConfig {
             max_document_bytes: DEFAULT_MAX_DOC_BYTES,
             max_connections: 256,
+            max_open_databases: 256,
             group_commit_max_ops: 4096,
             key_path: "_id".into(),
             log: "info".into(),
@@ -249,9 +252,13 @@ impl Config {
             message,
         };
         let d = &self.daemon;
-        if d.max_document_bytes == 0 || d.max_connections == 0 || d.group_commit_max_ops == 0 {
+        if d.max_document_bytes == 0
+            || d.max_connections == 0
+            || d.group_commit_max_ops == 0
+            || d.max_open_databases == 0
+        {
             return Err(invalid(
-                "daemon.max_document_bytes, max_connections and group_commit_max_ops must be at least 1".into(),
+                "daemon.max_document_bytes, max_connections, group_commit_max_ops and max_open_databases must be at least 1".into(),
             ));
         }
         let s = &self.sync;

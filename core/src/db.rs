@@ -82,6 +82,14 @@ pub struct Reader {
     engine: Arc<dyn Engine>,
 }
 
+impl Reader {
+    /// How many handles share this database's engine (the writer's and
+    /// every reader's): while others hold one, the file stays open.
+    pub fn handles(&self) -> usize {
+        Arc::strong_count(&self.engine)
+    }
+}
+
 /// Runs an engine call so that a panic inside it (redb panics on some
 /// damaged pages) becomes an error about this database instead of
 /// unwinding through the caller's locks and tasks, which serve every other

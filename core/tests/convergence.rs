@@ -884,7 +884,9 @@ impl World {
             self.stats.barriers += 1;
             for (db, head) in heads {
                 if let Err(e) = self.subsumed(c, &db, head) {
-                    self.stats.early_barriers.push(format!("client {c} {db}: {e}"));
+                    self.stats
+                        .early_barriers
+                        .push(format!("client {c} {db}: {e}"));
                 }
             }
         }
@@ -903,22 +905,27 @@ impl World {
                     collection,
                     key,
                     state,
-                } => mine.iter().any(|m| match m {
-                    Item::Record {
-                        collection: mc,
-                        key: mk,
-                        state: ms,
-                    } if mc == collection && mk == key => {
-                        let mut merged = ms.clone();
-                        merged.merge(state);
-                        merged == *ms
-                    }
-                    _ => false,
-                }) || dropped_over(&mine, collection, state),
+                } => {
+                    mine.iter().any(|m| match m {
+                        Item::Record {
+                            collection: mc,
+                            key: mk,
+                            state: ms,
+                        } if mc == collection && mk == key => {
+                            let mut merged = ms.clone();
+                            merged.merge(state);
+                            merged == *ms
+                        }
+                        _ => false,
+                    }) || dropped_over(&mine, collection, state)
+                }
                 marker => mine.iter().any(|m| marker_covers(m, marker)),
             };
             if !ok {
-                return Err(format!("hub seq {} ({:?}) is not here", change.seq, change.item));
+                return Err(format!(
+                    "hub seq {} ({:?}) is not here",
+                    change.seq, change.item
+                ));
             }
         }
         Ok(())
@@ -1087,7 +1094,10 @@ impl World {
     /// Every check of the final phase.
     fn finish(&mut self) -> Result<(), String> {
         if !self.stats.early_barriers.is_empty() {
-            return Err(format!("barriers reached early: {:?}", self.stats.early_barriers));
+            return Err(format!(
+                "barriers reached early: {:?}",
+                self.stats.early_barriers
+            ));
         }
         self.settle()?;
         self.check_converged()?;

@@ -63,6 +63,7 @@ pub fn run_foreground(paths: Paths) -> Result<(), DaemonError> {
     // Before reading anything from the home: a home someone else made or
     // may write is refused, not used.
     paths.check()?;
+    raise_open_file_limit();
     let config = Config::load(&paths.config_file())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -71,6 +72,26 @@ pub fn run_foreground(paths: Paths) -> Result<(), DaemonError> {
         .build()
         .map_err(DaemonError::Runtime)?;
     runtime.block_on(run(paths, config, stop_signal()))
+}
+
+/// Raises the soft limit on open files to the hard one: a daemon holds a
+/// descriptor per open database and connection, and the usual soft limit
+/// (1024) is far below what the caps in the config allow.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+                lim.rlim_cur = lim.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
+        }
+    }
 }
 
 /// The daemon. Returns once `shutdown` resolves (or a client asks it to stop)

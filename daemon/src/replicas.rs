@@ -182,14 +182,22 @@ pub struct Replicas {
     commits: broadcast::Sender<Arc<CommitNote>>,
     group_commit_max_ops: usize,
     clock_offset_ms: i64,
-    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    threads: Mutex<Vec<(DbKey, std::thread::JoinHandle<()>)>>,
+    /// Writers of databases closed for being idle, by database: one is
+    /// joined before its file is opened again (redb allows one handle).
+    idle_closed: Mutex<HashMap<DbKey, std::thread::JoinHandle<()>>>,
+    /// Open databases beyond this are closed once nothing uses them, so
+    /// descriptors stay bounded however many databases exist.
+    max_open: usize,
     /// Set by `close_all`: no database is opened again after it.
     closing: std::sync::atomic::AtomicBool,
 }
 
 impl Replicas {
-    pub fn new(group_commit_max_ops: usize, clock_offset_ms: i64) -> Self {
+    pub fn new(group_commit_max_ops: usize, max_open: usize, clock_offset_ms: i64) -> Self {
         Replicas {
+            idle_closed: Mutex::new(HashMap::new()),
+            max_open,
             open: Mutex::new(HashMap::new()),
             opening: Mutex::new(HashMap::new()),
             commits: broadcast::channel(NOTE_BUFFER).0,
@@ -241,6 +249,10 @@ impl Replicas {
             None if create => folder.new_database_file(name),
             None => return Ok(None),
         };
+        // Closed for being idle: its writer lets go of the file first.
+        if let Some(writer) = lock(&self.idle_closed).remove(&key) {
+            let _ = writer.join();
+        }
         let db = Database::open(kind, &path).map_err(|source| {
             if source.is_damage() {
                 tracing::error!(db = %path.display(), error = %source, "database file is damaged; refusing it");
@@ -259,7 +271,9 @@ impl Replicas {
         }
         let replica = Arc::new(self.spawn_writer(folder.path.clone(), name.clone(), db));
         open.insert(key, replica.clone());
+        let idle = self.idle_beyond_cap(&mut open);
         drop(open);
+        self.close_idle(idle);
         tracing::info!(db = %path.display(), engine = %kind, "opened database");
         Ok(Some(replica))
     }
@@ -320,9 +334,45 @@ impl Replicas {
             .expect("spawn writer thread");
         let mut threads = lock(&self.threads);
         // Writers of databases closed since (repaired ones) have ended.
-        threads.retain(|t| !t.is_finished());
-        threads.push(handle);
+        threads.retain(|(_, t)| !t.is_finished());
+        threads.push(((replica.folder.clone(), replica.name.clone()), handle));
         replica
+    }
+
+    /// Over `max_open`: takes out of the map replicas nobody uses (no
+    /// request holds one, no reader shares its engine: only the writer and
+    /// the replica's own reader hold it), so their files can close.
+    fn idle_beyond_cap(&self, open: &mut HashMap<DbKey, Arc<Replica>>) -> Vec<DbKey> {
+        let excess = open.len().saturating_sub(self.max_open);
+        if excess == 0 {
+            return Vec::new();
+        }
+        let idle: Vec<DbKey> = open
+            .iter()
+            .filter(|(_, r)| Arc::strong_count(r) == 1 && r.reader.handles() <= 2)
+            .map(|(k, _)| k.clone())
+            .take(excess)
+            .collect();
+        for key in &idle {
+            open.remove(key);
+        }
+        idle
+    }
+
+    /// Their writers stop (the map held the last sender); each is joined
+    /// before its database is opened again.
+    fn close_idle(&self, keys: Vec<DbKey>) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut threads = lock(&self.threads);
+        let mut closed = lock(&self.idle_closed);
+        for key in keys {
+            tracing::debug!(db = %key.1, "closed an idle database");
+            if let Some(i) = threads.iter().position(|(k, _)| *k == key) {
+                closed.insert(key, threads.swap_remove(i).1);
+            }
+        }
     }
 
     /// Closes every replica: writers finish what is queued, then stop.
@@ -330,7 +380,12 @@ impl Replicas {
         self.closing.store(true, Ordering::Release);
         lock(&self.open).clear();
         let threads = std::mem::take(&mut *lock(&self.threads));
-        for t in threads {
+        let idle = std::mem::take(&mut *lock(&self.idle_closed));
+        for t in threads
+            .into_iter()
+            .map(|(_, t)| t)
+            .chain(idle.into_values())
+        {
             let _ = t.join();
         }
     }

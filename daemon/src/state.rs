@@ -26,7 +26,11 @@ pub struct State {
 
 impl State {
     pub fn new(paths: Paths, config: Config, clock_offset_ms: i64) -> Self {
-        let replicas = Replicas::new(config.daemon.group_commit_max_ops, clock_offset_ms);
+        let replicas = Replicas::new(
+            config.daemon.group_commit_max_ops,
+            config.daemon.max_open_databases,
+            clock_offset_ms,
+        );
         State {
             sync: Syncs::new(&paths.data_dir),
             paths,

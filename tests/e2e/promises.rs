@@ -580,3 +580,39 @@ fn a_session_refused_after_its_welcome_backs_off() {
             .contains("go away")
     );
 }
+
+/// Database files the daemon of `h` holds open now.
+fn open_db_files(h: &Home) -> usize {
+    let pid = h.daemon_pid().unwrap();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|p| {
+            let p = p.to_string_lossy();
+            p.ends_with(".redb") || p.ends_with(".sqlite")
+        })
+        .count()
+}
+
+/// Item 6: however many databases exist, open ones beyond
+/// `daemon.max_open_databases` are closed once idle, and reopen on use.
+#[test]
+fn idle_databases_are_closed_so_descriptors_stay_bounded() {
+    for engine in ["redb", "sqlite"] {
+        let h = Home::new();
+        h.set_config("[daemon]\nmax_open_databases = 4");
+        h.run(&["init", "--engine", engine]).ok();
+        for i in 0..40 {
+            h.put(&format!("db{i}/c/k"), &format!(r#"{{"i":{i}}}"#));
+        }
+        // The watch-feed buffer keeps the most recent few shared for a while.
+        let open = open_db_files(&h);
+        eprintln!("{engine}: {open} database files open with 40 databases");
+        assert!(open <= 12, "{engine}: {open} database files open");
+        for i in 0..40 {
+            assert_eq!(h.get(&format!("db{i}/c/k")), serde_json::json!({"i": i}));
+        }
+        h.put("db0/c/k2", "{}");
+        assert_eq!(h.run(&["ls", "--json"]).json_lines().len(), 40, "{engine}");
+    }
+}

@@ -451,18 +451,19 @@ impl Session {
                 }
             }
         };
-        self.inc.insert(
-            db.clone(),
-            In {
-                site: peer_site,
-                queued: since,
-                applied: since,
-                done: 0,
-                remaining: 0,
-                caught_up_at: None,
-                announced_default: reader.is_none(),
-            },
-        );
+        // Asking again (to name our replica) keeps what is already under
+        // way: chunks queued and not yet applied still count as not here.
+        let prev = self.inc.get(db);
+        let inc = In {
+            site: peer_site,
+            queued: prev.map_or(since, |p| p.queued.max(since)),
+            applied: prev.map_or(since, |p| p.applied.max(since)),
+            done: prev.map_or(0, |p| p.done),
+            remaining: prev.map_or(0, |p| p.remaining),
+            caught_up_at: prev.and_then(|p| p.caught_up_at),
+            announced_default: reader.is_none(),
+        };
+        self.inc.insert(db.clone(), inc);
         vec![Action::Send(Message::Want {
             db: db.clone(),
             site,
@@ -531,7 +532,9 @@ impl Session {
 
     /// The latest barrier answer: its id and the peer's heads then.
     pub fn barrier_answer(&self) -> Option<(u64, &[(Name, u64)])> {
-        self.barrier.as_ref().map(|(id, heads)| (*id, heads.as_slice()))
+        self.barrier
+            .as_ref()
+            .map(|(id, heads)| (*id, heads.as_slice()))
     }
 
     /// Records of the peer announced but not yet received, summed over
@@ -684,6 +687,15 @@ impl Session {
         if !self.may_push {
             return actions;
         }
+        // A `Want` that names no replica (sent before the peer had one, or
+        // delivered late) must not hide the site we know: records all of
+        // the peer's own are never sent back to it.
+        let known = self.inc.get(&db).map_or(SiteId::default(), |i| i.site);
+        let site = if site == SiteId::default() {
+            known
+        } else {
+            site
+        };
         let Some(reader) = reader else {
             // Nothing here yet: nothing after `since`. Served once it exists.
             self.wanted.insert(db.clone(), (site, since));
