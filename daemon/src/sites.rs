@@ -37,8 +37,15 @@ struct Binding {
 /// Why a claim was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
-    #[error("replica {} of database {db} belongs to another credential", site.to_hex())]
-    Taken { db: Name, site: SiteId },
+    #[error(
+        "replica {} of database {db} belongs to another credential (token {owner}); if this is that replica with a new token, revoke the old one on the hub (`syncdb token revoke {owner}`)",
+        site.to_hex()
+    )]
+    Taken {
+        db: Name,
+        site: SiteId,
+        owner: String,
+    },
     #[error("site store {path}: {message}")]
     Store { path: PathBuf, message: String },
 }
@@ -96,9 +103,10 @@ impl Sites {
             .find(|b| b.folder == folder && b.db == db.as_str() && b.site == site_hex);
         match bound {
             Some(b) if b.token == token => Ok(()),
-            Some(_) => Err(ClaimError::Taken {
+            Some(b) => Err(ClaimError::Taken {
                 db: db.clone(),
                 site,
+                owner: b.token.clone(),
             }),
             None => {
                 file.sites.push(Binding {
