@@ -260,7 +260,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;sync'= {
-            cand --timeout 'With --once: give up (exit 1) when not caught up within SECS'
+            cand --timeout 'With --once: give up (exit 1) when not caught up within SECS (1 to 31536000, a year)'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --once 'Return once caught up instead of following live: everything the remote had when the command started is here, and everything written here before it is durable there'

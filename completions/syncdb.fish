@@ -153,7 +153,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -s q -l quiet -d 'P
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -s v -l verbose -d 'More log output from a daemon run in the foreground (repeat for more)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -s h -l help -d 'Print help'
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -s V -l version -d 'Print version'
-complete -c syncdb -n "__fish_syncdb_using_subcommand sync" -l timeout -d 'With --once: give up (exit 1) when not caught up within SECS' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand sync" -l timeout -d 'With --once: give up (exit 1) when not caught up within SECS (1 to 31536000, a year)' -r
 complete -c syncdb -n "__fish_syncdb_using_subcommand sync" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand sync" -l once -d 'Return once caught up instead of following live: everything the remote had when the command started is here, and everything written here before it is durable there'
 complete -c syncdb -n "__fish_syncdb_using_subcommand sync" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'

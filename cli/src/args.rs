@@ -179,8 +179,10 @@ pub enum Command {
         /// written here before it is durable there.
         #[arg(long)]
         once: bool,
-        /// With --once: give up (exit 1) when not caught up within SECS.
-        #[arg(long, value_name = "SECS", requires = "once")]
+        /// With --once: give up (exit 1) when not caught up within SECS
+        /// (1 to 31536000, a year).
+        #[arg(long, value_name = "SECS", requires = "once",
+              value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
         timeout: Option<u64>,
     },
     /// Print a hash of each database's merged state: equal on converged replicas.

@@ -42,6 +42,8 @@ pub struct SyncConfig {
     /// Most databases sync may create in one folder, and most a peer may
     /// name in one handshake.
     pub max_databases: usize,
+    /// Most folders `serve --create-folders` makes on first contact.
+    pub max_created_folders: usize,
 }
 
 /// `syncdb serve`: kept here so serving resumes when the daemon restarts.
@@ -129,6 +131,7 @@ impl Default for SyncConfig {
             max_future_ms: 3_600_000,
             max_peers: 256,
             max_databases: 1000,
+            max_created_folders: 100,
         }
     }
 }

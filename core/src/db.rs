@@ -550,6 +550,16 @@ impl Reader {
         guarded(|| self.engine.collections())
     }
 
+    /// A record's merged state, tombstones included.
+    pub fn state(&self, collection: &Name, key: &Key) -> Result<Option<RecordState>> {
+        Ok(guarded(|| self.engine.get(collection, key))?.map(|s| s.state))
+    }
+
+    /// The drop markers: per collection (`None`: the whole database).
+    pub fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
+        guarded(|| self.engine.markers())
+    }
+
     pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
         guarded(|| self.engine.changes_since(since, limit))
     }

@@ -899,25 +899,45 @@ impl World {
             })
         };
         let mine: Vec<Item> = feed(c).into_iter().map(|ch| ch.item).collect();
-        for change in feed(HUB).into_iter().filter(|ch| ch.seq <= head) {
+        let hub_feed = feed(HUB);
+        // A drop rewrites the records it covers in place (same seq; its own
+        // entry tells peers), so an entry at or below the head may already
+        // include a later drop: compare with the hub's drops applied here too.
+        let hub_markers: Vec<(Option<&Name>, Version)> = hub_feed
+            .iter()
+            .filter_map(|ch| match &ch.item {
+                Item::DropCollection {
+                    collection,
+                    version,
+                } => Some((Some(collection), *version)),
+                Item::DropDatabase { version } => Some((None, *version)),
+                Item::Record { .. } => None,
+            })
+            .collect();
+        for change in hub_feed.iter().filter(|ch| ch.seq <= head) {
             let ok = match &change.item {
                 Item::Record {
                     collection,
                     key,
                     state,
                 } => {
-                    mine.iter().any(|m| match m {
+                    let here = mine.iter().find_map(|m| match m {
                         Item::Record {
                             collection: mc,
                             key: mk,
                             state: ms,
-                        } if mc == collection && mk == key => {
-                            let mut merged = ms.clone();
-                            merged.merge(state);
-                            merged == *ms
+                        } if mc == collection && mk == key => Some(ms.clone()),
+                        _ => None,
+                    });
+                    let mut with_drops = here.unwrap_or_default();
+                    for (scope, v) in &hub_markers {
+                        if scope.is_none_or(|s| s == collection) {
+                            with_drops.merge(&RecordState::delete(*v));
                         }
-                        _ => false,
-                    }) || dropped_over(&mine, collection, state)
+                    }
+                    let mut merged = with_drops.clone();
+                    merged.merge(state);
+                    merged == with_drops || dropped_over(&mine, collection, state)
                 }
                 marker => mine.iter().any(|m| marker_covers(m, marker)),
             };

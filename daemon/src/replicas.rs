@@ -84,6 +84,13 @@ pub enum ReplicaError {
     Stopped,
 }
 
+impl ReplicaError {
+    /// The file is damaged (not full, not stopping): it is refused alone.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, ReplicaError::Store { source, .. } if source.is_damage())
+    }
+}
+
 /// A storage error names the file; a damaged one also says what to do,
 /// wherever it surfaces (a command, a sync session's reason, the log).
 fn store_message(path: &std::path::Path, source: &StoreError) -> String {

@@ -120,6 +120,22 @@ impl Sites {
         }
     }
 
+    /// The token each known replica of `db` in `folder` is bound to, by site.
+    pub fn owners(
+        &self,
+        folder: &str,
+        db: &Name,
+    ) -> Result<std::collections::HashMap<SiteId, String>, ClaimError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(self
+            .load()?
+            .sites
+            .into_iter()
+            .filter(|b| b.folder == folder && b.db == db.as_str())
+            .filter_map(|b| Some((SiteId::from_hex(&b.site)?, b.token)))
+            .collect())
+    }
+
     /// Forgets every binding of `token` (it was revoked).
     pub fn release(&self, token: &str) -> Result<(), ClaimError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());

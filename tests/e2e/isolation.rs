@@ -199,3 +199,68 @@ fn repair_pulls_a_damaged_database_again_from_the_remote() {
         .collect();
     assert_eq!(moved.len(), 1, "the damaged file is kept aside: {moved:?}");
 }
+
+/// A damaged database on either side is left out of sync alone: the
+/// folder's other databases keep syncing both ways, and `sync --once`
+/// fails naming the damaged one instead of hanging or claiming success.
+#[test]
+fn a_damaged_database_is_left_out_of_sync_and_the_others_keep_syncing() {
+    for (side, how) in [
+        ("client", Damage::Flipped),
+        ("client", Damage::ZeroLength),
+        ("hub", Damage::Flipped),
+    ] {
+        let hub = Hub::new("redb");
+        let lines: String = (0..300)
+            .map(|i| format!("{{\"_id\":\"{i}\",\"pad\":\"{}\"}}\n", "z".repeat(200)))
+            .collect();
+        hub.home
+            .run_stdin(&["put", "crm/p", "--batch", "-"], lines.as_bytes())
+            .ok();
+        hub.home.put("other/p/1", "{}");
+        let c = hub.client("[sync]\nreconnect_min_ms = 50\nreconnect_max_ms = 400");
+        converged(&[&hub.home, &c]);
+        let damaged = if side == "client" { &c } else { &hub.home };
+        damaged.run(&["daemon", "stop"]).ok();
+        damage(&damaged.folder().join("crm.redb"), how);
+        if side == "hub" {
+            // Its serve address resumes with the daemon.
+            hub.home.run(&["status"]).ok();
+        }
+        c.put("other/p/2", r#"{"after":"damage"}"#);
+        hub.home.put("other/p/3", r#"{"after":"damage"}"#);
+        let started = std::time::Instant::now();
+        while !(hub.home.run(&["get", "other/p/2"]).code == 0
+            && c.run(&["get", "other/p/3"]).code == 0)
+        {
+            if started.elapsed() > Duration::from_secs(20) {
+                let logs = |h: &Home| {
+                    let all = h.run(&["logs", "-n", "3000"]).stdout;
+                    all.lines()
+                        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+                        .take(12)
+                        .map(|l| format!("{l:.300}\n"))
+                        .collect::<String>()
+                };
+                panic!(
+                    "{side} {how:?}: the other database stopped syncing\nclient:\n{}\nhub:\n{}",
+                    logs(&c),
+                    logs(&hub.home)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if side == "client" {
+            let out = c.run(&["sync", "--once", "--timeout", "20"]);
+            assert_eq!(out.code, 1, "{side} {how:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("crm") && out.stderr.contains("repair"),
+                "{side} {how:?}: {}",
+                out.stderr
+            );
+            c.run(&["repair", "crm"]).ok();
+            c.run(&["sync", "--once", "--timeout", "60", "-q"]).ok();
+            assert_eq!(c.digests(), hub.home.digests(), "{side} {how:?}");
+        }
+    }
+}

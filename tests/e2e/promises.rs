@@ -358,7 +358,7 @@ fn a_handshake_creates_no_databases_and_data_creates_them_up_to_the_cap() {
         .prefix("sdbroot")
         .tempdir_in("/tmp")
         .unwrap();
-    let hub = Hub::with_config("redb", "[sync]\nmax_databases = 3");
+    let hub = Hub::with_config("redb", "[sync]\nmax_databases = 3\nmax_created_folders = 2");
     hub.home.put("crm/person/1", "{}");
     hub.home
         .run(&[
@@ -419,6 +419,20 @@ fn a_handshake_creates_no_databases_and_data_creates_them_up_to_the_cap() {
     forbidden(end_of(&mut ws), "the most sync may create");
     assert_eq!(db_files(&folder).len(), 3);
     assert_eq!(hub.home.get("d0/person/1"), serde_json::json!({"n":1}));
+
+    // A writer makes folders on first contact, up to sync.max_created_folders.
+    for i in 0..3 {
+        let mut new = hello_with(&hub, &rw, vec![]);
+        if let Message::Hello(h) = &mut new {
+            h.folder = format!("00000000-0000-4000-8000-00000000000{i}");
+        }
+        match (i, handshake(&hub, new)) {
+            (0 | 1, Ok(_)) => {}
+            (2, Err(end)) => forbidden(end, "sync.max_created_folders"),
+            (_, other) => panic!("folder {i}: {:?}", other.err()),
+        }
+    }
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 2);
 }
 
 /// Item 6, the other way: a hub's `Welcome` naming databases creates none
@@ -615,4 +629,84 @@ fn idle_databases_are_closed_so_descriptors_stay_bounded() {
         h.put("db0/c/k2", "{}");
         assert_eq!(h.run(&["ls", "--json"]).json_lines().len(), 40, "{engine}");
     }
+}
+
+/// Found from outside: when more frames than one step takes (16) waited
+/// together, the one read past the last was dropped, so a clone over a slow
+/// link silently missed a chunk and still said "caught up".
+#[test]
+fn a_burst_of_frames_on_a_slow_link_loses_none() {
+    let hub = Hub::new("redb");
+    let lines: String = (0..30).map(|i| format!("{{\"_id\":\"k{i}\"}}\n")).collect();
+    for db in 0..24 {
+        hub.home
+            .run_stdin(
+                &["put", &format!("d{db}/c"), "--batch", "-", "-q"],
+                lines.as_bytes(),
+            )
+            .ok();
+    }
+    let proxy = FaultProxy::start(&hub.addr);
+    proxy.set_default(Script::default().delay(300));
+    let token = hub.token_file(&[]);
+    let c = hub.follower(QUICK);
+    let url = proxy.url();
+    let token = token.to_str().unwrap();
+    c.run(&["remote", "add", "hub", &url, "--token-file", token])
+        .ok();
+    // Bounded: a lost chunk must fail the barrier, not hang the test.
+    c.run(&["sync", "--once", "--timeout", "60", "-q"]).ok();
+    assert_eq!(c.digests(), hub.home.digests());
+}
+
+/// Found from outside: with a site already bound to another token, a
+/// replica that rewrote its own site id to a victim's could still write
+/// records under it and push them under its own: the hub took them, never
+/// sent them to the victim (they looked like its own), and they overrode
+/// the victim's writes. A hub now takes another known replica's (or its
+/// own) writes from a peer only when it holds them already.
+#[test]
+fn a_replica_cannot_push_writes_in_another_replicas_name() {
+    let hub = Hub::new("redb");
+    hub.home.put("shared/c/seed", "{}");
+    let victim = clone_via(&hub, &hub.url(), "redb", QUICK);
+    victim.put("shared/c/v0", r#"{"by":"victim"}"#);
+    victim.run(&["sync", "--once", "-q"]).ok();
+    let version = victim.run(&["get", "shared/c/v0", "--json"]).json()["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let victim_site = site_of(&version);
+    let attacker = clone_via(&hub, &hub.url(), "sqlite", QUICK);
+    // The attacker's relays of the hub's records are fine: it converged.
+    attacker.run(&["sync", "--once", "-q"]).ok();
+    attacker.run(&["daemon", "stop"]).ok();
+    let file = attacker.folder().join("shared.sqlite");
+    let set_site = |site: &[u8]| {
+        let db = rusqlite::Connection::open(&file).unwrap();
+        db.execute("UPDATE meta SET value = ?1 WHERE name = 'site'", [site])
+            .unwrap();
+    };
+    let own: Vec<u8> = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE name = 'site'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    set_site(&victim_site.0);
+    attacker.put("shared/c/v1", r#"{"by":"forged"}"#);
+    attacker.run(&["daemon", "stop"]).ok();
+    set_site(&own);
+    attacker
+        .run(&["sync", "--once", "--timeout", "10"])
+        .fails(1, "never sent");
+    hub.home.run(&["get", "shared/c/v1"]).fails(3, "no record");
+    // The victim's own writes still go through and prevail.
+    victim.put("shared/c/v1", r#"{"by":"victim"}"#);
+    victim.run(&["sync", "--once", "-q"]).ok();
+    assert_eq!(
+        hub.home.get("shared/c/v1"),
+        serde_json::json!({"by":"victim"})
+    );
+    assert_eq!(victim.digests(), hub.home.digests());
 }

@@ -90,6 +90,12 @@ pub trait Local {
     fn claim(&mut self, _db: &Name, _site: SiteId) -> Result<(), Reject> {
         Ok(())
     }
+    /// Before a chunk from replica `peer` of `db` is applied: a hub refuses
+    /// writes of *other* known replicas (or its own) that it never sent, so
+    /// no one can push a write in another replica's name.
+    fn vouch(&mut self, _db: &Name, _peer: SiteId, _items: &[Item]) -> Result<(), Reject> {
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +212,9 @@ pub struct Session {
     barrier_pending: Option<u64>,
     /// The latest barrier answer: its id and the peer's heads.
     barrier: Option<(u64, Vec<(Name, u64)>)>,
+    /// Databases this session leaves alone because they cannot be read or
+    /// written here (a damaged file), with why; the others go on.
+    broken: BTreeMap<Name, String>,
 }
 
 fn fail(e: String) -> Vec<Action> {
@@ -264,28 +273,28 @@ fn existing(local: &mut dyn Local) -> Result<Vec<(Name, SiteId, Reader)>, String
     Ok(out)
 }
 
-/// Our reader of a database the peer named: `Some(None)` when we do not
-/// have it, `None` when we have it and cannot use it (left alone).
+/// Our reader of a database the peer named: `Ok(None)` when we do not
+/// have it, an error when we have it and cannot use it (left alone).
 fn usable(
     local: &mut dyn Local,
     mine: &[(Name, SiteId, Reader)],
     db: &Name,
-) -> Option<Option<Reader>> {
+) -> Result<Option<Reader>, String> {
     if let Some((_, _, reader)) = mine.iter().find(|(n, _, _)| n == db) {
-        return Some(Some(reader.clone()));
+        return Ok(Some(reader.clone()));
     }
-    local.open(db).ok()
+    local.open(db)
 }
 
-/// Our last committed seq of each database, for a barrier answer.
+/// Our last committed seq of each usable database, for a barrier answer.
 fn heads(local: &mut dyn Local) -> Result<Vec<(Name, u64)>, String> {
-    existing(local)?
+    Ok(existing(local)?
         .into_iter()
-        .map(|(name, _, reader)| {
-            let meta = reader.meta().map_err(|e| e.to_string())?;
-            Ok((name, meta.next_seq.saturating_sub(1)))
+        .filter_map(|(name, _, reader)| {
+            let meta = reader.meta().ok()?;
+            Some((name, meta.next_seq.saturating_sub(1)))
         })
-        .collect()
+        .collect())
 }
 
 /// Checks records from the peer as local input is checked: every value one
@@ -333,7 +342,23 @@ impl Session {
             wanted: BTreeMap::new(),
             barrier_pending: None,
             barrier: None,
+            broken: BTreeMap::new(),
         }
+    }
+
+    /// Stops syncing `db` in this session (it cannot be used here), keeping
+    /// the reason for `broken`; the folder's other databases go on.
+    pub fn unusable(&mut self, db: &Name, why: String) {
+        self.inc.remove(db);
+        self.out.remove(db);
+        self.wanted.remove(db);
+        self.echoes.remove(db);
+        self.broken.insert(db.clone(), why);
+    }
+
+    /// The databases left alone, with why.
+    pub fn broken(&self) -> &BTreeMap<Name, String> {
+        &self.broken
     }
 
     /// A client session: returns it with the `Hello` to send.
@@ -411,8 +436,9 @@ impl Session {
         }))];
         if s.may_pull {
             for ad in &hello.databases {
-                if let Some(reader) = usable(local, &mine, &ad.name) {
-                    actions.extend(s.want(&ad.name, ad.site, reader.as_ref()));
+                match usable(local, &mine, &ad.name) {
+                    Ok(reader) => actions.extend(s.want(&ad.name, ad.site, reader.as_ref())),
+                    Err(why) => s.unusable(&ad.name, why),
                 }
             }
         }
@@ -447,7 +473,10 @@ impl Session {
                 };
                 match (since, reader.meta()) {
                     (Ok(c), Ok(m)) => (c, m.site),
-                    (Err(e), _) | (_, Err(e)) => return fail(e.to_string()),
+                    (Err(e), _) | (_, Err(e)) => {
+                        self.unusable(db, e.to_string());
+                        return Vec::new();
+                    }
                 }
             }
         };
@@ -577,7 +606,7 @@ impl Session {
                     end_seq,
                     remaining,
                 },
-            ) => self.on_chunk(db, items, end_seq, remaining, local.now_ms()),
+            ) => self.on_chunk(db, items, end_seq, remaining, local),
             (Phase::Open, Message::CaughtUp { db, seq }) => {
                 let Some(inc) = self.inc.get_mut(&db) else {
                     return protocol("CaughtUp for a database not asked for");
@@ -600,7 +629,11 @@ impl Session {
                 self.pump(&db)
             }
             (Phase::Open, Message::Barrier { id }) => match heads(local) {
-                Ok(heads) => vec![Action::Send(Message::BarrierAt { id, heads })],
+                Ok(mut heads) => {
+                    // What we cannot read we cannot send: not promised.
+                    heads.retain(|(db, _)| !self.broken.contains_key(db));
+                    vec![Action::Send(Message::BarrierAt { id, heads })]
+                }
                 Err(e) => fail(e),
             },
             (Phase::Open, Message::BarrierAt { id, heads }) => {
@@ -634,8 +667,9 @@ impl Session {
         };
         let mut actions = vec![Action::Event(SessionEvent::Opened)];
         for ad in &w.databases {
-            if let Some(reader) = usable(local, &mine, &ad.name) {
-                actions.extend(self.want(&ad.name, ad.site, reader.as_ref()));
+            match usable(local, &mine, &ad.name) {
+                Ok(reader) => actions.extend(self.want(&ad.name, ad.site, reader.as_ref())),
+                Err(why) => self.unusable(&ad.name, why),
             }
         }
         // A database the hub lacks (or made here after the Hello went out):
@@ -667,8 +701,15 @@ impl Session {
         {
             return vec![Action::Close(reject)];
         }
-        let Ok(reader) = local.open(&db) else {
-            return Vec::new(); // unusable here: left alone
+        if self.broken.contains_key(&db) {
+            return Vec::new();
+        }
+        let reader = match local.open(&db) {
+            Ok(reader) => reader,
+            Err(why) => {
+                self.unusable(&db, why);
+                return Vec::new();
+            }
         };
         let mut actions = Vec::new();
         if let Some(inc) = self.inc.get_mut(&db)
@@ -710,7 +751,10 @@ impl Session {
     fn start_out(&mut self, db: Name, site: SiteId, since: u64, reader: Reader) -> Vec<Action> {
         let backlog = match reader.count_since(since) {
             Ok(n) => n,
-            Err(e) => return fail(e.to_string()),
+            Err(e) => {
+                self.unusable(&db, e.to_string());
+                return Vec::new();
+            }
         };
         self.out.insert(
             db.clone(),
@@ -735,8 +779,9 @@ impl Session {
         items: Vec<Item>,
         end_seq: u64,
         remaining: u64,
-        now_ms: u64,
+        local: &mut dyn Local,
     ) -> Vec<Action> {
+        let now_ms = local.now_ms();
         if !self.may_pull {
             return vec![Action::Close(Reject::Forbidden(
                 "this token is read-only: it may pull, never push".into(),
@@ -757,6 +802,13 @@ impl Session {
         if let Err(e) = check_items(&db, &items, self.cfg.max_doc_bytes) {
             return vec![Action::Close(Reject::Protocol(e))];
         }
+        let peer = inc.site;
+        if let Err(reject) = local.vouch(&db, peer, &items) {
+            return vec![Action::Close(reject)];
+        }
+        let Some(inc) = self.inc.get_mut(&db) else {
+            return Vec::new();
+        };
         // A clock far ahead would win every later write: refuse, with a reason.
         let bound = now_ms.saturating_add(self.cfg.max_future_ms);
         let too_new = items
@@ -822,7 +874,7 @@ impl Session {
 
     /// `db` committed locally: push what is new, if the peer follows it.
     pub fn local_commit(&mut self, db: &Name, local: &mut dyn Local) -> Vec<Action> {
-        if self.phase != Phase::Open {
+        if self.phase != Phase::Open || self.broken.contains_key(db) {
             return Vec::new();
         }
         let mut actions = Vec::new();
@@ -875,6 +927,7 @@ impl Session {
         };
         let echoes = self.echoes.entry(db.clone()).or_default();
         let mut actions = Vec::new();
+        let mut unreadable = None;
         while out.in_flight.len() < cfg.max_in_flight {
             // Runs of echoes (what the peer just sent us) are skipped unread.
             // The peer's checkpoint does not move past them, so after a
@@ -887,7 +940,10 @@ impl Session {
             }
             let page = match out.reader.changes_since(out.sent, cfg.chunk_records) {
                 Ok(p) => p,
-                Err(e) => return fail(e.to_string()),
+                Err(e) => {
+                    unreadable = Some(e.to_string());
+                    break;
+                }
             };
             let Some(last) = page.last().map(|c| c.seq) else {
                 if out.caught_up_at != Some(out.sent) {
@@ -947,6 +1003,9 @@ impl Session {
                 end_seq,
                 remaining,
             }));
+        }
+        if let Some(why) = unreadable {
+            self.unusable(db, why);
         }
         actions
     }

@@ -46,11 +46,23 @@ impl Connection {
             return self.reply::<()>(id, Err(err)).await;
         }
         // What must reach each remote: every local write made before now.
+        // A database that cannot be opened cannot be synced: say so now
+        // rather than wait for what will never come.
         let mut targets: BTreeMap<Name, u64> = BTreeMap::new();
         if let Ok(dbs) = folder.databases() {
             for (name, _) in dbs {
-                if let Ok(Some(r)) = state.replicas.get(&folder, &name, false) {
-                    targets.insert(name, r.high_seq());
+                match state.replicas.get(&folder, &name, false) {
+                    Ok(Some(r)) => {
+                        targets.insert(name, r.high_seq());
+                    }
+                    Ok(None) => {}
+                    Err(e) if p.once => {
+                        let why = format!("database {name} cannot be synced: {e}");
+                        return self
+                            .reply::<()>(id, Err(RpcError::new(ErrorCode::Storage, why)))
+                            .await;
+                    }
+                    Err(_) => {}
                 }
             }
         }
@@ -65,9 +77,10 @@ impl Connection {
                 }
             })
             .collect();
+        // A deadline too far to represent is no deadline.
         let deadline = p
             .timeout_secs
-            .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+            .and_then(|s| tokio::time::Instant::now().checked_add(Duration::from_secs(s)));
         let (tx, mut rx) = mpsc::channel(256);
         let mut forwarders = Vec::new();
         for link in &links {
@@ -189,6 +202,12 @@ fn check(
         let s = link.status();
         // A failure counts if it ended the attempt under way when the
         // request came, or one begun after it; an older one does not.
+        if let Some((db, why)) = s.broken.first_key_value() {
+            return Some(Err(RpcError::new(
+                ErrorCode::Storage,
+                format!("database {db} cannot be synced with {}: {why}", link.name),
+            )));
+        }
         if let Some((attempt, why)) = &s.failed
             && (*attempt > start.attempts || (*attempt == start.attempts && !start.stale_error))
         {

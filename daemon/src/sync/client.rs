@@ -214,6 +214,7 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             link.update(|s| {
                 s.connected = true;
                 s.error = None;
+                s.broken.clear();
             });
             link.metrics
                 .peers_connected

@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use syncdb_core::folder::Folder;
 use syncdb_core::sync::session::Direction;
 use syncdb_core::sync::{Action, Local, Message, Reject, Session, SessionEvent, wire};
-use syncdb_core::{Name, Reader, SiteId};
+use syncdb_core::{Item, Name, Reader, SiteId, Version};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::link::Link;
@@ -78,12 +78,19 @@ impl Local for FolderLocal<'_> {
         }
     }
 
+    fn vouch(&mut self, db: &Name, peer: SiteId, items: &[Item]) -> Result<(), Reject> {
+        self.vouch_items(db, peer, items).map_err(|e| {
+            tracing::warn!(db = %db, token = self.token.unwrap_or(""), error = %e, "refused a chunk");
+            Reject::Forbidden(e)
+        })
+    }
+
     fn claim(&mut self, db: &Name, site: SiteId) -> Result<(), Reject> {
         let Some(token) = self.token else {
             return Ok(());
         };
-        let ours = self.open(db).map_err(Reject::Internal)?;
-        if let Some(reader) = ours
+        // A database we cannot open is left out of the session anyway.
+        if let Ok(Some(reader)) = self.open(db)
             && reader.meta().is_ok_and(|m| m.site == site)
         {
             return Err(Reject::Forbidden(format!(
@@ -105,6 +112,118 @@ impl Local for FolderLocal<'_> {
             Err(e) => Err(Reject::Internal(e.to_string())),
         }
     }
+}
+
+/// Whether a write of `site` at `version` that a peer pushes is one this hub
+/// holds already: at or below what it stores for that field (or the whole
+/// record, or a drop marker over it). Only then may a peer relay it.
+fn dominated(version: Version, stored: &[Version]) -> bool {
+    stored.iter().any(|v| *v >= version)
+}
+
+impl FolderLocal<'_> {
+    fn vouch_items(&mut self, db: &Name, peer: SiteId, items: &[Item]) -> Result<(), String> {
+        let Some(token) = self.token else {
+            return Ok(());
+        };
+        let owners = self
+            .state
+            .sync
+            .sites
+            .owners(&self.folder.settings.id, db)
+            .map_err(|e| e.to_string())?;
+        let reader = self.open(db)?;
+        let hub_site = match &reader {
+            Some(r) => Some(r.meta().map_err(|e| e.to_string())?.site),
+            None => None,
+        };
+        // A site this hub knows as another replica's, or its own: writes of
+        // it come only from there (or from us, which we then hold).
+        let foreign = |site: SiteId| {
+            site != peer
+                && (Some(site) == hub_site || owners.get(&site).is_some_and(|t| t != token))
+        };
+        let markers = match &reader {
+            Some(r) => r.markers().map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        let over = |collection: &Name| -> Vec<Version> {
+            markers
+                .iter()
+                .filter(|(c, _)| c.as_ref().is_none_or(|c| c == collection))
+                .map(|(_, v)| *v)
+                .collect()
+        };
+        for item in items {
+            let (collection, versions, held): (&Name, Vec<Version>, Vec<Vec<Version>>) = match item
+            {
+                Item::Record {
+                    collection,
+                    key,
+                    state,
+                } => {
+                    if !state.versions().any(|v| foreign(v.site)) {
+                        continue;
+                    }
+                    let ours = match &reader {
+                        Some(r) => r.state(collection, key).map_err(|e| e.to_string())?,
+                        None => None,
+                    };
+                    let mut base = over(collection);
+                    if let Some(w) = ours.as_ref().and_then(|s| s.whole) {
+                        base.push(w.version);
+                    }
+                    let mut versions = Vec::new();
+                    let mut held = Vec::new();
+                    if let Some(w) = state.whole {
+                        versions.push(w.version);
+                        held.push(base.clone());
+                    }
+                    for (name, f) in &state.fields {
+                        versions.push(f.version);
+                        let mut h = base.clone();
+                        if let Some(ours) = ours.as_ref().and_then(|s| s.fields.get(name)) {
+                            h.push(ours.version);
+                        }
+                        held.push(h);
+                    }
+                    (collection, versions, held)
+                }
+                Item::DropCollection {
+                    collection,
+                    version,
+                } => (collection, vec![*version], vec![over(collection)]),
+                Item::DropDatabase { version } => {
+                    let all: Vec<Version> = markers
+                        .iter()
+                        .filter(|(c, _)| c.is_none())
+                        .map(|(_, v)| *v)
+                        .collect();
+                    if foreign(version.site) && !dominated(*version, &all) {
+                        return Err(forged(db, "the database drop", version.site));
+                    }
+                    continue;
+                }
+            };
+            for (v, h) in versions.iter().zip(&held) {
+                if foreign(v.site) && !dominated(*v, h) {
+                    return Err(forged(
+                        db,
+                        &format!("a write to collection {collection}"),
+                        v.site,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn forged(db: &Name, what: &str, site: SiteId) -> String {
+    format!(
+        "{what} of database {db} carries a version of replica {} that this hub never sent: a replica may push only its own writes",
+        site.to_hex()
+    )
 }
 
 /// The replica to apply a chunk of `db` to. Data arriving is what creates a
@@ -210,6 +329,12 @@ pub async fn drive<W: Wire>(
                 };
                 let echoes = match replica.apply_chunk(peer, items, end_seq).await {
                     Ok(echoes) => echoes,
+                    // A damaged file is left alone; the others go on.
+                    Err(e) if e.is_damage() => {
+                        tracing::warn!(db = %db, error = %e, "not syncing a damaged database");
+                        session.unusable(&db, e.to_string());
+                        continue;
+                    }
                     Err(e) => {
                         tracing::warn!(db = %db, error = %e, "cannot apply a sync chunk");
                         return close(wire, Reject::Internal(e.to_string())).await;
@@ -235,7 +360,7 @@ pub async fn drive<W: Wire>(
             frame = wire.recv() => {
                 let mut frame = frame;
                 // Take every frame already here, so their chunks share a commit.
-                for _ in 0..MAX_FRAMES_PER_STEP {
+                for taken in 1..=MAX_FRAMES_PER_STEP {
                     match frame {
                         Some(Ok(bytes)) => {
                             link.metrics.bytes_in(bytes.len());
@@ -252,6 +377,11 @@ pub async fn drive<W: Wire>(
                         }
                         Some(Err(e)) => return End::Lost(e),
                         None => return End::Lost("closed by the peer".into()),
+                    }
+                    // Take another only if this step will act on it: one
+                    // read past the last would be dropped with the loop.
+                    if taken == MAX_FRAMES_PER_STEP {
+                        break;
                     }
                     match wire.recv().now_or_never() {
                         Some(Some(Ok(next))) => frame = Some(Ok(next)),

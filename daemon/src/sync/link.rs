@@ -71,6 +71,9 @@ pub struct LinkStatus {
     /// here, by the session open now.
     #[serde(skip)]
     pub barrier_done: u64,
+    /// Databases the session leaves alone (damaged here), with why.
+    #[serde(skip)]
+    pub broken: BTreeMap<Name, String>,
 }
 
 pub struct Link {
@@ -140,6 +143,7 @@ impl Link {
             if let Some(id) = barrier {
                 s.barrier_done = s.barrier_done.max(id);
             }
+            s.broken = session.broken().clone();
             if caught_up {
                 s.last_sync_ms = Some(syncdb_core::version::wall_clock_ms());
                 s.error = None;

@@ -216,6 +216,21 @@ fn hub_folder(state: &State, id: &str, read_only: bool) -> Result<Folder, Reject
     if uuid_like(id).is_err() {
         return Err(Reject::UnknownFolder(id.to_owned()));
     }
+    let made = config
+        .folders
+        .iter()
+        .filter(|f| {
+            f.path
+                .starts_with(std::fs::canonicalize(root).as_ref().unwrap_or(root))
+        })
+        .count();
+    let max = config.sync.max_created_folders;
+    if made >= max {
+        tracing::warn!(id, made, "refused to create a folder: at the limit");
+        return Err(Reject::Forbidden(format!(
+            "this hub has made {made} folders on first contact, its limit (sync.max_created_folders = {max})"
+        )));
+    }
     let folder = Folder::create_with_id(&root.join(id), id, config.engine)
         .map_err(|e| Reject::Internal(e.to_string()))?;
     state
