@@ -67,6 +67,8 @@ enum Job {
 }
 
 pub struct Replica {
+    /// The database file, for messages.
+    pub file: PathBuf,
     pub folder: PathBuf,
     pub name: Name,
     pub reader: Reader,
@@ -163,7 +165,7 @@ impl Replica {
 
     pub fn store_error(&self, source: StoreError) -> ReplicaError {
         ReplicaError::Store {
-            path: self.folder.join(self.name.as_str()),
+            path: self.file.clone(),
             source,
         }
     }
@@ -319,6 +321,7 @@ impl Replicas {
         let (jobs, rx) = mpsc::unbounded_channel();
         let high_seq = Arc::new(AtomicU64::new(db.high_seq()));
         let replica = Replica {
+            file: folder.join(format!("{name}.{}", db.reader().kind().extension())),
             folder: folder.clone(),
             name: name.clone(),
             reader: db.reader(),
