@@ -21,7 +21,11 @@ const QUICK: &str = "[sync]\nreconnect_min_ms = 50\nreconnect_max_ms = 400";
 
 /// A clone of `hub`'s folder reaching it at `url`, on `engine`.
 fn clone_via(hub: &Hub, url: &str, engine: &str, config: &str) -> Home {
-    let token = hub.token_file(&[]);
+    clone_with(hub, url, &hub.token_file(&[]), engine, config)
+}
+
+/// The same with a given token file.
+fn clone_with(hub: &Hub, url: &str, token: &std::path::Path, engine: &str, config: &str) -> Home {
     let c = Home::new();
     c.set_config(config);
     let f = c.folder();
@@ -95,18 +99,7 @@ fn a_read_only_replica_refuses_local_writes_and_shows_it() {
     let hub = Hub::new("redb");
     hub.home.put("crm/person/1", r#"{"n":1}"#);
     let ro = hub.token_file(&["--read-only"]);
-    let r = Home::new();
-    let rf = r.folder();
-    r.run(&[
-        "clone",
-        &hub.url(),
-        &hub.folder_id,
-        rf.to_str().unwrap(),
-        "--token-file",
-        ro.to_str().unwrap(),
-        "-q",
-    ])
-    .ok();
+    let r = clone_with(&hub, &hub.url(), &ro, "redb", "");
     for args in [
         vec!["put", "crm/person/2", "{}"],
         vec!["patch", "crm/person/1", r#"{"n":2}"#],
@@ -166,18 +159,7 @@ fn revoking_a_token_or_stopping_serving_ends_live_sessions() {
     hub.home.put("crm/person/1", "{}");
     let token_path = hub.token_file(&[]);
     let id = token(token_path.clone())[4..12].to_owned();
-    let c = Home::new();
-    let f = c.folder();
-    c.run(&[
-        "clone",
-        &hub.url(),
-        &hub.folder_id,
-        f.to_str().unwrap(),
-        "--token-file",
-        token_path.to_str().unwrap(),
-        "-q",
-    ])
-    .ok();
+    let c = clone_with(&hub, &hub.url(), &token_path, "redb", "");
     let other = hub.client("");
     assert_eq!(remote_status(&c)["connected"], true);
     let started = Instant::now();
