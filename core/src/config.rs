@@ -76,6 +76,9 @@ pub struct ServeConfig {
     pub headers_ms: u64,
     /// From the WebSocket upgrade to the client's `Hello`, in ms.
     pub hello_ms: u64,
+    /// Longest an HTTP connection may stay open without upgrading to a sync
+    /// session (kept-alive requests included), in ms.
+    pub unupgraded_ms: u64,
     /// Connections not yet past the token check, from all addresses; when
     /// full, the oldest of them is closed to make room.
     pub max_unauthenticated: usize,
@@ -96,6 +99,7 @@ impl Default for ServeConfig {
             tls_handshake_ms: 10_000,
             headers_ms: 10_000,
             hello_ms: 10_000,
+            unupgraded_ms: 60_000,
             max_unauthenticated: 256,
             max_unauthenticated_per_ip: 32,
         }
@@ -276,13 +280,14 @@ impl Config {
             v.tls_handshake_ms,
             v.headers_ms,
             v.hello_ms,
+            v.unupgraded_ms,
         ]
         .contains(&0)
             || v.max_unauthenticated == 0
             || v.max_unauthenticated_per_ip == 0
         {
             return Err(invalid(
-                "serve.first_byte_ms, tls_handshake_ms, headers_ms, hello_ms, max_unauthenticated and max_unauthenticated_per_ip must be at least 1".into(),
+                "serve.first_byte_ms, tls_handshake_ms, headers_ms, hello_ms, unupgraded_ms, max_unauthenticated and max_unauthenticated_per_ip must be at least 1".into(),
             ));
         }
         for f in &self.folders {

@@ -580,3 +580,43 @@ fn a_busy_serve_address_at_start_is_retried_and_shown_in_status() {
     let client = hub.client("");
     converged(&[&hub.home, &client]);
 }
+
+/// Found from outside: kept-alive requests restart the header deadline, so
+/// a connection asking `/healthz` every second never upgraded and stayed
+/// forever. `serve.unupgraded_ms` bounds its whole life.
+#[test]
+fn a_kept_alive_connection_that_never_upgrades_is_closed_at_its_lifetime() {
+    let hub = Hub::with_config("redb", "[serve]\nheaders_ms = 1000\nunupgraded_ms = 2500\n");
+    let mut stream = connect_from(hostile_ip(0), &hub.addr);
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let opened = Instant::now();
+    let mut answers = 0;
+    let closed = loop {
+        assert!(
+            opened.elapsed() < secs(8.0),
+            "never closed after {answers} answers"
+        );
+        if stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+            .is_err()
+        {
+            break opened.elapsed();
+        }
+        let mut buf = [0u8; 1024];
+        match stream.read(&mut buf) {
+            Ok(0) => break opened.elapsed(),
+            Ok(_) => answers += 1,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break opened.elapsed(),
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(answers >= 3, "it was served while alive: {answers}");
+    assert!(
+        closed >= secs(2.3) && closed <= secs(4.0),
+        "closed after {closed:?}"
+    );
+    assert_healthy(&hub.addr);
+}

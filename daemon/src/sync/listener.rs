@@ -40,6 +40,9 @@ struct Deadlines {
     first_byte: Duration,
     tls: Duration,
     headers: Duration,
+    /// The header deadline restarts with each kept-alive request, so this
+    /// bounds the whole life of a connection that never upgrades.
+    unupgraded: Duration,
 }
 
 impl Deadlines {
@@ -48,6 +51,7 @@ impl Deadlines {
             first_byte: Duration::from_millis(cfg.first_byte_ms),
             tls: Duration::from_millis(cfg.tls_handshake_ms),
             headers: Duration::from_millis(cfg.headers_ms),
+            unupgraded: Duration::from_millis(cfg.unupgraded_ms),
         }
     }
 }
@@ -449,6 +453,12 @@ async fn accept_loop(
                 _ = connection(tcp, peer, tls, pending.clone(), router, deadlines) => {}
                 _ = pending.evicted() => {
                     tracing::debug!(%peer, "closed an unauthenticated connection to make room");
+                }
+                // An upgrade completes `connection` (the session lives on in
+                // its own task), so only a connection that never upgrades
+                // meets this.
+                _ = tokio::time::sleep(deadlines.unupgraded) => {
+                    tracing::debug!(%peer, "closed a connection not upgraded within serve.unupgraded_ms");
                 }
             }
         });
