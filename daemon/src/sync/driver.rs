@@ -300,7 +300,7 @@ pub async fn drive<W: Wire>(
                         link.metrics.bytes_out(frame.len(), &msg);
                         tracing::trace!(link = %link.name, ?msg, "send");
                         if let Err(e) = wire.send(frame).await {
-                            return End::Lost(e);
+                            return reason_or_lost(wire, e);
                         }
                     }
                     // Chunks that arrived together are applied in one
@@ -425,6 +425,23 @@ pub async fn drive<W: Wire>(
             _ = state.stopped() => return End::Stopping,
         }
     }
+}
+
+/// A send failed: the peer has likely closed after saying why (a revoked
+/// token, a refused chunk). Its `Reject` may wait unread behind other
+/// frames; report that rather than the broken pipe.
+fn reason_or_lost<W: Wire>(wire: &mut W, error: String) -> End {
+    for _ in 0..MAX_FRAMES_PER_STEP {
+        match wire.recv().now_or_never() {
+            Some(Some(Ok(bytes))) => {
+                if let Ok(Message::Reject(reject)) = wire::decode(&bytes) {
+                    return End::Theirs(reject);
+                }
+            }
+            _ => break,
+        }
+    }
+    End::Lost(error)
 }
 
 async fn close<W: Wire>(wire: &mut W, reject: Reject) -> End {
