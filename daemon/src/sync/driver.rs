@@ -126,6 +126,16 @@ impl FolderLocal<'_> {
         let Some(token) = self.token else {
             return Ok(());
         };
+        // The common chunk holds only the peer's own writes: no file to read.
+        let own = |item: &Item| match item {
+            Item::Record { state, .. } => state.versions().all(|v| v.site == peer),
+            Item::DropCollection { version, .. } | Item::DropDatabase { version } => {
+                version.site == peer
+            }
+        };
+        if items.iter().all(own) {
+            return Ok(());
+        }
         let owners = self
             .state
             .sync
