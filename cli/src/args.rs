@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use syncdb_core::EngineKind;
+use syncdb_core::ipc::ImportFormat;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -46,6 +48,26 @@ pub struct Global {
     pub verbose: u8,
 }
 
+/// How `put --batch` reads its lines.
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// What each line is: `auto` reads a record as `ls --json` prints it
+    /// ({"key":..,"doc":{..}}) under its key and any other line as a
+    /// document; `docs`: every line is a document; `records`: every line is
+    /// a record (extra fields such as seq and version are ignored).
+    #[arg(long, value_name = "FORMAT", default_value = "auto", requires = "batch",
+          value_parser = clap::builder::PossibleValuesParser::new(ImportFormat::NAMES)
+              .map(|s| ImportFormat::parse(&s).expect("a listed name")))]
+    pub format: ImportFormat,
+    /// Take each document's key from field F [default: `daemon.key_path`, `_id`].
+    #[arg(long, value_name = "F", requires = "batch")]
+    pub key_field: Option<String>,
+    /// Read and check every line, print how many records would be imported,
+    /// and write nothing.
+    #[arg(long, requires = "batch")]
+    pub dry_run: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a folder (or re-register an existing one) and print its id.
@@ -65,7 +87,7 @@ pub enum Command {
     /// commits. With --batch, every line is one document and the whole
     /// import is one transaction: a bad line writes nothing.
     #[command(
-        after_help = "Examples:\n  syncdb put crm/person/42 '{\"name\":\"Ada\"}'\n  echo '{\"_id\":\"7\",\"name\":\"Bob\"}' | syncdb put crm/person -\n  syncdb put crm/person --batch people.jsonl"
+        after_help = "Examples:\n  syncdb put crm/person/42 '{\"name\":\"Ada\"}'\n  echo '{\"_id\":\"7\",\"name\":\"Bob\"}' | syncdb put crm/person -\n  syncdb put crm/person --batch people.jsonl\n  syncdb put crm/person --batch people.jsonl --key-field email --dry-run\n  syncdb -C ~/a ls crm/person --json | syncdb -C ~/b put crm/person --batch -"
     )]
     Put {
         /// DB/COLL or DB/COLL/KEY.
@@ -76,6 +98,8 @@ pub enum Command {
         /// Import JSON Lines: one document per line, all in one transaction.
         #[arg(long)]
         batch: bool,
+        #[command(flatten)]
+        import: ImportArgs,
     },
     /// Merge top-level fields into a record (`null` removes a field).
     #[command(

@@ -49,15 +49,59 @@ impl DocError {
         let message = e.to_string();
         // serde_json appends " at line L column C"; we say it first.
         let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
+            Some(i) => &message[..i],
+            None => &message,
         };
         DocError::Syntax {
             line: e.line(),
             column: e.column(),
-            message,
+            message: in_words(message),
         }
     }
+}
+
+impl DocError {
+    /// The error of the document on line `line_no` of a JSON Lines input,
+    /// placed once: `line 2, column 7: expected ...`.
+    pub fn on_input_line(&self, line_no: u64) -> String {
+        match self {
+            DocError::Syntax {
+                column, message, ..
+            } => format!("line {line_no}, column {column}: {message}"),
+            other => format!("line {line_no}: {other}"),
+        }
+    }
+}
+
+/// serde_json's terse reasons (`expected ident`), said as what was expected.
+fn in_words(reason: &str) -> String {
+    const VALUE: &str = "a JSON value (a \"string\", a number, true, false, null, {...} or [...])";
+    let words = match reason {
+        "expected ident" | "expected value" => return format!("expected {VALUE}"),
+        "EOF while parsing a value" => return format!("the text ends where {VALUE} was expected"),
+        "EOF while parsing an object" => "the text ends inside an object: a `}` is missing",
+        "EOF while parsing a list" => "the text ends inside an array: a `]` is missing",
+        "EOF while parsing a string" => "the text ends inside a string: a closing `\"` is missing",
+        "key must be a string" => {
+            "expected a field name in double quotes (\"name\": ...), and no comma before `}`"
+        }
+        "expected `:`" => "expected `:` after a field name",
+        "expected `,` or `}`" => "expected `,` or `}` after a field's value",
+        "expected `,` or `]`" => "expected `,` or `]` after an array element",
+        "trailing characters" => {
+            "more text after the JSON value (one document at a time; JSON Lines need --batch)"
+        }
+        "invalid escape" => {
+            "invalid escape in a string (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"
+        }
+        "invalid number" | "number out of range" => "invalid number",
+        "recursion limit exceeded" => return format!("nested deeper than {MAX_DEPTH} levels"),
+        r if r.starts_with("control character") => {
+            "a control character (newline, tab, ...) inside a string must be escaped (\\n, \\t, ...)"
+        }
+        other => other,
+    };
+    words.to_owned()
 }
 
 impl Document {
@@ -96,6 +140,15 @@ impl Document {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// The JSON text of one top-level field.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(String::as_str)
     }
 
     /// The key named by the field `key_path`, if the document has it.
@@ -187,6 +240,29 @@ mod tests {
 
     fn parse(s: &str) -> Result<Document, DocError> {
         Document::parse(s, 1024)
+    }
+
+    #[test]
+    fn syntax_errors_say_in_words_what_was_expected() {
+        for (bad, says) in [
+            (r#"{"a":tru}"#, "expected a JSON value"),
+            (r#"{"a":nobody}"#, "expected a JSON value"),
+            ("{x:1}", "expected a field name in double quotes"),
+            (r#"{"a":1"#, "a `}` is missing"),
+            (r#"{"a":[1"#, "a `]` is missing"),
+            (r#"{"a":"x"#, "a closing `\"` is missing"),
+            ("", "the text ends where a JSON value"),
+            (r#"{"a" 1}"#, "expected `:` after a field name"),
+            (r#"{"a":1 "b":2}"#, "expected `,` or `}`"),
+            (r#"{"a":[1 2]}"#, "expected `,` or `]`"),
+            (r#"{"a":1,}"#, "no comma before `}`"),
+            ("{} x", "more text after the JSON value"),
+            (r#"{"a":"\q"}"#, "invalid escape in a string (allowed:"),
+            ("{\"a\":\"\t\"}", "must be escaped"),
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ const ROWS: &[(&[&str], &str, i32, &str)] = &[
         &["put", "crm/person/1", "{} {}"],
         "",
         2,
-        "trailing characters",
+        "more text after the JSON value",
     ),
     (
         &["put", "crm/person/1", "{\n\"a\":\n}"],

@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod batch;
 mod daemon;
 mod faultproxy;
 mod faults_net;
@@ -15,4 +16,6 @@ mod net_bad_input;
 mod promises;
 mod security;
 mod sync;
+mod terminal;
 mod tool;
+mod usage;

@@ -70,9 +70,10 @@ pub fn run(cli: Cli) -> Result<()> {
             address,
             input,
             batch,
+            import,
         } => {
             if batch {
-                put::batch(&ctx, &address, input.as_deref())
+                put::batch(&ctx, &address, input.as_deref(), import)
             } else {
                 put::one(&ctx, &address, input.as_deref())
             }
@@ -136,9 +137,10 @@ pub fn absolute(path: &std::path::Path) -> Result<PathBuf> {
 }
 
 /// The document argument: inline JSON, or stdin for `-` or nothing.
-pub fn read_input(input: Option<&str>) -> Result<String> {
+pub fn read_input(global: &Global, input: Option<&str>) -> Result<String> {
     match input {
         Some("-") | None => {
+            stdin_prompt(global, input, "the document")?;
             let mut text = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
                 CliError::usage(format!("cannot read the document from stdin: {e}"))
@@ -147,4 +149,26 @@ pub fn read_input(input: Option<&str>) -> Result<String> {
         }
         Some(text) => Ok(text.to_owned()),
     }
+}
+
+/// Before reading input from stdin: a terminal there means a person, who
+/// would otherwise see a command waiting silently. With no input argument
+/// that is almost surely a mistake; with `-` it is asked for, so say how to
+/// end it.
+pub fn stdin_prompt(global: &Global, input: Option<&str>, what: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    if input.is_none() {
+        return Err(CliError::usage(format!(
+            "no input given and stdin is a terminal: pass {what} as an argument, pipe it in, \
+             or give - to type it here"
+        )));
+    }
+    crate::output::note(
+        global,
+        format!("reading {what} from the terminal; end it with Ctrl-D"),
+    );
+    Ok(())
 }

@@ -4,11 +4,12 @@ use std::io::BufRead;
 
 use syncdb_core::Address;
 use syncdb_core::ipc::{
-    Empty, ImportBegin, ImportBeginParams, ImportChunk, ImportChunkParams, ImportEnd, Put,
-    PutParams,
+    Empty, ImportBegin, ImportBeginParams, ImportChunk, ImportChunkParams, ImportEnd, ImportFormat,
+    Put, PutParams,
 };
 
-use super::{Ctx, read_input};
+use super::{Ctx, read_input, stdin_prompt};
+use crate::args::ImportArgs;
 use crate::exit::{CliError, Result};
 use crate::output;
 
@@ -18,7 +19,7 @@ const CHUNK_BYTES: usize = 4 << 20;
 
 pub fn one(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
     let (db, collection, key) = Address::parse_collection(address)?;
-    let doc = read_input(input)?;
+    let doc = read_input(&ctx.global, input)?;
     let folder = ctx.folder()?;
     let out = ctx.client()?.call::<Put>(&PutParams {
         folder,
@@ -33,15 +34,29 @@ pub fn one(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
     output::line(out.key.map(String::from).unwrap_or_default())
 }
 
-pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
+pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> Result<()> {
     let (db, collection, key) = Address::parse_collection(address)?;
     if key.is_some() {
         return Err(CliError::usage(format!(
             "put --batch takes DB/COLL, not a record address ({address}); keys come from each line's `_id` or are made"
         )));
     }
+    match &how.key_field {
+        Some(f) if f.is_empty() => {
+            return Err(CliError::usage("--key-field needs a field name"));
+        }
+        Some(_) if how.format == ImportFormat::Records => {
+            return Err(CliError::usage(
+                "--key-field is for documents; with --format records each line carries its key",
+            ));
+        }
+        _ => {}
+    }
     let (reader, total): (Box<dyn BufRead>, Option<u64>) = match input {
-        None | Some("-") => (Box::new(std::io::stdin().lock()), None),
+        None | Some("-") => {
+            stdin_prompt(&ctx.global, input, "the JSON Lines")?;
+            (Box::new(std::io::stdin().lock()), None)
+        }
         Some(path) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| CliError::usage(format!("cannot open {path}: {e}")))?;
@@ -58,6 +73,9 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
         folder,
         db: db.clone(),
         collection: collection.clone(),
+        format: how.format,
+        key_field: how.key_field,
+        dry_run: how.dry_run,
     })?;
     let bar = output::progress(&ctx.global, total);
     bar.set_message(format!("importing into {db}/{collection}"));
@@ -94,9 +112,17 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
     if ctx.global.json {
         return output::json(&out);
     }
+    let n = out.imported;
+    let records = if n == 1 { "record" } else { "records" };
+    if out.dry_run {
+        // What a dry run is for: said even with --quiet.
+        return output::line(format!(
+            "would import {n} {records} into {db}/{collection} (dry run: nothing was written)"
+        ));
+    }
     output::note(
         &ctx.global,
-        format!("imported {} records into {db}/{collection}", out.imported),
+        format!("imported {n} {records} into {db}/{collection}"),
     );
     Ok(())
 }

@@ -28,7 +28,7 @@ pub fn get(ctx: &Ctx, address: &str) -> Result<()> {
 
 pub fn patch(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
     let (db, collection, key) = Address::parse_record(address)?;
-    let doc = read_input(input)?;
+    let doc = read_input(&ctx.global, input)?;
     let params = PatchParams {
         folder: ctx.folder()?,
         db,

@@ -260,6 +260,44 @@ pub struct ImportBeginParams {
     pub folder: FolderRef,
     pub db: Name,
     pub collection: Name,
+    /// How each line is read.
+    #[serde(default)]
+    pub format: ImportFormat,
+    /// For plain documents: the field that holds the key, instead of
+    /// `daemon.key_path`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key_field: Option<String>,
+    /// Check every line and count, but write nothing (and create nothing).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What one line of an import is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportFormat {
+    /// A record as `syncdb ls --json` prints it (`{"key":K,"doc":{..}}`, no
+    /// other field) keeps its key; any other line is a plain document.
+    #[default]
+    Auto,
+    /// Every line is a plain document, even one shaped like a record.
+    Docs,
+    /// Every line is a record `{"key":K,"doc":{..}}`; other fields (as in
+    /// `get --json`: seq, version) are ignored.
+    Records,
+}
+
+impl ImportFormat {
+    pub const NAMES: [&str; 3] = ["auto", "docs", "records"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "docs" => Some(Self::Docs),
+            "records" => Some(Self::Records),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -272,8 +310,12 @@ pub struct ImportChunkParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImportOutput {
-    /// Records imported so far (all of them, after `import.end`).
+    /// Records imported so far (all of them, after `import.end`); with
+    /// `dry_run`, the records that would be.
     pub imported: u64,
+    /// True when nothing was written because the import was a dry run.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub dry_run: bool,
     /// The last seq, after `import.end`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub seq: Option<u64>,

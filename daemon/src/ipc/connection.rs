@@ -9,13 +9,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use syncdb_core::Name;
 use syncdb_core::db::WriteOp;
 use syncdb_core::ipc::*;
-use syncdb_core::{Document, Name};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::errors::{bad_input, replica_error};
+use super::import::LineReader;
 use super::{handlers, sync_handlers};
 use crate::replicas::{ImportDone, ImportMsg, Replica};
 use crate::state::State;
@@ -32,11 +33,17 @@ pub struct Connection {
 }
 
 struct Import {
-    replica: Arc<Replica>,
     collection: Name,
+    lines: LineReader,
+    /// The database's writer; none for a dry run, which writes nothing.
+    writer: Option<ImportWriter>,
+    queued: u64,
+}
+
+struct ImportWriter {
+    replica: Arc<Replica>,
     tx: mpsc::Sender<ImportMsg>,
     done: ImportDone,
-    queued: u64,
 }
 
 /// What reading the next request gave.
@@ -262,22 +269,36 @@ impl Connection {
             ));
         }
         let folder = self.state.resolve_writable(&p.folder)?;
-        let replica = self
-            .state
-            .replicas
-            .get(&folder, &p.db, true)
-            .map_err(replica_error)?
-            .expect("created");
-        let (tx, done) = replica.import().map_err(replica_error)?;
+        let lines = {
+            let c = self.state.config.lock().expect("config");
+            LineReader {
+                format: p.format,
+                key_required: p.key_field.is_some(),
+                key_field: p.key_field.unwrap_or_else(|| c.daemon.key_path.clone()),
+                max_doc_bytes: c.daemon.max_document_bytes,
+            }
+        };
+        let writer = if p.dry_run {
+            None
+        } else {
+            let replica = self
+                .state
+                .replicas
+                .get(&folder, &p.db, true)
+                .map_err(replica_error)?
+                .expect("created");
+            let (tx, done) = replica.import().map_err(replica_error)?;
+            Some(ImportWriter { replica, tx, done })
+        };
         self.import = Some(Import {
-            replica,
             collection: p.collection,
-            tx,
-            done,
+            lines,
+            writer,
             queued: 0,
         });
         Ok(ImportOutput {
             imported: 0,
+            dry_run: p.dry_run,
             seq: None,
         })
     }
@@ -286,22 +307,12 @@ impl Connection {
         let Some(import) = self.import.as_mut() else {
             return Err(bad_input("no import in progress; call import.begin first"));
         };
-        let (max, key_path) = {
-            let c = self.state.config.lock().expect("config");
-            (c.daemon.max_document_bytes, c.daemon.key_path.clone())
-        };
         let mut ops = Vec::with_capacity(p.lines.len());
         for (i, line) in p.lines.iter().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let parsed = Document::parse(line, max)
-                .map_err(|e| e.to_string())
-                .and_then(|doc| {
-                    let key = handlers::put_key(None, &doc, &key_path).map_err(|e| e.message)?;
-                    Ok((key, doc))
-                });
-            match parsed {
+            match import.lines.read(line, p.first_line + i as u64) {
                 Ok((key, doc)) => ops.push(WriteOp::Put {
                     collection: import.collection.clone(),
                     key,
@@ -309,19 +320,20 @@ impl Connection {
                 }),
                 Err(message) => {
                     self.import = None; // dropping the sender aborts: nothing written
-                    let line_no = p.first_line + i as u64;
-                    return Err(bad_input(format!(
-                        "line {line_no}: {message}; nothing was imported"
-                    )));
+                    return Err(bad_input(format!("{message}; nothing was imported")));
                 }
             }
         }
         import.queued += ops.len() as u64;
-        if import.tx.send(ImportMsg::Ops(ops)).await.is_err() {
+        let dry_run = import.writer.is_none();
+        if let Some(w) = &import.writer
+            && w.tx.send(ImportMsg::Ops(ops)).await.is_err()
+        {
             return Err(self.import_failed().await);
         }
         Ok(ImportOutput {
             imported: import_queued(&self.import),
+            dry_run,
             seq: None,
         })
     }
@@ -330,14 +342,22 @@ impl Connection {
         let Some(import) = self.import.take() else {
             return Err(bad_input("no import in progress; call import.begin first"));
         };
-        let _ = import.tx.send(ImportMsg::End).await;
-        drop(import.tx);
-        match import.done.await {
+        let Some(w) = import.writer else {
+            return Ok(ImportOutput {
+                imported: import.queued,
+                dry_run: true,
+                seq: None,
+            });
+        };
+        let _ = w.tx.send(ImportMsg::End).await;
+        drop(w.tx);
+        match w.done.await {
             Ok(Ok(imported)) => Ok(ImportOutput {
                 imported,
-                seq: Some(import.replica.high_seq()),
+                dry_run: false,
+                seq: Some(w.replica.high_seq()),
             }),
-            Ok(Err(e)) => Err(replica_error(import.replica.store_error(e))),
+            Ok(Err(e)) => Err(replica_error(w.replica.store_error(e))),
             Err(_) => Err(RpcError::new(
                 ErrorCode::Unavailable,
                 "the database writer stopped",
@@ -347,11 +367,11 @@ impl Connection {
 
     /// The writer gave up on the import (a storage error): fetch its reason.
     async fn import_failed(&mut self) -> RpcError {
-        let Some(import) = self.import.take() else {
+        let Some(w) = self.import.take().and_then(|i| i.writer) else {
             return RpcError::new(ErrorCode::Internal, "import state lost");
         };
-        match import.done.await {
-            Ok(Err(e)) => replica_error(import.replica.store_error(e)),
+        match w.done.await {
+            Ok(Err(e)) => replica_error(w.replica.store_error(e)),
             _ => RpcError::new(ErrorCode::Unavailable, "the database writer stopped"),
         }
     }

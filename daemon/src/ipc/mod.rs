@@ -4,6 +4,7 @@
 mod connection;
 mod errors;
 pub mod handlers;
+mod import;
 mod repair;
 mod server;
 mod sync_handlers;
