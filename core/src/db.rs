@@ -162,6 +162,17 @@ impl Database {
         self.state.meta.site
     }
 
+    /// The version of the whole-database drop marker, if it was ever dropped.
+    pub fn drop_marker(&self) -> Option<Version> {
+        self.state.markers.get(&None).copied()
+    }
+
+    /// Shrinks the file to what it holds (after a drop removed records).
+    pub fn compact(&mut self) -> Result<()> {
+        let engine = self.engine.clone();
+        guarded(|| engine.compact())
+    }
+
     /// The last seq committed.
     pub fn high_seq(&self) -> u64 {
         self.state.meta.next_seq - 1
@@ -601,6 +612,14 @@ impl Reader {
     /// Visible records in the database.
     pub fn record_count(&self) -> Result<u64> {
         Ok(self.collections()?.iter().map(|(_, n)| n).sum())
+    }
+
+    /// Dropped and not written to since: a database drop marker and no
+    /// visible record. Listings hide it; the file stays, holding the marker
+    /// that keeps older writes from other replicas out.
+    pub fn is_dropped(&self) -> Result<bool> {
+        let dropped = self.markers()?.iter().any(|(scope, _)| scope.is_none());
+        Ok(dropped && self.record_count()? == 0)
     }
 }
 

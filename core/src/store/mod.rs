@@ -202,6 +202,9 @@ pub trait Engine: Send + Sync {
     /// Runs `f` in one write transaction; commits durably if it returns Ok,
     /// rolls back otherwise.
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()>;
+    /// Gives the space of removed records back to the file system (after a
+    /// drop): the file shrinks to what it holds. Waits for reads in progress.
+    fn compact(&self) -> Result<()>;
 }
 
 /// The writes one transaction can make. Reads inside see earlier writes.
