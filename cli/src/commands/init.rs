@@ -24,6 +24,19 @@ pub fn run(ctx: &Ctx, dir: Option<PathBuf>, engine: Option<EngineKind>) -> Resul
     let path = std::fs::canonicalize(&dir)
         .map_err(|e| CliError::failed(format!("{}: {e}", dir.display())))?;
     let info = client.call::<Init>(&InitParams { path, engine })?;
+    // An existing folder keeps its engine (its databases are files of that
+    // engine): a different --engine is not applied, and says so.
+    let ignored = engine.filter(|e| !info.created && *e != info.engine);
+    if let Some(asked) = ignored {
+        output::note(
+            &ctx.global,
+            format!(
+                "note: --engine {asked} ignored: {} is already a folder with engine {}; its engine does not change",
+                info.path.display(),
+                info.engine
+            ),
+        );
+    }
     if ctx.global.json {
         return output::json(&info);
     }
