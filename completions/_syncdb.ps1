@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Drop a collection, or a whole database (every record in it)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print changes as JSON Lines as they commit')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon, folders, databases, record counts and remotes')
+            [CompletionResult]::new('folder', 'folder', [CompletionResultType]::ParameterValue, 'List, forget or move the folders registered with the daemon')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the remotes this folder syncs with')
             [CompletionResult]::new('clone', 'clone', [CompletionResultType]::ParameterValue, 'Make a local copy of a folder served by a hub, and sync it')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Sync with the folder''s remotes, with progress, until caught up both ways')
@@ -70,9 +71,12 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;put' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What each line is: `auto` reads a record as `ls --json` prints it ({"key":..,"doc":{..}}) under its key and any other line as a document; `docs`: every line is a document; `records`: every line is a record (extra fields such as seq and version are ignored)')
+            [CompletionResult]::new('--key-field', '--key-field', [CompletionResultType]::ParameterName, 'Take each document''s key from field F [default: `daemon.key_path`, `_id`]')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Import JSON Lines: one document per line, all in one transaction')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Read and check every line, print how many records would be imported, and write nothing')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
@@ -132,13 +136,14 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Print keys only')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'With no address: list dropped databases too')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -146,6 +151,8 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         'syncdb;drop' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask: drop even if it removes records (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask: drop even if it removes records (for scripts)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
@@ -175,6 +182,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         'syncdb;status' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List dropped databases too')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
@@ -184,6 +192,88 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;folder' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List registered folders: id, path, engine, remotes, whether the path is there')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Forget a folder: stop syncing it and unregister it; its files stay unless --delete-files')
+            [CompletionResult]::new('mv', 'mv', [CompletionResultType]::ParameterValue, 'Move a folder and keep it registered; or re-point one moved by hand')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'syncdb;folder;ls' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;folder;rm' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--delete-files', '--delete-files', [CompletionResultType]::ParameterName, 'Also delete its databases and .syncdb/')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask before deleting files (for scripts)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask before deleting files (for scripts)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;folder;mv' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;folder;help' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List registered folders: id, path, engine, remotes, whether the path is there')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Forget a folder: stop syncing it and unregister it; its files stay unless --delete-files')
+            [CompletionResult]::new('mv', 'mv', [CompletionResultType]::ParameterValue, 'Move a folder and keep it registered; or re-point one moved by hand')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'syncdb;folder;help;ls' {
+            break
+        }
+        'syncdb;folder;help;rm' {
+            break
+        }
+        'syncdb;folder;help;mv' {
+            break
+        }
+        'syncdb;folder;help;help' {
             break
         }
         'syncdb;remote' {
@@ -728,6 +818,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Drop a collection, or a whole database (every record in it)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print changes as JSON Lines as they commit')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon, folders, databases, record counts and remotes')
+            [CompletionResult]::new('folder', 'folder', [CompletionResultType]::ParameterValue, 'List, forget or move the folders registered with the daemon')
             [CompletionResult]::new('remote', 'remote', [CompletionResultType]::ParameterValue, 'Manage the remotes this folder syncs with')
             [CompletionResult]::new('clone', 'clone', [CompletionResultType]::ParameterValue, 'Make a local copy of a folder served by a hub, and sync it')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Sync with the folder''s remotes, with progress, until caught up both ways')
@@ -768,6 +859,21 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;help;status' {
+            break
+        }
+        'syncdb;help;folder' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List registered folders: id, path, engine, remotes, whether the path is there')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Forget a folder: stop syncing it and unregister it; its files stay unless --delete-files')
+            [CompletionResult]::new('mv', 'mv', [CompletionResultType]::ParameterValue, 'Move a folder and keep it registered; or re-point one moved by hand')
+            break
+        }
+        'syncdb;help;folder;ls' {
+            break
+        }
+        'syncdb;help;folder;rm' {
+            break
+        }
+        'syncdb;help;folder;mv' {
             break
         }
         'syncdb;help;remote' {

@@ -37,6 +37,9 @@ _syncdb() {
             syncdb,drop)
                 cmd="syncdb__subcmd__drop"
                 ;;
+            syncdb,folder)
+                cmd="syncdb__subcmd__folder"
+                ;;
             syncdb,get)
                 cmd="syncdb__subcmd__get"
                 ;;
@@ -136,6 +139,30 @@ _syncdb() {
             syncdb__subcmd__daemon__subcmd__help,stop)
                 cmd="syncdb__subcmd__daemon__subcmd__help__subcmd__stop"
                 ;;
+            syncdb__subcmd__folder,help)
+                cmd="syncdb__subcmd__folder__subcmd__help"
+                ;;
+            syncdb__subcmd__folder,ls)
+                cmd="syncdb__subcmd__folder__subcmd__ls"
+                ;;
+            syncdb__subcmd__folder,mv)
+                cmd="syncdb__subcmd__folder__subcmd__mv"
+                ;;
+            syncdb__subcmd__folder,rm)
+                cmd="syncdb__subcmd__folder__subcmd__rm"
+                ;;
+            syncdb__subcmd__folder__subcmd__help,help)
+                cmd="syncdb__subcmd__folder__subcmd__help__subcmd__help"
+                ;;
+            syncdb__subcmd__folder__subcmd__help,ls)
+                cmd="syncdb__subcmd__folder__subcmd__help__subcmd__ls"
+                ;;
+            syncdb__subcmd__folder__subcmd__help,mv)
+                cmd="syncdb__subcmd__folder__subcmd__help__subcmd__mv"
+                ;;
+            syncdb__subcmd__folder__subcmd__help,rm)
+                cmd="syncdb__subcmd__folder__subcmd__help__subcmd__rm"
+                ;;
             syncdb__subcmd__help,__docs)
                 cmd="syncdb__subcmd__help__subcmd____docs"
                 ;;
@@ -156,6 +183,9 @@ _syncdb() {
                 ;;
             syncdb__subcmd__help,drop)
                 cmd="syncdb__subcmd__help__subcmd__drop"
+                ;;
+            syncdb__subcmd__help,folder)
+                cmd="syncdb__subcmd__help__subcmd__folder"
                 ;;
             syncdb__subcmd__help,get)
                 cmd="syncdb__subcmd__help__subcmd__get"
@@ -222,6 +252,15 @@ _syncdb() {
                 ;;
             syncdb__subcmd__help__subcmd__daemon,stop)
                 cmd="syncdb__subcmd__help__subcmd__daemon__subcmd__stop"
+                ;;
+            syncdb__subcmd__help__subcmd__folder,ls)
+                cmd="syncdb__subcmd__help__subcmd__folder__subcmd__ls"
+                ;;
+            syncdb__subcmd__help__subcmd__folder,mv)
+                cmd="syncdb__subcmd__help__subcmd__folder__subcmd__mv"
+                ;;
+            syncdb__subcmd__help__subcmd__folder,rm)
+                cmd="syncdb__subcmd__help__subcmd__folder__subcmd__rm"
                 ;;
             syncdb__subcmd__help__subcmd__remote,add)
                 cmd="syncdb__subcmd__help__subcmd__remote__subcmd__add"
@@ -329,7 +368,7 @@ _syncdb() {
 
     case "${cmd}" in
         syncdb)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config logs __docs help"
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status folder remote clone sync digest repair serve token daemon service config logs __docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -791,8 +830,166 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__drop)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            opts="-y -C -q -v -h -V --yes --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version ls rm mv help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__help)
+            opts="ls rm mv help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__help__subcmd__mv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__ls)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__mv)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__folder__subcmd__rm)
+            opts="-y -C -q -v -h -V --delete-files --yes --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -835,7 +1032,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help)
-            opts="init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config logs __docs help"
+            opts="init put patch get del ls drop watch status folder remote clone sync digest repair serve token daemon service config logs __docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1033,6 +1230,62 @@ _syncdb() {
         syncdb__subcmd__help__subcmd__drop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__folder)
+            opts="ls rm mv"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__folder__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__folder__subcmd__mv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__folder__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1429,7 +1682,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__ls)
-            opts="-C -q -v -h -V --prefix --limit --keys --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --prefix --limit --keys --all --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1481,12 +1734,20 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__put)
-            opts="-C -q -v -h -V --batch --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --batch --format --key-field --dry-run --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "auto docs records" -- "${cur}"))
+                    return 0
+                    ;;
+                --key-field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1899,7 +2160,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__status)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --all --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

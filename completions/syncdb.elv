@@ -38,6 +38,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand drop 'Drop a collection, or a whole database (every record in it)'
             cand watch 'Print changes as JSON Lines as they commit'
             cand status 'Show the daemon, folders, databases, record counts and remotes'
+            cand folder 'List, forget or move the folders registered with the daemon'
             cand remote 'Manage the remotes this folder syncs with'
             cand clone 'Make a local copy of a folder served by a hub, and sync it'
             cand sync 'Sync with the folder''s remotes, with progress, until caught up both ways'
@@ -65,9 +66,12 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;put'= {
+            cand --format 'What each line is: `auto` reads a record as `ls --json` prints it ({"key":..,"doc":{..}}) under its key and any other line as a document; `docs`: every line is a document; `records`: every line is a record (extra fields such as seq and version are ignored)'
+            cand --key-field 'Take each document''s key from field F [default: `daemon.key_path`, `_id`]'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --batch 'Import JSON Lines: one document per line, all in one transaction'
+            cand --dry-run 'Read and check every line, print how many records would be imported, and write nothing'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -123,19 +127,22 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --keys 'Print keys only'
+            cand --all 'With no address: list dropped databases too'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'syncdb;drop'= {
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand -y 'Do not ask: drop even if it removes records (for scripts)'
+            cand --yes 'Do not ask: drop even if it removes records (for scripts)'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -163,6 +170,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;status'= {
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --all 'List dropped databases too'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -172,6 +180,79 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'syncdb;folder'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand ls 'List registered folders: id, path, engine, remotes, whether the path is there'
+            cand rm 'Forget a folder: stop syncing it and unregister it; its files stay unless --delete-files'
+            cand mv 'Move a folder and keep it registered; or re-point one moved by hand'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;folder;ls'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;folder;rm'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --delete-files 'Also delete its databases and .syncdb/'
+            cand -y 'Do not ask before deleting files (for scripts)'
+            cand --yes 'Do not ask before deleting files (for scripts)'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;folder;mv'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;folder;help'= {
+            cand ls 'List registered folders: id, path, engine, remotes, whether the path is there'
+            cand rm 'Forget a folder: stop syncing it and unregister it; its files stay unless --delete-files'
+            cand mv 'Move a folder and keep it registered; or re-point one moved by hand'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;folder;help;ls'= {
+        }
+        &'syncdb;folder;help;rm'= {
+        }
+        &'syncdb;folder;help;mv'= {
+        }
+        &'syncdb;folder;help;help'= {
         }
         &'syncdb;remote'= {
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
@@ -661,6 +742,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand drop 'Drop a collection, or a whole database (every record in it)'
             cand watch 'Print changes as JSON Lines as they commit'
             cand status 'Show the daemon, folders, databases, record counts and remotes'
+            cand folder 'List, forget or move the folders registered with the daemon'
             cand remote 'Manage the remotes this folder syncs with'
             cand clone 'Make a local copy of a folder served by a hub, and sync it'
             cand sync 'Sync with the folder''s remotes, with progress, until caught up both ways'
@@ -692,6 +774,17 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;watch'= {
         }
         &'syncdb;help;status'= {
+        }
+        &'syncdb;help;folder'= {
+            cand ls 'List registered folders: id, path, engine, remotes, whether the path is there'
+            cand rm 'Forget a folder: stop syncing it and unregister it; its files stay unless --delete-files'
+            cand mv 'Move a folder and keep it registered; or re-point one moved by hand'
+        }
+        &'syncdb;help;folder;ls'= {
+        }
+        &'syncdb;help;folder;rm'= {
+        }
+        &'syncdb;help;folder;mv'= {
         }
         &'syncdb;help;remote'= {
             cand add 'Add (or replace) a remote and start syncing with it'

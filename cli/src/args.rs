@@ -124,8 +124,11 @@ pub enum Command {
         address: String,
     },
     /// List databases, the collections of a database, or the records of a collection.
+    ///
+    /// Dropped databases (dropped, and not written to since) are hidden
+    /// unless --all is given.
     #[command(
-        after_help = "Examples:\n  syncdb ls\n  syncdb ls crm\n  syncdb ls crm/person --prefix 4 --limit 10 --keys"
+        after_help = "Examples:\n  syncdb ls\n  syncdb ls --all\n  syncdb ls crm\n  syncdb ls crm/person --prefix 4 --limit 10 --keys"
     )]
     Ls {
         /// Nothing, DB, or DB/COLL.
@@ -139,15 +142,24 @@ pub enum Command {
         /// Print keys only.
         #[arg(long)]
         keys: bool,
+        /// With no address: list dropped databases too.
+        #[arg(long)]
+        all: bool,
     },
     /// Drop a collection, or a whole database (every record in it).
     ///
     /// The drop is a versioned marker: it reaches every replica, and writes
-    /// made after it (anywhere) live on.
-    #[command(after_help = "Examples:\n  syncdb drop crm/person\n  syncdb drop crm")]
+    /// made after it (anywhere) live on. A dropped database's file is
+    /// compacted to the marker and hidden from `ls` and `status` (--all shows
+    /// it). A drop that removes records asks for confirmation on a terminal;
+    /// elsewhere it needs --yes.
+    #[command(after_help = "Examples:\n  syncdb drop crm/person\n  syncdb drop crm --yes")]
     Drop {
         /// DB or DB/COLL.
         address: String,
+        /// Do not ask: drop even if it removes records (for scripts).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Print changes as JSON Lines as they commit.
     ///
@@ -164,7 +176,15 @@ pub enum Command {
         since: Option<u64>,
     },
     /// Show the daemon, folders, databases, record counts and remotes.
-    Status,
+    #[command(after_help = "Examples:\n  syncdb status\n  syncdb status --all --json")]
+    Status {
+        /// List dropped databases too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List, forget or move the folders registered with the daemon.
+    #[command(subcommand)]
+    Folder(FolderCommand),
     /// Manage the remotes this folder syncs with.
     #[command(subcommand)]
     Remote(RemoteCommand),
@@ -347,6 +367,48 @@ pub enum RemoteCommand {
     Ls,
     /// Remove a remote and stop syncing with it.
     Rm { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FolderCommand {
+    /// List registered folders: id, path, engine, remotes, whether the path is there.
+    #[command(after_help = "Example:\n  syncdb folder ls --json")]
+    Ls,
+    /// Forget a folder: stop syncing it and unregister it; its files stay
+    /// unless --delete-files.
+    ///
+    /// With --delete-files, its database files and .syncdb/ are deleted too
+    /// (the directory as well, if that empties it); this asks for
+    /// confirmation on a terminal, and elsewhere needs --yes. Other
+    /// replicas of the folder are not touched.
+    #[command(
+        after_help = "Examples:\n  syncdb folder rm ~/old-crm\n  syncdb folder rm 7d50e492-173c-44eb-995c-6f5cb3b079c9 --delete-files --yes"
+    )]
+    Rm {
+        /// The folder's path or id (as `syncdb folder ls` shows).
+        folder: String,
+        /// Also delete its databases and .syncdb/.
+        #[arg(long)]
+        delete_files: bool,
+        /// Do not ask before deleting files (for scripts).
+        #[arg(short, long, requires = "delete_files")]
+        yes: bool,
+    },
+    /// Move a folder and keep it registered; or re-point one moved by hand.
+    ///
+    /// If OLD is still there, the directory is renamed to NEW (same file
+    /// system) and the registration follows. If OLD is gone and NEW is the
+    /// same folder (moved by hand), only the registration moves. Either way
+    /// its id and remotes stay.
+    #[command(
+        after_help = "Examples:\n  syncdb folder mv ~/crm ~/work/crm\n  mv ~/crm ~/work/crm && syncdb folder mv ~/crm ~/work/crm"
+    )]
+    Mv {
+        /// The folder's registered path or id.
+        old: String,
+        /// Its new path.
+        new: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

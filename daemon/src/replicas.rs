@@ -225,37 +225,56 @@ impl Replicas {
         self.commits.subscribe()
     }
 
-    /// The replica of database `name` in `folder`; with `create`, a missing
-    /// database is created with the folder's engine, else `Ok(None)`.
-    ///
-    /// The map lock is held only to look up and insert: the file is opened
-    /// outside it (under the database's own lock), and an engine panic is an
-    /// error (`Database::open`), so a damaged file fails alone.
+    /// The replica of database `name` in `folder`, or `Ok(None)` if it does
+    /// not exist. Never creates anything: what reads use.
     pub fn get(
         &self,
         folder: &Folder,
         name: &Name,
         create: bool,
     ) -> Result<Option<Arc<Replica>>, ReplicaError> {
+        Ok(self.open(folder, name, create)?.map(|(r, _)| r))
+    }
+
+    /// The replica of database `name` in `folder`, created with the folder's
+    /// engine if missing; true when this call created it (for writes, which
+    /// say so: a typo in a database name is then visible).
+    pub fn get_or_create(
+        &self,
+        folder: &Folder,
+        name: &Name,
+    ) -> Result<(Arc<Replica>, bool), ReplicaError> {
+        Ok(self.open(folder, name, true)?.expect("created"))
+    }
+
+    /// The map lock is held only to look up and insert: the file is opened
+    /// outside it (under the database's own lock), and an engine panic is an
+    /// error (`Database::open`), so a damaged file fails alone.
+    fn open(
+        &self,
+        folder: &Folder,
+        name: &Name,
+        create: bool,
+    ) -> Result<Option<(Arc<Replica>, bool)>, ReplicaError> {
         if self.closing.load(Ordering::Acquire) {
             return Err(ReplicaError::Stopped);
         }
         let key = (folder.path.clone(), name.clone());
         if let Some(r) = self.lookup(&key) {
-            return Ok(Some(r));
+            return Ok(Some((r, false)));
         }
         let gate = self.gate(&key);
         let _opening = lock(&gate);
         // Someone may have opened it while we waited for the gate.
         if let Some(r) = self.lookup(&key) {
-            return Ok(Some(r));
+            return Ok(Some((r, false)));
         }
         if self.closing.load(Ordering::Acquire) {
             return Err(ReplicaError::Stopped);
         }
-        let (kind, path) = match folder.database_file(name)? {
-            Some(found) => found,
-            None if create => folder.new_database_file(name),
+        let ((kind, path), created) = match folder.database_file(name)? {
+            Some(found) => (found, false),
+            None if create => (folder.new_database_file(name), true),
             None => return Ok(None),
         };
         // Closed for being idle: its writer lets go of the file first.
@@ -283,8 +302,50 @@ impl Replicas {
         let idle = self.idle_beyond_cap(&mut open);
         drop(open);
         self.close_idle(idle);
-        tracing::info!(db = %path.display(), engine = %kind, "opened database");
-        Ok(Some(replica))
+        if created {
+            tracing::info!(db = %path.display(), engine = %kind, "created database");
+        } else {
+            tracing::info!(db = %path.display(), engine = %kind, "opened database");
+        }
+        Ok(Some((replica, created)))
+    }
+
+    /// Removes a database that a write created moments ago and that nothing
+    /// was committed to (an import that failed), file and all, so a write
+    /// that wrote nothing leaves nothing behind. Does nothing (false) when
+    /// anyone else holds the replica or anything was committed to it: then
+    /// the database is in use and stays.
+    pub fn discard_new(&self, replica: Arc<Replica>) -> bool {
+        let key = (replica.folder.clone(), replica.name.clone());
+        let gate = self.gate(&key);
+        let _held = lock(&gate);
+        {
+            let mut open = lock(&self.open);
+            // The map's reference and ours, no other: no request can send it
+            // a write (new ones find it missing once it is out of the map).
+            let ours = open.get(&key).is_some_and(|r| Arc::ptr_eq(r, &replica));
+            if !ours || Arc::strong_count(&replica) != 2 || replica.high_seq() != 0 {
+                return false;
+            }
+            open.remove(&key);
+        }
+        let file = replica.file.clone();
+        drop(replica); // the last sender: its writer stops
+        let writer = {
+            let mut threads = lock(&self.threads);
+            let at = threads.iter().position(|(k, _)| *k == key);
+            at.map(|i| threads.swap_remove(i).1)
+        };
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+        let removed = remove_database_files(&file);
+        if let Err(e) = &removed {
+            tracing::warn!(db = %file.display(), error = %e, "cannot remove an empty new database");
+        } else {
+            tracing::info!(db = %file.display(), "removed a new database that nothing was written to");
+        }
+        removed.is_ok()
     }
 
     /// An open replica whose writer is alive.
@@ -315,6 +376,30 @@ impl Replicas {
         let _held = lock(&gate);
         lock(&self.open).remove(&key);
         f()
+    }
+
+    /// Closes every database of the folder at `path` (it is moved or
+    /// forgotten): out of the map, then waits up to `within` for their
+    /// writers to stop, which they do once requests using them let go.
+    /// False if one is still running then.
+    pub fn close_folder(&self, path: &std::path::Path, within: Duration) -> bool {
+        lock(&self.open).retain(|(folder, _), _| folder != path);
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let mut threads = lock(&self.threads);
+            let mut idle = lock(&self.idle_closed);
+            let mine = |k: &DbKey| k.0 == path;
+            idle.retain(|k, _| !mine(k)); // idle writers have no senders: they end
+            threads.retain(|(k, t)| !(mine(k) && t.is_finished()));
+            if !threads.iter().any(|(k, _)| mine(k)) {
+                return true;
+            }
+            drop((threads, idle));
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn spawn_writer(&self, folder: PathBuf, name: Name, db: Database) -> Replica {
@@ -401,6 +486,24 @@ impl Replicas {
     }
 }
 
+/// Removes a database file and SQLite's side files (`-wal`, `-shm`), then
+/// makes the removal durable.
+pub fn remove_database_files(file: &std::path::Path) -> std::io::Result<()> {
+    for side in ["", "-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(side);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 struct Writer {
     db: Database,
     folder: PathBuf,
@@ -459,12 +562,14 @@ impl Writer {
                     reply,
                 } => {
                     let prev_high = self.db.high_seq();
+                    let dropped = self.db.drop_marker();
                     let now = self.now_ms();
                     let outcome = self.db.apply_chunk(now, peer, &items, end_seq);
                     let outcome = outcome.map(|(commit, echoes)| {
                         self.announce(prev_high, commit);
                         echoes
                     });
+                    self.compact_if_dropped(dropped);
                     let _ = reply.send(outcome);
                 }
             }
@@ -480,10 +585,12 @@ impl Writer {
             all.extend(ops);
         }
         let prev_high = self.db.high_seq();
+        let dropped = self.db.drop_marker();
         let now = self.now_ms();
         match self.db.commit(&all, now) {
             Ok((commit, outcomes)) => {
                 self.announce(prev_high, commit);
+                self.compact_if_dropped(dropped);
                 let mut outcomes = outcomes.into_iter();
                 for (n, reply) in replies {
                     let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
@@ -528,6 +635,25 @@ impl Writer {
         })?;
         self.announce(prev_high, commit);
         Ok(count)
+    }
+
+    /// After a commit that dropped the database (here or from a peer), its
+    /// removed records' space goes back to the file system: the file keeps
+    /// only the marker, the replica's identity and its checkpoints. Run
+    /// before answering: once `drop` returns, the space is back.
+    fn compact_if_dropped(&mut self, before: Option<syncdb_core::version::Version>) {
+        if self.db.drop_marker() == before {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match self.db.compact() {
+            Ok(()) => {
+                tracing::info!(db = %self.name, ms = started.elapsed().as_millis() as u64, "compacted a dropped database")
+            }
+            Err(e) => {
+                tracing::warn!(db = %self.name, error = %e, "cannot compact a dropped database; the file keeps its size")
+            }
+        }
     }
 
     fn announce(&self, prev_high: u64, commit: Commit) {

@@ -146,6 +146,18 @@ impl State {
         })
     }
 
+    /// Unregisters the folder at `path` (best effort: for undoing a
+    /// registration that a failure right after made pointless).
+    pub fn forget(&self, path: &Path) {
+        let forgotten = self.update_config(|config| {
+            config.folders.retain(|f| f.path != path);
+            Ok(())
+        });
+        if let Err(e) = forgotten {
+            tracing::warn!(folder = %path.display(), error = %e.message, "cannot unregister a folder");
+        }
+    }
+
     /// Changes the config and saves it atomically; on any error nothing changes.
     pub fn update_config(
         &self,
@@ -171,6 +183,17 @@ impl State {
 
 /// Opens a registered folder, checking it is still the folder we registered.
 pub fn open_registered(entry: &FolderEntry) -> Result<Folder, RpcError> {
+    if std::fs::symlink_metadata(&entry.path).is_err() {
+        // Moved or deleted: `init` there would make a new folder (a new
+        // id); what helps is re-pointing or forgetting this one.
+        let path = entry.path.display();
+        return Err(RpcError::new(
+            ErrorCode::NotFound,
+            format!(
+                "registered folder {path} is missing (moved or deleted?): if it moved, run `syncdb folder mv {path} NEW_PATH`; to forget it, `syncdb folder rm {path}`"
+            ),
+        ));
+    }
     let folder = Folder::open(&entry.path).map_err(|e| {
         RpcError::new(
             ErrorCode::NotFound,

@@ -137,7 +137,7 @@ fn drop_removes_older_records_and_later_writes_live(engine: &str) {
     let h = Home::with_folder(engine);
     h.put("crm/person/1", "{}");
     h.put("crm/org/1", "{}");
-    h.run(&["drop", "crm/person"]).ok();
+    h.run(&["drop", "crm/person", "--yes"]).ok();
     assert!(h.records("crm/person").is_empty());
     assert_eq!(
         h.records("crm/org").len(),
@@ -150,7 +150,7 @@ fn drop_removes_older_records_and_later_writes_live(engine: &str) {
         [("2".into(), json!({"after":true}))]
     );
 
-    h.run(&["drop", "crm"]).ok();
+    h.run(&["drop", "crm", "--yes"]).ok();
     assert!(h.records("crm/org").is_empty() && h.records("crm/person").is_empty());
     h.put("crm/org/3", "{}");
     assert_eq!(h.records("crm/org").len(), 1);

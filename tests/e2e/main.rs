@@ -11,6 +11,7 @@ mod faults_net;
 mod hub_listener;
 mod ipc_bad_input;
 mod isolation;
+mod lifecycle;
 mod local;
 mod net_bad_input;
 mod promises;

@@ -59,7 +59,7 @@ fn three_daemons_converge_through_the_hub() {
     assert_eq!(race(&a), race(&hub.home));
 
     // Drops travel too.
-    a.run(&["drop", "crm/race"]).ok();
+    a.run(&["drop", "crm/race", "--yes"]).ok();
     converged(&[&hub.home, &a, &b]);
     assert!(b.records("crm/race").is_empty());
 
@@ -122,6 +122,22 @@ fn access_is_enforced_by_the_hub() {
         bad.to_str().unwrap(),
     ])
     .fails(1, "unauthorized");
+    // The failed clone is undone: nothing registered retries forever.
+    let status = c.run(&["status", "--json"]).json();
+    assert_eq!(status["folders"], json!([]), "{status}");
+
+    // A registered folder whose remote's token is refused shows why.
+    let c = hub.follower("");
+    c.run(&[
+        "remote",
+        "add",
+        "origin",
+        &hub.url(),
+        "--token-file",
+        bad.to_str().unwrap(),
+    ])
+    .ok();
+    c.run(&["sync", "--once"]).fails(1, "unauthorized");
     let status = c.run(&["status", "--json"]).json();
     assert!(
         status["folders"][0]["remotes"][0]["error"]

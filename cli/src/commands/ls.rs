@@ -17,6 +17,7 @@ pub fn run(
     prefix: &str,
     limit: Option<usize>,
     keys_only: bool,
+    all: bool,
 ) -> Result<()> {
     let parsed = address.map(Address::parse).transpose()?;
     let (db, collection) = match parsed {
@@ -38,6 +39,7 @@ pub fn run(
         after: None,
         limit: PAGE,
         keys_only,
+        all,
     };
     let mut remaining = limit.unwrap_or(usize::MAX);
     loop {
@@ -52,6 +54,14 @@ pub fn run(
                     output::json(&d)?;
                 } else if let Some(err) = &d.error {
                     output::line(format!("{:<24} {:<7} error: {err}", d.name, d.engine))?;
+                } else if d.dropped {
+                    output::line(format!(
+                        "{:<24} {:<7} dropped  seq {:<10} {}",
+                        d.name,
+                        d.engine,
+                        d.seq,
+                        output::human_bytes(d.bytes)
+                    ))?;
                 } else {
                     output::line(format!(
                         "{:<24} {:<7} {:>10} records  seq {:<10} {}",

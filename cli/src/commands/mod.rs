@@ -4,6 +4,7 @@
 mod config;
 mod daemon;
 mod docs;
+mod folder;
 mod init;
 mod logs;
 mod ls;
@@ -81,15 +82,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Patch { address, input } => records::patch(&ctx, &address, input.as_deref()),
         Command::Get { address } => records::get(&ctx, &address),
         Command::Del { address } => records::del(&ctx, &address),
-        Command::Drop { address } => records::drop(&ctx, &address),
+        Command::Drop { address, yes } => records::drop(&ctx, &address, yes),
         Command::Ls {
             address,
             prefix,
             limit,
             keys,
-        } => ls::run(&ctx, address.as_deref(), &prefix, limit, keys),
+            all,
+        } => ls::run(&ctx, address.as_deref(), &prefix, limit, keys, all),
         Command::Watch { address, since } => watch::run(&ctx, address.as_deref(), since),
-        Command::Status => status::run(&ctx),
+        Command::Status { all } => status::run(&ctx, all),
+        Command::Folder(cmd) => folder::run(&ctx, cmd),
         Command::Remote(cmd) => remote::run(&ctx, cmd),
         Command::Clone {
             url,
@@ -171,4 +174,29 @@ pub fn stdin_prompt(global: &Global, input: Option<&str>, what: &str) -> Result<
         format!("reading {what} from the terminal; end it with Ctrl-D"),
     );
     Ok(())
+}
+
+/// Asks a person to confirm what cannot be undone: on a terminal (stdin
+/// and stderr) it asks and reads y/N; elsewhere it refuses (exit 2) and
+/// says to pass `--yes`. `what` completes "this will …".
+pub fn confirm(what: &str) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(CliError::usage(format!(
+            "this would {what}; pass --yes to do it without a terminal to confirm on (nothing was changed)"
+        )));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "This will {what}. Continue? [y/N] ");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::usage(format!("cannot read the answer: {e}")))?;
+    match answer.trim() {
+        "y" | "Y" | "yes" | "YES" | "Yes" => Ok(()),
+        _ => Err(CliError::usage("not confirmed; nothing was changed")),
+    }
 }

@@ -23,7 +23,7 @@ pub fn one(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
     let folder = ctx.folder()?;
     let out = ctx.client()?.call::<Put>(&PutParams {
         folder,
-        db,
+        db: db.clone(),
         collection,
         key,
         doc,
@@ -31,7 +31,18 @@ pub fn one(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
     if ctx.global.json {
         return output::json(&out);
     }
+    created_note(ctx, out.created_database, &db);
     output::line(out.key.map(String::from).unwrap_or_default())
+}
+
+/// A write into a database that did not exist created it: said to a person
+/// at a terminal, so `put cmr/...` for `crm` does not pass unnoticed
+/// (scripts see `created_database` with `--json`).
+fn created_note(ctx: &Ctx, created: bool, db: &syncdb_core::Name) {
+    use std::io::IsTerminal;
+    if created && std::io::stderr().is_terminal() {
+        output::note(&ctx.global, format!("created database {db}"));
+    }
 }
 
 pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> Result<()> {
@@ -112,6 +123,7 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> 
     if ctx.global.json {
         return output::json(&out);
     }
+    created_note(ctx, out.created_database, &db);
     let n = out.imported;
     let records = if n == 1 { "record" } else { "records" };
     if out.dry_run {

@@ -1,9 +1,11 @@
 //! `syncdb get | patch | del | drop`: one record or one scope at a time.
 
 use syncdb_core::Address;
-use syncdb_core::ipc::{Del, DropParams, DropScope, Get, Patch, PatchParams, RecordParams};
+use syncdb_core::ipc::{
+    Del, DropCheck, DropParams, DropScope, Get, Patch, PatchParams, RecordParams,
+};
 
-use super::{Ctx, read_input};
+use super::{Ctx, confirm, read_input};
 use crate::exit::{CliError, Result};
 use crate::output;
 
@@ -54,7 +56,7 @@ pub fn del(ctx: &Ctx, address: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn drop(ctx: &Ctx, address: &str) -> Result<()> {
+pub fn drop(ctx: &Ctx, address: &str, yes: bool) -> Result<()> {
     let parsed = Address::parse(address)?;
     if parsed.key.is_some() {
         return Err(CliError::usage(format!(
@@ -66,7 +68,22 @@ pub fn drop(ctx: &Ctx, address: &str) -> Result<()> {
         db: parsed.db,
         collection: parsed.collection,
     };
-    let out = ctx.client()?.call::<DropScope>(&params)?;
+    let mut client = ctx.client()?;
+    // A drop reaches every replica and cannot be undone: one that removes
+    // records is confirmed by a person, or asked for with --yes.
+    if !yes {
+        let n = client.call::<DropCheck>(&params)?.records;
+        if n > 0 {
+            let what = match &params.collection {
+                Some(_) => "collection",
+                None => "database",
+            };
+            confirm(&format!(
+                "drop {what} {address} (records: {n}) here and on every machine the folder syncs with"
+            ))?;
+        }
+    }
+    let out = client.call::<DropScope>(&params)?;
     if ctx.global.json {
         return output::json(&out);
     }

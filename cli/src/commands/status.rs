@@ -1,13 +1,13 @@
 //! `syncdb status`: the daemon, its folders, their databases and counts.
 
-use syncdb_core::ipc::{Empty, Status};
+use syncdb_core::ipc::{Status, StatusParams};
 
 use super::Ctx;
 use crate::exit::Result;
 use crate::output;
 
-pub fn run(ctx: &Ctx) -> Result<()> {
-    let status = ctx.client()?.call::<Status>(&Empty {})?;
+pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
+    let status = ctx.client()?.call::<Status>(&StatusParams { all })?;
     if ctx.global.json {
         return output::json(&status);
     }
@@ -30,11 +30,15 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         output::line("no folders registered; create one with `syncdb init DIR`")?;
     }
     for f in &status.folders {
+        let what = match f.engine {
+            _ if f.missing => "missing".to_owned(),
+            Some(engine) => format!("engine {engine}"),
+            None => "unreadable".to_owned(),
+        };
         output::line(format!(
-            "\nfolder   {}  {}  (engine {})",
+            "\nfolder   {}  {}  ({what})",
             f.id,
             f.path.display(),
-            f.engine
         ))?;
         if let Some(err) = &f.error {
             output::line(format!("  error: {err}"))?;
@@ -55,6 +59,10 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         for db in &f.databases {
             if let Some(err) = &db.error {
                 output::line(format!("  {:<22} {:<7} error: {err}", db.name, db.engine))?;
+                continue;
+            }
+            if db.dropped {
+                output::line(format!("  {:<22} {:<7} dropped", db.name, db.engine))?;
                 continue;
             }
             output::line(format!(

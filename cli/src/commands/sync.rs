@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use syncdb_core::EngineKind;
 use syncdb_core::ipc::{
-    CloneFolder, CloneParams, Digest, DigestParams, Sync, SyncOutput, SyncParams, SyncProgress,
+    CloneFolder, CloneParams, Digest, DigestParams, FolderRm, FolderRmParams, Sync, SyncOutput,
+    SyncParams, SyncProgress,
 };
 
 use super::{Ctx, absolute};
@@ -130,28 +131,70 @@ pub fn clone(
     let dir = absolute(&dir.unwrap_or_else(|| PathBuf::from(&folder_id)))?;
     // As in `init`: the daemon (and a private home) first, then the folder.
     let mut client = ctx.client()?;
+    let made_dir = !dir.exists();
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
+    // A clone that fails leaves nothing behind: no registered folder
+    // retrying forever, no directory this command made.
+    let remove_dir = || {
+        if made_dir {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    };
+    let path = std::fs::canonicalize(&dir).map_err(|e| CliError::failed(e.to_string()))?;
     let params = CloneParams {
         url,
         folder_id,
-        path: std::fs::canonicalize(&dir).map_err(|e| CliError::failed(e.to_string()))?,
+        path,
         token_file: token_file.as_deref().map(absolute).transpose()?,
         ca_file: ca_file.as_deref().map(absolute).transpose()?,
         engine,
     };
-    let info = client.call::<CloneFolder>(&params)?;
+    let info = match client.call::<CloneFolder>(&params) {
+        Ok(info) => info,
+        Err(e) => {
+            remove_dir();
+            return Err(e);
+        }
+    };
     drop(client);
     output::note(&ctx.global, format!("cloning into {}", info.path.display()));
-    follow(
+    let synced = follow(
         ctx,
         SyncParams {
-            folder: Some(info.path),
+            folder: Some(info.path.clone()),
             remote: Some("origin".into()),
             once: true,
             timeout_secs: None,
         },
-    )
+    );
+    let Err(mut e) = synced else {
+        return Ok(());
+    };
+    // Only what this clone made is undone: an existing copy stays.
+    if info.created {
+        let undone = ctx.client().and_then(|mut c| {
+            c.call::<FolderRm>(&FolderRmParams {
+                folder: info.path.to_string_lossy().into_owned(),
+                delete_files: true,
+                keep_dir: !made_dir,
+            })
+        });
+        match undone {
+            Ok(_) => {
+                remove_dir();
+                e.message.push_str(&format!(
+                    "; the clone was undone ({} is not registered{})",
+                    info.path.display(),
+                    if made_dir { " and was removed" } else { "" }
+                ));
+            }
+            Err(undo) => e.message.push_str(&format!(
+                "; undoing the clone failed too ({undo}): see `syncdb folder ls`, `syncdb folder rm`"
+            )),
+        }
+    }
+    Err(e)
 }
 
 pub fn digest(ctx: &Ctx, db: Option<String>) -> Result<()> {

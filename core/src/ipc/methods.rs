@@ -39,11 +39,12 @@ method!(Get, "get", RecordParams, RecordOutput);
 method!(Del, "del", RecordParams, WriteOutput);
 method!(Ls, "ls", LsParams, LsOutput);
 method!(DropScope, "drop", DropParams, WriteOutput);
+method!(DropCheck, "drop.check", DropParams, DropCheckOutput);
 method!(ImportBegin, "import.begin", ImportBeginParams, ImportOutput);
 method!(ImportChunk, "import.chunk", ImportChunkParams, ImportOutput);
 method!(ImportEnd, "import.end", Empty, ImportOutput);
 method!(Watch, "watch", WatchParams, WatchEnd);
-method!(Status, "status", Empty, StatusOutput);
+method!(Status, "status", StatusParams, StatusOutput);
 method!(Shutdown, "shutdown", Empty, Empty);
 method!(RemoteAdd, "remote.add", RemoteAddParams, RemoteInfo);
 method!(RemoteLs, "remote.ls", FolderParams, RemoteList);
@@ -56,6 +57,9 @@ method!(TokenLs, "token.ls", Empty, TokenList);
 method!(TokenRevoke, "token.revoke", TokenRevokeParams, Empty);
 method!(Serve, "serve", ServeParams, ServeOutput);
 method!(Repair, "repair", RepairParams, RepairOutput);
+method!(FolderLs, "folder.ls", Empty, FolderList);
+method!(FolderRm, "folder.rm", FolderRmParams, FolderRmOutput);
+method!(FolderMv, "folder.mv", FolderMvParams, FolderInfo);
 
 /// Methods that change something: when the daemon stops before answering
 /// one, the command cannot know whether it took effect and must say so.
@@ -75,6 +79,8 @@ pub const WRITE_METHODS: &[&str] = &[
     TokenRevoke::NAME,
     Serve::NAME,
     Repair::NAME,
+    FolderRm::NAME,
+    FolderMv::NAME,
 ];
 
 /// The notification method carrying `sync` progress.
@@ -183,6 +189,10 @@ pub struct WriteOutput {
     pub key: Option<Key>,
     pub seq: u64,
     pub version: String,
+    /// True when this write created the database (`put` into a name that
+    /// did not exist): a typo in a database name is then visible.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created_database: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -206,6 +216,9 @@ pub struct LsParams {
     pub limit: usize,
     #[serde(default)]
     pub keys_only: bool,
+    /// Databases: list dropped ones too.
+    #[serde(default)]
+    pub all: bool,
 }
 
 /// Exactly one of the three lists, by what was asked.
@@ -232,6 +245,9 @@ pub struct DatabaseInfo {
     /// Why the database cannot be used (a damaged file); its counts are 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Dropped and not written to since (listed only when asked: `--all`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dropped: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -245,6 +261,14 @@ pub struct RecordEntry {
     pub key: Key,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub doc: Option<Box<RawValue>>,
+}
+
+/// What a drop would remove, asked before it is made (it cannot be undone
+/// and reaches every replica, so a person confirms one that removes records).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DropCheckOutput {
+    /// Visible records in the scope now.
+    pub records: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -319,6 +343,10 @@ pub struct ImportOutput {
     /// The last seq, after `import.end`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub seq: Option<u64>,
+    /// True when the import created the database (after `import.end`; a
+    /// failed import removes what it created).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created_database: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -632,11 +660,82 @@ pub struct DaemonInfo {
 pub struct FolderStatus {
     pub id: String,
     pub path: PathBuf,
-    pub engine: EngineKind,
+    /// Absent when the folder cannot be read (missing): then it is unknown.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub engine: Option<EngineKind>,
+    /// The registered directory is gone (moved or deleted).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub missing: bool,
     pub databases: Vec<DatabaseInfo>,
     #[serde(default)]
     pub remotes: Vec<RemoteStatus>,
     /// Why the folder cannot be served (missing, unreadable), if so.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StatusParams {
+    /// List dropped databases too.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The folders registered with the daemon (`syncdb folder ls`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FolderList {
+    pub folders: Vec<RegisteredFolder>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RegisteredFolder {
+    pub id: String,
+    pub path: PathBuf,
+    /// From the folder's settings; absent when they cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub engine: Option<EngineKind>,
+    /// Remote names and URLs.
+    pub remotes: Vec<RemoteRef>,
+    /// The directory is there and is this folder (same id).
+    pub exists: bool,
+    /// Why it cannot be used, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteRef {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FolderRmParams {
+    /// A registered folder: its path (absolute) or its id.
+    pub folder: String,
+    /// Also delete its database files and `.syncdb/` (the directory too,
+    /// if that leaves it empty).
+    #[serde(default)]
+    pub delete_files: bool,
+    /// With `delete_files`: keep the directory even if it is left empty
+    /// (a failed `clone` into a directory that was there before).
+    #[serde(default)]
+    pub keep_dir: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FolderRmOutput {
+    pub id: String,
+    pub path: PathBuf,
+    /// What was deleted (with `delete_files`).
+    pub deleted: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FolderMvParams {
+    /// A registered folder: its path (absolute) or its id.
+    pub from: String,
+    /// Where it goes (absolute). If the directory is already there (moved
+    /// by hand) and is the same folder, only the registration moves.
+    pub to: PathBuf,
 }

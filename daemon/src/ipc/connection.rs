@@ -1,6 +1,7 @@
 //! One client connection: read capped lines, dispatch requests, answer in
 //! order. Holds the connection's import, if one is in progress, so a client
-//! that goes away mid-import aborts it (nothing written).
+//! that goes away mid-import aborts it (nothing written, and a database the
+//! import created is removed again).
 
 use std::sync::Arc;
 
@@ -44,6 +45,32 @@ struct ImportWriter {
     replica: Arc<Replica>,
     tx: mpsc::Sender<ImportMsg>,
     done: ImportDone,
+    /// The import created the database: if it fails, the database goes.
+    created: bool,
+}
+
+impl ImportWriter {
+    /// Ends an import that will not commit: its writer rolls back, and a
+    /// database it created is removed (exit 2 means nothing was written,
+    /// so nothing is left). Returns the writer's reason, if it had one.
+    async fn abandon(self, state: &Arc<State>) -> Option<crate::replicas::ReplicaError> {
+        drop(self.tx);
+        let reason = match self.done.await {
+            Ok(Err(e)) => Some(self.replica.store_error(e)),
+            _ => None,
+        };
+        if self.created {
+            discard(state, self.replica).await;
+        }
+        reason
+    }
+}
+
+/// Removes a database created by a write that wrote nothing (off the async
+/// workers: it joins the database's writer thread).
+async fn discard(state: &Arc<State>, replica: Arc<Replica>) {
+    let state = state.clone();
+    let _ = tokio::task::spawn_blocking(move || state.replicas.discard_new(replica)).await;
 }
 
 /// What reading the next request gave.
@@ -85,10 +112,10 @@ impl Connection {
                 Ok(Read::Line(line)) => {
                     if let Err(e) = self.handle(&line).await {
                         tracing::debug!(error = %e, "connection closed while answering");
-                        return;
+                        break;
                     }
                 }
-                Ok(Read::Closed) => return,
+                Ok(Read::Closed) => break,
                 Err(e) => {
                     // Over-long line or I/O error: say so (best effort) and close.
                     let err = RpcError::new(ErrorCode::InvalidRequest, e.to_string());
@@ -96,9 +123,13 @@ impl Connection {
                         .write_all(&response_line::<()>(&Value::Null, Err(err)))
                         .await;
                     tracing::warn!(error = %e, "closing a local connection");
-                    return;
+                    break;
                 }
             }
+        }
+        // The client went away mid-import: it never committed.
+        if let Some(w) = self.import.take().and_then(|i| i.writer) {
+            w.abandon(&state).await;
         }
     }
 
@@ -179,7 +210,34 @@ impl Connection {
                 self.reply(&id, out).await
             }
             Status::NAME => {
-                let out = blocking(move || handlers::status(&state)).await;
+                let out = with_params(p, |p: StatusParams| {
+                    blocking(move || handlers::status(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            DropCheck::NAME => {
+                let out = params(p).and_then(|p| handlers::drop_check(&state, p));
+                self.reply(&id, out).await
+            }
+            FolderLs::NAME => {
+                let out = super::folders::ls(&state);
+                self.reply(&id, out).await
+            }
+            FolderRm::NAME => {
+                let out = with_params(p, |p: FolderRmParams| {
+                    let state = state.clone();
+                    blocking(move || super::folders::rm(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            FolderMv::NAME => {
+                let out = with_params(p, |p: FolderMvParams| {
+                    let state = state.clone();
+                    blocking(move || super::folders::mv(&state, p))
+                })
+                .await;
                 self.reply(&id, out).await
             }
             Shutdown::NAME => {
@@ -281,14 +339,18 @@ impl Connection {
         let writer = if p.dry_run {
             None
         } else {
-            let replica = self
+            let (replica, created) = self
                 .state
                 .replicas
-                .get(&folder, &p.db, true)
-                .map_err(replica_error)?
-                .expect("created");
+                .get_or_create(&folder, &p.db)
+                .map_err(replica_error)?;
             let (tx, done) = replica.import().map_err(replica_error)?;
-            Some(ImportWriter { replica, tx, done })
+            Some(ImportWriter {
+                replica,
+                tx,
+                done,
+                created,
+            })
         };
         self.import = Some(Import {
             collection: p.collection,
@@ -300,6 +362,7 @@ impl Connection {
             imported: 0,
             dry_run: p.dry_run,
             seq: None,
+            created_database: false,
         })
     }
 
@@ -319,7 +382,10 @@ impl Connection {
                     doc,
                 }),
                 Err(message) => {
-                    self.import = None; // dropping the sender aborts: nothing written
+                    // Dropping the sender aborts: nothing written.
+                    if let Some(w) = self.import.take().and_then(|i| i.writer) {
+                        w.abandon(&self.state).await;
+                    }
                     return Err(bad_input(format!("{message}; nothing was imported")));
                 }
             }
@@ -335,6 +401,7 @@ impl Connection {
             imported: import_queued(&self.import),
             dry_run,
             seq: None,
+            created_database: false,
         })
     }
 
@@ -347,22 +414,28 @@ impl Connection {
                 imported: import.queued,
                 dry_run: true,
                 seq: None,
+                created_database: false,
             });
         };
         let _ = w.tx.send(ImportMsg::End).await;
         drop(w.tx);
-        match w.done.await {
+        let outcome = match w.done.await {
             Ok(Ok(imported)) => Ok(ImportOutput {
                 imported,
                 dry_run: false,
                 seq: Some(w.replica.high_seq()),
+                created_database: w.created,
             }),
             Ok(Err(e)) => Err(replica_error(w.replica.store_error(e))),
             Err(_) => Err(RpcError::new(
                 ErrorCode::Unavailable,
                 "the database writer stopped",
             )),
+        };
+        if outcome.is_err() && w.created {
+            discard(&self.state, w.replica).await;
         }
+        outcome
     }
 
     /// The writer gave up on the import (a storage error): fetch its reason.
@@ -370,9 +443,9 @@ impl Connection {
         let Some(w) = self.import.take().and_then(|i| i.writer) else {
             return RpcError::new(ErrorCode::Internal, "import state lost");
         };
-        match w.done.await {
-            Ok(Err(e)) => replica_error(w.replica.store_error(e)),
-            _ => RpcError::new(ErrorCode::Unavailable, "the database writer stopped"),
+        match w.abandon(&self.state).await {
+            Some(e) => replica_error(e),
+            None => RpcError::new(ErrorCode::Unavailable, "the database writer stopped"),
         }
     }
 }

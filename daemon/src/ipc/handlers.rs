@@ -3,6 +3,7 @@
 //! `connection.rs`, which owns the socket.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use syncdb_core::db::{OpOutcome, WriteOp};
 use syncdb_core::folder::Folder;
@@ -62,6 +63,7 @@ fn written(
             key,
             seq,
             version: version.to_string(),
+            created_database: false,
         }),
         OpOutcome::NotFound => Err(not_found(what())),
     }
@@ -93,18 +95,19 @@ fn stored_damaged(
     )
 }
 
-/// The replica of `db`, created if `create`, else "not found".
-fn replica(
-    state: &State,
-    folder: &Folder,
-    db: &Name,
-    create: bool,
-) -> Result<std::sync::Arc<Replica>, RpcError> {
+/// "No database DB in FOLDER" (exit 3): what every read of a missing
+/// database says. Reads never create one.
+pub fn no_database(db: &Name, folder: &Folder) -> RpcError {
+    not_found(format!("no database {db} in {}", folder.path.display()))
+}
+
+/// The replica of an existing `db`, else "not found".
+fn replica(state: &State, folder: &Folder, db: &Name) -> Result<Arc<Replica>, RpcError> {
     state
         .replicas
-        .get(folder, db, create)
+        .get(folder, db, false)
         .map_err(replica_error)?
-        .ok_or_else(|| not_found(format!("no database {db} in {}", folder.path.display())))
+        .ok_or_else(|| no_database(db, folder))
 }
 
 /// The key a put uses: the address's, else the document's key field, else new.
@@ -123,20 +126,30 @@ pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
     let doc = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
     let key = put_key(p.key, &doc, &key_path)?;
     let folder = state.resolve_writable(&p.folder)?;
-    let replica = replica(state, &folder, &p.db, true)?;
+    let (replica, created) = state
+        .replicas
+        .get_or_create(&folder, &p.db)
+        .map_err(replica_error)?;
     let op = WriteOp::Put {
         collection: p.collection,
         key: key.clone(),
         doc,
     };
-    written(write_one(&replica, op).await?, Some(key), String::new)
+    let outcome = write_one(&replica, op).await;
+    if outcome.is_err() && created {
+        // Nothing was written: the database it made goes too.
+        state.replicas.discard_new(replica);
+    }
+    let mut out = written(outcome?, Some(key), String::new)?;
+    out.created_database = created;
+    Ok(out)
 }
 
 pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcError> {
     let (max, _) = limits(state);
     let part = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
     let folder = state.resolve_writable(&p.folder)?;
-    let replica = replica(state, &folder, &p.db, false)?;
+    let replica = replica(state, &folder, &p.db)?;
     let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
     let op = WriteOp::Patch {
         collection: p.collection.clone(),
@@ -148,7 +161,7 @@ pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcErro
 
 pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
-    let replica = replica(state, &folder, &p.db, false)?;
+    let replica = replica(state, &folder, &p.db)?;
     let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
     let op = WriteOp::Delete {
         collection: p.collection.clone(),
@@ -159,12 +172,28 @@ pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError
 
 pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
-    let replica = replica(state, &folder, &p.db, false)?;
+    let replica = replica(state, &folder, &p.db)?;
     let op = match p.collection {
         Some(collection) => WriteOp::DropCollection { collection },
         None => WriteOp::DropDatabase,
     };
     written(write_one(&replica, op).await?, None, String::new)
+}
+
+/// How many records a drop would remove: the command asks a person to
+/// confirm one that removes any (it reaches every replica). Checked as the
+/// drop itself is (a writable folder, an existing database).
+pub fn drop_check(state: &State, p: DropParams) -> Result<DropCheckOutput, RpcError> {
+    let folder = state.resolve_writable(&p.folder)?;
+    let replica = replica(state, &folder, &p.db)?;
+    let store_err = |e| replica_error(replica.store_error(e));
+    let collections = replica.reader.collections().map_err(store_err)?;
+    let records = collections
+        .iter()
+        .filter(|(name, _)| p.collection.as_ref().is_none_or(|c| c == name))
+        .map(|(_, n)| n)
+        .sum();
+    Ok(DropCheckOutput { records })
 }
 
 pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
@@ -192,10 +221,8 @@ pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
 }
 
 pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, RpcError> {
-    let records = replica
-        .reader
-        .record_count()
-        .map_err(|e| replica_error(replica.store_error(e)))?;
+    let store_err = |e| replica_error(replica.store_error(e));
+    let records = replica.reader.record_count().map_err(store_err)?;
     Ok(DatabaseInfo {
         name: replica.name.clone(),
         engine: replica.reader.kind(),
@@ -203,10 +230,12 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
         seq: replica.high_seq(),
         bytes: file_size(path),
         error: None,
+        dropped: replica.reader.is_dropped().map_err(store_err)?,
     })
 }
 
-fn databases(state: &State, folder: &Folder) -> Result<Vec<DatabaseInfo>, RpcError> {
+/// The databases of `folder`; dropped ones only with `all`.
+fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseInfo>, RpcError> {
     let names = folder
         .databases()
         .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
@@ -227,8 +256,10 @@ fn databases(state: &State, folder: &Folder) -> Result<Vec<DatabaseInfo>, RpcErr
             seq: 0,
             bytes: file_size(&path),
             error: Some(e.message),
+            dropped: false,
         }));
     }
+    out.retain(|d| all || !d.dropped);
     Ok(out)
 }
 
@@ -237,11 +268,11 @@ pub fn ls(state: &State, p: LsParams) -> Result<LsOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
     let Some(db) = p.db else {
         return Ok(LsOutput {
-            databases: Some(databases(state, &folder)?),
+            databases: Some(databases(state, &folder, p.all)?),
             ..Default::default()
         });
     };
-    let replica = replica(state, &folder, &db, false)?;
+    let replica = replica(state, &folder, &db)?;
     let store_err = |e| replica_error(replica.store_error(e));
     let Some(collection) = p.collection else {
         let collections = replica.reader.collections().map_err(store_err)?;
@@ -278,16 +309,18 @@ pub fn ls(state: &State, p: LsParams) -> Result<LsOutput, RpcError> {
 }
 
 /// Blocking: opens every database. Run it off the async workers.
-pub fn status(state: &State) -> Result<StatusOutput, RpcError> {
+pub fn status(state: &State, p: StatusParams) -> Result<StatusOutput, RpcError> {
     let config = state.config();
     let mut folders = Vec::new();
     for entry in &config.folders {
+        // A folder that cannot be opened has no known engine: the config's
+        // default would be a guess shown as a fact.
         let (engine, databases, error) = match open_registered(entry) {
-            Ok(folder) => match databases(state, &folder) {
-                Ok(dbs) => (folder.settings.engine, dbs, None),
-                Err(e) => (folder.settings.engine, Vec::new(), Some(e.message)),
+            Ok(folder) => match databases(state, &folder, p.all) {
+                Ok(dbs) => (Some(folder.settings.engine), dbs, None),
+                Err(e) => (Some(folder.settings.engine), Vec::new(), Some(e.message)),
             },
-            Err(e) => (config.engine, Vec::new(), Some(e.message)),
+            Err(e) => (None, Vec::new(), Some(e.message)),
         };
         let remotes = match open_registered(entry) {
             Ok(folder) => super::sync_handlers::remote_statuses(state, &folder),
@@ -297,6 +330,7 @@ pub fn status(state: &State) -> Result<StatusOutput, RpcError> {
             id: entry.id.clone(),
             path: entry.path.clone(),
             engine,
+            missing: !entry.path.exists(),
             databases,
             remotes,
             error,

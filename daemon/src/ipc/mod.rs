@@ -3,6 +3,7 @@
 
 mod connection;
 mod errors;
+mod folders;
 pub mod handlers;
 mod import;
 mod repair;

@@ -66,19 +66,16 @@ fn check_remote_name(name: &str) -> Result<(), RpcError> {
         .map_err(|e| bad_input(e.to_string()))
 }
 
-/// Adds (or replaces) a remote of `folder` and starts dialing it.
-pub fn add_remote(
-    state: &Arc<State>,
-    folder: &Folder,
-    remote: RemoteEntry,
-) -> Result<(), RpcError> {
+/// Checks a remote's settings (name, URL, CA and token files) before
+/// anything is stored.
+fn check_remote(remote: &RemoteEntry) -> Result<(), RpcError> {
     check_remote_name(&remote.name)?;
     check_url(&remote.url)?;
     if let Some(ca) = &remote.ca_file {
         crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
     }
     if let Some(path) = &remote.token_file {
-        crate::sync::client::read_token(&remote).map_err(bad_input)?;
+        crate::sync::client::read_token(remote).map_err(bad_input)?;
         if !path.is_absolute() {
             return Err(bad_input(format!(
                 "token file {} must be an absolute path",
@@ -86,6 +83,16 @@ pub fn add_remote(
             )));
         }
     }
+    Ok(())
+}
+
+/// Adds (or replaces) a remote of `folder` and starts dialing it.
+pub fn add_remote(
+    state: &Arc<State>,
+    folder: &Folder,
+    remote: RemoteEntry,
+) -> Result<(), RpcError> {
+    check_remote(&remote)?;
     state.update_config(|c| {
         let entry = c
             .folders
@@ -167,10 +174,6 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
             p.folder_id
         )));
     }
-    let engine = p.engine.unwrap_or(state.config().engine);
-    let folder = Folder::create_with_id(&p.path, &p.folder_id, engine)
-        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
-    state.register(&folder)?;
     let remote = RemoteEntry {
         name: "origin".into(),
         url: p.url,
@@ -178,12 +181,29 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
         ca_file: p.ca_file,
         read_only: false,
     };
-    add_remote(state, &folder, remote)?;
+    // Everything that can be refused is, before a file is written.
+    check_remote(&remote)?;
+    let engine = p.engine.unwrap_or(state.config().engine);
+    // `created`: this call made the folder, so a clone that then fails to
+    // sync may remove it (`folder.rm`); an existing one is never removed.
+    let existed = Folder::open(&p.path).is_ok_and(|f| f.settings.id == p.folder_id);
+    let folder = Folder::create_with_id(&p.path, &p.folder_id, engine)
+        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    let registered = state
+        .register(&folder)
+        .and_then(|()| add_remote(state, &folder, remote));
+    if let Err(e) = registered {
+        if !existed {
+            state.forget(&folder.path);
+            let _ = std::fs::remove_dir_all(folder.path.join(syncdb_core::folder::MARKER_DIR));
+        }
+        return Err(e);
+    }
     Ok(FolderInfo {
         id: folder.settings.id,
         path: folder.path,
         engine: folder.settings.engine,
-        created: true,
+        created: !existed,
     })
 }
 

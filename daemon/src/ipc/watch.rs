@@ -81,10 +81,15 @@ impl Connection {
             },
         };
         for name in names {
-            // Watching a database that does not exist yet creates it empty,
-            // so a watcher can start before the first write.
-            let replica = match state.replicas.get(&folder, &name, true) {
-                Ok(r) => r.expect("created"),
+            // Reads never create a database: a missing one is "not found"
+            // (a typo must not leave a file). Watching the whole folder
+            // sees a database appear with its first write.
+            let replica = match state.replicas.get(&folder, &name, false) {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    let err = super::handlers::no_database(&name, &folder);
+                    return self.reply::<()>(id, Err(err)).await;
+                }
                 Err(e) => return self.reply::<()>(id, Err(replica_error(e))).await,
             };
             let seq = p.since.unwrap_or_else(|| replica.high_seq());

@@ -264,9 +264,9 @@ fn replica_for_apply(
     tracing::info!(db = %db, folder = %folder.path.display(), "creating a database for data from a peer");
     state
         .replicas
-        .get(folder, db, true)
-        .map_err(|e| Reject::Internal(e.to_string()))?
-        .ok_or_else(|| Reject::Internal(format!("database {db} could not be created")))
+        .get_or_create(folder, db)
+        .map(|(r, _)| r)
+        .map_err(|e| Reject::Internal(e.to_string()))
 }
 
 /// Runs `session` until it ends. `token` is the peer's token id on a hub;
