@@ -302,11 +302,7 @@ impl Replicas {
         let idle = self.idle_beyond_cap(&mut open);
         drop(open);
         self.close_idle(idle);
-        if created {
-            tracing::info!(db = %path.display(), engine = %kind, "created database");
-        } else {
-            tracing::info!(db = %path.display(), engine = %kind, "opened database");
-        }
+        tracing::info!(db = %path.display(), engine = %kind, created, "opened database");
         Ok(Some((replica, created)))
     }
 
