@@ -362,6 +362,7 @@ for_each_engine!(
     merging_a_replicas_feed_gives_the_same_state_and_is_idempotent,
     checkpoints_persist_and_roll_back_with_their_transaction,
     check_file_passes_on_a_closed_file,
+    compaction_after_a_drop_keeps_the_marker_and_everything_replicas_agree_on,
 );
 
 // ---------------------------------------------------------------------------
@@ -788,6 +789,50 @@ fn drop_database_removes_older_records_and_later_writes_live(kind: EngineKind) {
         r.counts(),
         BTreeMap::from([("other".into(), 1), ("task".into(), 1)])
     );
+    assert_feed_well_formed(&r);
+}
+
+/// A dropped database is compacted (`syncdb drop`): the file shrinks, and
+/// what merges depend on stays — the marker still hides an older write
+/// arriving from another replica, seqs go on, and it all survives reopening.
+fn compaction_after_a_drop_keeps_the_marker_and_everything_replicas_agree_on(kind: EngineKind) {
+    let mut r = Replica::new(kind);
+    let mut other = Replica::new(kind);
+    other.put("person", "old", r#"{"late":true}"#); // before the drop, elsewhere
+    let late = other.items_since(0);
+    for i in 0..500 {
+        r.put(
+            "person",
+            &i.to_string(),
+            &format!(r#"{{"pad":"{}"}}"#, "x".repeat(200)),
+        );
+    }
+    r.drop_database();
+    assert!(r.reader().is_dropped().unwrap());
+    let (digest, meta) = (r.reader().digest().unwrap(), r.reader().meta().unwrap());
+    let bytes = |r: &Replica| -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|side| std::fs::metadata(format!("{}{side}", r.path.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let before = bytes(&r);
+    r.db().compact().unwrap();
+    assert!(bytes(&r) * 2 < before, "{} -> {} bytes", before, bytes(&r));
+    assert_eq!(r.reader().digest().unwrap(), digest);
+    assert_eq!(r.reader().meta().unwrap(), meta);
+    r.reopen();
+    assert_eq!(r.reader().digest().unwrap(), digest, "after reopening too");
+    assert!(r.reader().is_dropped().unwrap());
+    assert_eq!(r.merge_all(&late), [None], "the older write stays dropped");
+    assert_eq!(r.visible().docs, BTreeMap::new());
+    r.put("person", "new", "{}");
+    assert!(
+        !r.reader().is_dropped().unwrap(),
+        "a later write brings it back"
+    );
+    assert!(r.high_seq() > meta.next_seq - 1);
     assert_feed_well_formed(&r);
 }
 

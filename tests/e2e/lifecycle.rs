@@ -587,3 +587,35 @@ fn a_failed_clone_leaves_nothing_registered() {
     );
     assert!(fresh.join(".syncdb").is_dir());
 }
+
+#[test]
+fn folder_rm_delete_files_asks_on_a_terminal() {
+    let h = Home::with_folder("redb");
+    h.put("crm/person/1", "{}");
+    let f = path_str(&h.folder());
+    let Some(tty) = Tty::start(&h, 160, 10, &format!("folder rm {f} --delete-files")) else {
+        return;
+    };
+    tty.wait_for("Continue? [y/N]");
+    tty.keys(&["Enter"]);
+    let (code, screen) = tty.exit();
+    assert_eq!(code, 2, "{screen}");
+    assert!(h.folder().join("crm.redb").is_file(), "declined: kept");
+    assert_eq!(folder_rows(&h).len(), 1, "and still registered");
+
+    let Some(tty) = Tty::start(&h, 160, 10, &format!("folder rm {f} --delete-files")) else {
+        return;
+    };
+    tty.wait_for("Continue? [y/N]");
+    tty.keys(&["y", "Enter"]);
+    let (code, screen) = tty.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!h.folder().exists(), "emptied, so the directory went too");
+    let rows = Run::from(
+        h.cmd(&["folder", "ls", "--json"])
+            .current_dir("/")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(rows.json_lines(), Vec::<Value>::new());
+}

@@ -78,8 +78,7 @@ fn a_bad_batch_line_is_named_once_with_its_column_and_in_words() {
     );
     assert!(!out.stderr.contains(" at line "), "{}", out.stderr);
     assert!(!out.stderr.contains("ident"), "{}", out.stderr);
-    home.run(&["ls", "crm/person"])
-        .fails(3, "no database crm");
+    home.run(&["ls", "crm/person"]).fails(3, "no database crm");
 
     let one = home.run(&["put", "crm/person/1", "{\"a\": tru}"]);
     one.fails(2, "expected a JSON value");
