@@ -95,7 +95,7 @@ impl State {
                     return Err(RpcError::new(
                         ErrorCode::BadInput,
                         format!(
-                            "several folders are registered; say which with -C DIR or run from inside one ({})",
+                            "several folders are registered; say which with -C DIR or run from inside one ({}); `syncdb folder rm` forgets one that is gone",
                             list.join(", ")
                         ),
                     ));

@@ -619,3 +619,37 @@ fn folder_rm_delete_files_asks_on_a_terminal() {
     );
     assert_eq!(rows.json_lines(), Vec::<Value>::new());
 }
+
+#[test]
+fn init_where_a_registered_folder_was_moved_by_hand_re_points_it() {
+    let hub = Hub::new("redb");
+    hub.home.put("crm/person/1", "{}");
+    let c = hub.client("");
+    let new = c.dir.path().join("moved");
+    std::fs::rename(c.folder(), &new).unwrap();
+    let init = Run::from(
+        c.cmd(&["init", new.to_str().unwrap(), "--json"])
+            .current_dir("/")
+            .output()
+            .unwrap(),
+    )
+    .json();
+    assert_eq!(init["id"], hub.folder_id.as_str());
+    let rows = Run::from(
+        c.cmd(&["folder", "ls", "--json"])
+            .current_dir("/")
+            .output()
+            .unwrap(),
+    )
+    .json_lines();
+    assert_eq!(rows.len(), 1, "one entry, not two for one id: {rows:?}");
+    assert_eq!(rows[0]["path"], path_str(&new));
+    assert_eq!(rows[0]["remotes"][0]["name"], "origin", "remotes kept");
+    // It syncs from where it is now, and commands outside it find it.
+    hub.home.put("crm/person/2", "{}");
+    let in_new = |args: &[&str]| Run::from(c.cmd(args).current_dir(&new).output().unwrap());
+    in_new(&["sync", "--once", "-q"]).ok();
+    assert_eq!(in_new(&["ls", "crm/person", "--keys"]).ok(), "1\n2");
+    let outside = Run::from(c.cmd(&["status"]).current_dir("/").output().unwrap());
+    assert!(!outside.ok().contains("missing"), "{outside:?}");
+}

@@ -181,7 +181,10 @@ impl Connection {
                 self.reply(&id, out).await
             }
             Init::NAME => {
-                let out = params(p).and_then(|p| handlers::init(&state, p));
+                let out = with_params(p, |p: InitParams| {
+                    blocking(move || handlers::init(&state, p))
+                })
+                .await;
                 self.reply(&id, out).await
             }
             Put::NAME => {

@@ -23,7 +23,8 @@ pub fn hello(state: &State, _: HelloParams) -> Result<HelloOutput, RpcError> {
     })
 }
 
-pub fn init(state: &State, p: InitParams) -> Result<FolderInfo, RpcError> {
+/// Blocking: re-pointing a moved folder waits for its databases to close.
+pub fn init(state: &Arc<State>, p: InitParams) -> Result<FolderInfo, RpcError> {
     if !p.path.is_absolute() {
         return Err(bad_input(format!(
             "folder path {} must be absolute",
@@ -33,6 +34,25 @@ pub fn init(state: &State, p: InitParams) -> Result<FolderInfo, RpcError> {
     let engine = p.engine.unwrap_or(state.config().engine);
     let (folder, created) = Folder::create(&p.path, engine)
         .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    // `init` where a registered folder now lives (moved by hand, its old
+    // path gone): the registration follows it, remotes and all, instead of
+    // a second entry for the same id.
+    let moved_from = state
+        .config()
+        .folders
+        .into_iter()
+        .find(|f| {
+            f.id == folder.settings.id
+                && f.path != folder.path
+                && std::fs::symlink_metadata(&f.path).is_err()
+        })
+        .map(|f| f.path);
+    if let Some(old) = moved_from {
+        let to = folder.path.clone();
+        let from = old.to_string_lossy().into_owned();
+        super::folders::mv(state, FolderMvParams { from, to })?;
+        tracing::info!(from = %old.display(), to = %folder.path.display(), "init re-pointed a moved folder");
+    }
     state.register(&folder)?;
     if created {
         tracing::info!(folder = %folder.path.display(), id = %folder.settings.id, "created folder");
