@@ -106,7 +106,7 @@ impl Connection {
             // the very command that asked it to stop.
             let next = tokio::select! {
                 next = self.next_line() => next,
-                _ = state.stopped() => return,
+                _ = state.stopped() => break,
             };
             match next {
                 Ok(Read::Line(line)) => {

@@ -114,19 +114,25 @@ pub fn rm(state: &Arc<State>, p: FolderRmParams) -> Result<FolderRmOutput, RpcEr
         Ok(f) => Some(f),
         Err(e) if p.delete_files && entry.path.exists() => {
             return Err(bad_input(format!(
-                "{}; its files were not deleted and it is still registered (drop --delete-files to only forget it)",
+                "{}; its files were not deleted and it is still registered (without --delete-files it is only forgotten)",
                 e.message
             )));
         }
         Err(_) => None,
     };
-    quiesce(state, &entry)?;
+    // Unregistered first, so nothing resolves it (and reopens its
+    // databases) while they close.
     state.update_config(|c| {
         c.folders
             .retain(|f| !(f.path == entry.path && f.id == entry.id));
         Ok(())
     })?;
     tracing::info!(folder = %entry.path.display(), id = %entry.id, "folder forgotten");
+    if let Err(e) = quiesce(state, &entry) {
+        // Forgotten all the same; a database still open is closed once
+        // the request using it ends (its files may then be deleted).
+        tracing::warn!(folder = %entry.path.display(), error = %e.message, "forgot a folder whose databases are still open");
+    }
     let mut deleted = Vec::new();
     if p.delete_files
         && let Some(folder) = folder
