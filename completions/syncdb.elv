@@ -25,8 +25,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
             cand init 'Create a folder (or re-register an existing one) and print its id'
@@ -49,7 +49,6 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
-            cand __docs 'Write completions/ and man/ under DIR from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;init'= {
@@ -65,16 +64,19 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;put'= {
+            cand --format 'What each line is: `auto` reads a record as `ls --json` prints it ({"key":..,"doc":{..}}) under its key and any other line as a document; `docs`: every line is a document; `records`: every line is a record (extra fields such as seq and version are ignored)'
+            cand --key-field 'Take each document''s key from field F [default: `daemon.key_path`, `_id`]'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --batch 'Import JSON Lines: one document per line, all in one transaction'
+            cand --dry-run 'Read and check every line, print how many records would be imported, and write nothing'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -141,8 +143,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -155,8 +157,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -269,8 +271,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -295,8 +297,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -314,8 +316,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -333,7 +335,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
             cand create 'Create a token and print it (shown once; only its hash is kept)'
             cand ls 'List tokens (ids and scopes; never the secrets)'
-            cand revoke 'Revoke a token by id'
+            cand revoke 'Revoke a token by id; sessions using it end at once'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;token;create'= {
@@ -380,7 +382,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;token;help'= {
             cand create 'Create a token and print it (shown once; only its hash is kept)'
             cand ls 'List tokens (ids and scopes; never the secrets)'
-            cand revoke 'Revoke a token by id'
+            cand revoke 'Revoke a token by id; sessions using it end at once'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;token;help;create'= {
@@ -410,7 +412,6 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;daemon;run'= {
-            cand --log-file 'Log to this file (rotated) instead of stderr; used by `daemon start`'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
@@ -640,17 +641,6 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'syncdb;__docs'= {
-            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
-            cand -q 'Print nothing but results and errors: no progress, no notes'
-            cand --quiet 'Print nothing but results and errors: no progress, no notes'
-            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
-            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'syncdb;help'= {
             cand init 'Create a folder (or re-register an existing one) and print its id'
             cand put 'Insert or replace a record and print its key; or import JSON Lines with --batch'
@@ -672,7 +662,6 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
-            cand __docs 'Write completions/ and man/ under DIR from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;help;init'= {
@@ -717,7 +706,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;token'= {
             cand create 'Create a token and print it (shown once; only its hash is kept)'
             cand ls 'List tokens (ids and scopes; never the secrets)'
-            cand revoke 'Revoke a token by id'
+            cand revoke 'Revoke a token by id; sessions using it end at once'
         }
         &'syncdb;help;token;create'= {
         }
@@ -762,8 +751,6 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;config;check'= {
         }
         &'syncdb;help;logs'= {
-        }
-        &'syncdb;help;__docs'= {
         }
         &'syncdb;help;help'= {
         }

@@ -14,6 +14,7 @@ mod isolation;
 mod local;
 mod net_bad_input;
 mod promises;
+mod readme;
 mod security;
 mod sync;
 mod terminal;
