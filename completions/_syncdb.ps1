@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or query the daemon')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run the daemon as a user service: systemd on Linux, launchd on macOS')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Where the config is, what is in effect, and whether a file is valid')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Schemas: a database''s name, version, collections, key paths and JSON Schemas')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -689,6 +690,47 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         'syncdb;config;help;help' {
             break
         }
+        'syncdb;schema' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'syncdb;schema;check' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;schema;help' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'syncdb;schema;help;check' {
+            break
+        }
+        'syncdb;schema;help;help' {
+            break
+        }
         'syncdb;logs' {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many of the last lines to print first')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'How many of the last lines to print first')
@@ -727,6 +769,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or query the daemon')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run the daemon as a user service: systemd on Linux, launchd on macOS')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Where the config is, what is in effect, and whether a file is valid')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Schemas: a database''s name, version, collections, key paths and JSON Schemas')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -850,6 +893,13 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;help;config;check' {
+            break
+        }
+        'syncdb;help;schema' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN')
+            break
+        }
+        'syncdb;help;schema;check' {
             break
         }
         'syncdb;help;logs' {

@@ -61,6 +61,9 @@ _syncdb() {
             syncdb,repair)
                 cmd="syncdb__subcmd__repair"
                 ;;
+            syncdb,schema)
+                cmd="syncdb__subcmd__schema"
+                ;;
             syncdb,serve)
                 cmd="syncdb__subcmd__serve"
                 ;;
@@ -178,6 +181,9 @@ _syncdb() {
             syncdb__subcmd__help,repair)
                 cmd="syncdb__subcmd__help__subcmd__repair"
                 ;;
+            syncdb__subcmd__help,schema)
+                cmd="syncdb__subcmd__help__subcmd__schema"
+                ;;
             syncdb__subcmd__help,serve)
                 cmd="syncdb__subcmd__help__subcmd__serve"
                 ;;
@@ -226,6 +232,9 @@ _syncdb() {
             syncdb__subcmd__help__subcmd__remote,rm)
                 cmd="syncdb__subcmd__help__subcmd__remote__subcmd__rm"
                 ;;
+            syncdb__subcmd__help__subcmd__schema,check)
+                cmd="syncdb__subcmd__help__subcmd__schema__subcmd__check"
+                ;;
             syncdb__subcmd__help__subcmd__service,install)
                 cmd="syncdb__subcmd__help__subcmd__service__subcmd__install"
                 ;;
@@ -267,6 +276,18 @@ _syncdb() {
                 ;;
             syncdb__subcmd__remote__subcmd__help,rm)
                 cmd="syncdb__subcmd__remote__subcmd__help__subcmd__rm"
+                ;;
+            syncdb__subcmd__schema,check)
+                cmd="syncdb__subcmd__schema__subcmd__check"
+                ;;
+            syncdb__subcmd__schema,help)
+                cmd="syncdb__subcmd__schema__subcmd__help"
+                ;;
+            syncdb__subcmd__schema__subcmd__help,check)
+                cmd="syncdb__subcmd__schema__subcmd__help__subcmd__check"
+                ;;
+            syncdb__subcmd__schema__subcmd__help,help)
+                cmd="syncdb__subcmd__schema__subcmd__help__subcmd__help"
                 ;;
             syncdb__subcmd__service,help)
                 cmd="syncdb__subcmd__service__subcmd__help"
@@ -323,7 +344,7 @@ _syncdb() {
 
     case "${cmd}" in
         syncdb)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config logs help"
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config schema logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,7 +938,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help)
-            opts="init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config logs help"
+            opts="init put patch get del ls drop watch status remote clone sync digest repair serve token daemon service config schema logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1269,6 +1290,34 @@ _syncdb() {
         syncdb__subcmd__help__subcmd__repair)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__schema)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__schema__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1835,6 +1884,104 @@ _syncdb() {
                     fi
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__check)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

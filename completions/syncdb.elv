@@ -48,6 +48,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand schema 'Schemas: a database''s name, version, collections, key paths and JSON Schemas'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -624,6 +625,42 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;config;help;help'= {
         }
+        &'syncdb;schema'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;schema;check'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;schema;help'= {
+            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;schema;help;check'= {
+        }
+        &'syncdb;schema;help;help'= {
+        }
         &'syncdb;logs'= {
             cand -n 'How many of the last lines to print first'
             cand --lines 'How many of the last lines to print first'
@@ -661,6 +698,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand schema 'Schemas: a database''s name, version, collections, key paths and JSON Schemas'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -749,6 +787,11 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;config;show'= {
         }
         &'syncdb;help;config;check'= {
+        }
+        &'syncdb;help;schema'= {
+            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+        }
+        &'syncdb;help;schema;check'= {
         }
         &'syncdb;help;logs'= {
         }

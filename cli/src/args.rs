@@ -334,6 +334,9 @@ pub enum Command {
     /// Where the config is, what is in effect, and whether a file is valid.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Schemas: a database's name, version, collections, key paths and JSON Schemas.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Show the background daemon's log (rotated at 10 MiB, 3 kept).
     #[command(after_help = "Examples:\n  syncdb logs -n 200\n  syncdb logs -f")]
     Logs {
@@ -394,6 +397,26 @@ pub enum ConfigCommand {
     /// Check a config file (the current one by default); errors name the line.
     #[command(after_help = "Example:\n  syncdb config check ./new-config.toml")]
     Check { file: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN.
+    ///
+    /// A schema names a database and its version (a whole number from 1
+    /// up), and its collections: each with a key path (`_id` by default,
+    /// dotted paths such as `meta.id` allowed) and optionally a JSON Schema
+    /// for its documents (drafts 4, 6, 7, 2019-09 and 2020-12; 2020-12
+    /// without `$schema`; no `$ref` to files or URLs). `strict = true`
+    /// refuses collections the schema does not name.
+    #[command(
+        after_help = "Examples:\n  syncdb schema check crm.schema.toml\n  syncdb schema check crm.schema.json --json"
+    )]
+    Check {
+        /// The schema file (`.toml` or `.json`, else told by its first character), or - for stdin.
+        #[arg(value_hint = clap::ValueHint::FilePath)]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ mod local;
 mod net_bad_input;
 mod promises;
 mod readme;
+mod schema;
 mod security;
 mod sync;
 mod terminal;
