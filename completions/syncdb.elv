@@ -25,8 +25,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
             cand init 'Create a folder (or re-register an existing one) and print its id'
@@ -49,8 +49,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand schema 'Schemas: a database''s name, version, collections, key paths and JSON Schemas'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
-            cand __docs 'Write completions/ and man/ under DIR from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;init'= {
@@ -77,8 +77,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -133,8 +133,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -148,8 +148,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -162,8 +162,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -222,8 +222,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -235,8 +235,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -350,8 +350,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -376,8 +376,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -395,8 +395,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
             cand -v 'More log output from a daemon run in the foreground (repeat for more)'
             cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -414,7 +414,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
             cand create 'Create a token and print it (shown once; only its hash is kept)'
             cand ls 'List tokens (ids and scopes; never the secrets)'
-            cand revoke 'Revoke a token by id'
+            cand revoke 'Revoke a token by id; sessions using it end at once'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;token;create'= {
@@ -461,7 +461,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;token;help'= {
             cand create 'Create a token and print it (shown once; only its hash is kept)'
             cand ls 'List tokens (ids and scopes; never the secrets)'
-            cand revoke 'Revoke a token by id'
+            cand revoke 'Revoke a token by id; sessions using it end at once'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;token;help;create'= {
@@ -491,7 +491,6 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;daemon;run'= {
-            cand --log-file 'Log to this file (rotated) instead of stderr; used by `daemon start`'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
@@ -704,13 +703,24 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;config;help;help'= {
         }
-        &'syncdb;logs'= {
-            cand -n 'How many of the last lines to print first'
-            cand --lines 'How many of the last lines to print first'
+        &'syncdb;schema'= {
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
-            cand -f 'Keep printing as the log grows'
-            cand --follow 'Keep printing as the log grows'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;schema;check'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -721,7 +731,21 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'syncdb;__docs'= {
+        &'syncdb;schema;help'= {
+            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;schema;help;check'= {
+        }
+        &'syncdb;schema;help;help'= {
+        }
+        &'syncdb;logs'= {
+            cand -n 'How many of the last lines to print first'
+            cand --lines 'How many of the last lines to print first'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand -f 'Keep printing as the log grows'
+            cand --follow 'Keep printing as the log grows'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -753,8 +777,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand schema 'Schemas: a database''s name, version, collections, key paths and JSON Schemas'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
-            cand __docs 'Write completions/ and man/ under DIR from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;help;init'= {
@@ -810,7 +834,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;token'= {
             cand create 'Create a token and print it (shown once; only its hash is kept)'
             cand ls 'List tokens (ids and scopes; never the secrets)'
-            cand revoke 'Revoke a token by id'
+            cand revoke 'Revoke a token by id; sessions using it end at once'
         }
         &'syncdb;help;token;create'= {
         }
@@ -854,9 +878,12 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;help;config;check'= {
         }
-        &'syncdb;help;logs'= {
+        &'syncdb;help;schema'= {
+            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
         }
-        &'syncdb;help;__docs'= {
+        &'syncdb;help;schema;check'= {
+        }
+        &'syncdb;help;logs'= {
         }
         &'syncdb;help;help'= {
         }

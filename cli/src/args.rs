@@ -17,13 +17,70 @@ Exit codes:
   4  the daemon could not be reached or started, or stopped before answering
      (for a write the message says it may or may not have been applied)";
 
+/// Environment variables the command and the daemon read: `--help` and the
+/// man page's ENVIRONMENT section are made from this one table.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "SYNCDB_HOME",
+        "Keep everything under this directory: DIR/config/config.toml, DIR/data/, DIR/state/daemon.log \
+         and DIR/run/ (socket and lock), instead of the OS's directories. One daemon per home.",
+    ),
+    (
+        "RUST_LOG",
+        "The daemon's log filter (error, warn, info, debug, trace, or a tracing directive); \
+         overrides the config's daemon.log.",
+    ),
+    (
+        "XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME, XDG_RUNTIME_DIR",
+        "Without SYNCDB_HOME on Linux: where the config, data, log, and socket and lock live \
+         (each under syncdb/).",
+    ),
+    (
+        "SYNCDB_TEST_CLOCK_OFFSET_MS",
+        "For tests only: shifts the daemon's clock by this many milliseconds (may be negative).",
+    ),
+];
+
+/// The files syncdb keeps; the man page's FILES section.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "~/.config/syncdb/config.toml",
+        "The config (`syncdb config path`); every key is in config.example.toml.",
+    ),
+    (
+        "~/.local/share/syncdb/",
+        "tokens.toml (hashes of the tokens this hub accepts) and sites.toml (which token each replica belongs to).",
+    ),
+    (
+        "~/.local/state/syncdb/daemon.log",
+        "The background daemon's log (0600; rotated at 10 MiB, 3 kept).",
+    ),
+    (
+        "$XDG_RUNTIME_DIR/syncdb/",
+        "daemon.sock (0600) and daemon.lock, in a 0700 directory.",
+    ),
+    (
+        "FOLDER/.syncdb/folder.toml",
+        "A folder's id and engine; FOLDER/NAME.redb or FOLDER/NAME.sqlite are its databases.",
+    ),
+];
+
+/// What `syncdb --help` prints after the options.
+fn after_long_help() -> String {
+    let mut text = format!("{EXIT_CODES}\n\nEnvironment:");
+    for (name, what) in ENVIRONMENT {
+        text.push_str(&format!("\n  {name}\n      {what}"));
+    }
+    text
+}
+
 /// Keep folders of databases in sync between machines, local-first.
 ///
 /// A folder is a directory of databases (one redb or SQLite file each). The
 /// `syncdb` command talks to a per-user daemon that owns the files; the daemon
 /// starts by itself when a command needs it.
 #[derive(Debug, Parser)]
-#[command(name = "syncdb", version, propagate_version = true, after_long_help = EXIT_CODES)]
+#[command(name = "syncdb", version, propagate_version = true, after_long_help = after_long_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -34,7 +91,7 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Run as if started in DIR: the folder is the nearest one at or above it.
-    #[arg(short = 'C', long = "dir", value_name = "DIR", global = true)]
+    #[arg(short = 'C', long = "dir", value_name = "DIR", global = true, value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
     /// Machine output: one JSON value (or JSON Lines for streams) on stdout;
     /// errors as JSON on stderr.
@@ -68,6 +125,13 @@ pub struct ImportArgs {
     pub dry_run: bool,
 }
 
+/// `redb` or `sqlite`, listed so that `--help` and completions offer them.
+fn engine_parser() -> impl TypedValueParser<Value = EngineKind> {
+    let names = EngineKind::ALL.map(EngineKind::as_str);
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|s| EngineKind::from_extension(&s).expect("a listed name"))
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a folder (or re-register an existing one) and print its id.
@@ -76,7 +140,7 @@ pub enum Command {
         /// Directory to make a folder; the current directory if absent.
         dir: Option<PathBuf>,
         /// Engine for the folder's databases [default: the config's `engine`, redb].
-        #[arg(long, value_name = "ENGINE")]
+        #[arg(long, value_name = "ENGINE", value_parser = engine_parser())]
         engine: Option<EngineKind>,
     },
     /// Insert or replace a record and print its key; or import JSON Lines with --batch.
@@ -176,7 +240,9 @@ pub enum Command {
         since: Option<u64>,
     },
     /// Show the daemon, folders, databases, record counts and remotes.
-    #[command(after_help = "Examples:\n  syncdb status\n  syncdb status --all --json")]
+    #[command(
+        after_help = "Examples:\n  syncdb status\n  syncdb status --json | jq '.folders[].databases'\n  syncdb status --all"
+    )]
     Status {
         /// List dropped databases too.
         #[arg(long)]
@@ -200,13 +266,13 @@ pub enum Command {
         /// Where to put the folder [default: ./FOLDER_ID].
         dir: Option<PathBuf>,
         /// File holding the access token (mode 0600).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         token_file: Option<PathBuf>,
         /// PEM CA certificate to trust for a wss:// hub with a private certificate.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         ca_file: Option<PathBuf>,
         /// Engine for the local copy [default: the config's `engine`, redb].
-        #[arg(long, value_name = "ENGINE")]
+        #[arg(long, value_name = "ENGINE", value_parser = engine_parser())]
         engine: Option<EngineKind>,
     },
     /// Sync with the folder's remotes, with progress, until caught up both ways.
@@ -260,13 +326,13 @@ pub enum Command {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
         addr: String,
         /// PEM certificate chain, for wss:// (with --tls-key).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         tls_cert: Option<PathBuf>,
         /// PEM private key, for wss:// (with --tls-cert).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         tls_key: Option<PathBuf>,
         /// Create folders under DIR when an authorized client asks for one this hub lacks.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
         create_folders: Option<PathBuf>,
         /// Serve plain ws:// on an address beyond loopback (tokens cross the network in clear).
         #[arg(long)]
@@ -287,6 +353,9 @@ pub enum Command {
     /// Where the config is, what is in effect, and whether a file is valid.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Schemas: a database's name, version, collections, key paths and JSON Schemas.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Show the background daemon's log (rotated at 10 MiB, 3 kept).
     #[command(after_help = "Examples:\n  syncdb logs -n 200\n  syncdb logs -f")]
     Logs {
@@ -315,11 +384,13 @@ pub enum ServiceCommand {
         kind: Option<ServiceKind>,
     },
     /// Stop the service and remove its file.
+    #[command(after_help = "Example:\n  syncdb service uninstall")]
     Uninstall {
         #[arg(long, value_enum)]
         kind: Option<ServiceKind>,
     },
     /// Say whether the service is installed and what the service manager reports.
+    #[command(after_help = "Example:\n  syncdb service status")]
     Status {
         #[arg(long, value_enum)]
         kind: Option<ServiceKind>,
@@ -337,12 +408,34 @@ pub enum ServiceKind {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the config file's path.
+    #[command(after_help = "Example:\n  $EDITOR \"$(syncdb config path)\"")]
     Path,
     /// Print the config in effect (defaults filled in).
+    #[command(after_help = "Example:\n  syncdb config show > my-config.toml")]
     Show,
     /// Check a config file (the current one by default); errors name the line.
     #[command(after_help = "Example:\n  syncdb config check ./new-config.toml")]
     Check { file: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN.
+    ///
+    /// A schema names a database and its version (a whole number from 1
+    /// up), and its collections: each with a key path (`_id` by default,
+    /// dotted paths such as `meta.id` allowed) and optionally a JSON Schema
+    /// for its documents (drafts 4, 6, 7, 2019-09 and 2020-12; 2020-12
+    /// without `$schema`; no `$ref` to files or URLs). `strict = true`
+    /// refuses collections the schema does not name.
+    #[command(
+        after_help = "Examples:\n  syncdb schema check crm.schema.toml\n  syncdb schema check crm.schema.json --json"
+    )]
+    Check {
+        /// The schema file (`.toml` or `.json`, else told by its first character), or - for stdin.
+        #[arg(value_hint = clap::ValueHint::FilePath)]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,16 +450,21 @@ pub enum RemoteCommand {
         /// ws://HOST:PORT or wss://HOST:PORT.
         url: String,
         /// File holding the access token (mode 0600; never in argv).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         token_file: Option<PathBuf>,
         /// PEM CA certificate to trust for a wss:// hub with a private certificate.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         ca_file: Option<PathBuf>,
     },
     /// List the remotes with their connection state.
+    #[command(after_help = "Examples:\n  syncdb remote ls\n  syncdb remote ls --json")]
     Ls,
     /// Remove a remote and stop syncing with it.
-    Rm { name: String },
+    #[command(after_help = "Example:\n  syncdb remote rm hub")]
+    Rm {
+        /// The remote's name (as in `syncdb remote ls`).
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -426,23 +524,32 @@ pub enum TokenCommand {
         read_only: bool,
     },
     /// List tokens (ids and scopes; never the secrets).
+    #[command(after_help = "Example:\n  syncdb token ls")]
     Ls,
-    /// Revoke a token by id.
-    Revoke { id: String },
+    /// Revoke a token by id; sessions using it end at once.
+    #[command(after_help = "Example:\n  syncdb token revoke 3f2a9c1e")]
+    Revoke {
+        /// The token's id (as in `syncdb token ls`).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
     /// Run the daemon in the foreground (for systemd, launchd and debugging); logs to stderr.
+    #[command(after_help = "Example:\n  SYNCDB_HOME=/tmp/h syncdb daemon run -vv")]
     Run {
         /// Log to this file (rotated) instead of stderr; used by `daemon start`.
-        #[arg(long, hide = true, value_name = "FILE")]
+        #[arg(long, hide = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         log_file: Option<PathBuf>,
     },
     /// Start the daemon in the background if it is not running.
+    #[command(after_help = "Example:\n  syncdb daemon start -q")]
     Start,
     /// Stop the running daemon and wait until it has exited.
+    #[command(after_help = "Example:\n  syncdb daemon stop")]
     Stop,
     /// Say whether the daemon runs (exit code 4 if not).
+    #[command(after_help = "Example:\n  syncdb daemon status -q || syncdb daemon start")]
     Status,
 }

@@ -151,6 +151,21 @@ impl Document {
         self.fields.get(field).map(String::as_str)
     }
 
+    /// The document as a `serde_json::Value`, for what needs a tree (JSON
+    /// Schema validation). Numbers become f64 or i64/u64 there.
+    pub fn to_value(&self) -> serde_json::Value {
+        let fields = self
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                // Stored field values are checked JSON (`check_value`).
+                let value = serde_json::from_str(v).unwrap_or(serde_json::Value::Null);
+                (k.clone(), value)
+            })
+            .collect();
+        serde_json::Value::Object(fields)
+    }
+
     /// The key named by the field `key_path`, if the document has it.
     /// Strings are used as they are; integers by their decimal text.
     pub fn key_at(&self, key_path: &str) -> Result<Option<Key>, DocError> {

@@ -7,6 +7,7 @@
 //! - [`store`]: the storage trait and its two engines, redb and SQLite.
 //! - [`db`]: one replica: merge rules, seqs, drop markers and the change feed
 //!   over any engine.
+//! - [`schema`]: a database's schema, its JSON Schemas and what they allow.
 //! - [`folder`], [`paths`], [`config`]: where things live on disk.
 //! - [`sync`]: the sync protocol as messages, a codec and a sans-IO state machine.
 //! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
@@ -19,6 +20,7 @@ pub mod ipc;
 pub mod names;
 pub mod paths;
 pub mod record;
+pub mod schema;
 pub mod store;
 pub mod sync;
 pub mod version;

@@ -100,7 +100,7 @@ const ROWS: &[(&[&str], &str, i32, &str)] = &[
         &["init", "--engine", "mysql"],
         "",
         2,
-        "allowed: redb, sqlite",
+        "[possible values: redb, sqlite]",
     ),
 ];
 

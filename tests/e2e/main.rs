@@ -15,6 +15,8 @@ mod lifecycle;
 mod local;
 mod net_bad_input;
 mod promises;
+mod readme;
+mod schema;
 mod security;
 mod sync;
 mod terminal;

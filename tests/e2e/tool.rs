@@ -42,9 +42,76 @@ fn completions_and_man_pages_match_the_command_line() {
         }
     }
     let man = std::fs::read_to_string(repo().join("man/syncdb.1")).unwrap();
-    assert!(man.contains("EXIT STATUS") && man.contains("syncdb\\-sync(1)"));
+    assert!(man.contains("syncdb\\-sync(1)"), "subcommands are listed");
+    assert!(
+        !man.contains("syncdb\\-help"),
+        "no page is named that does not exist"
+    );
+    for section in ["EXIT STATUS", "ENVIRONMENT", "FILES"] {
+        assert_eq!(
+            man.matches(&format!(".SH \"{section}\"")).count(),
+            1,
+            "{section}"
+        );
+    }
+    assert_eq!(
+        man.matches("not found (get, del").count(),
+        1,
+        "exit codes once"
+    );
+    assert!(man.contains("SYNCDB_HOME") && man.contains("config.toml"));
+    for name in files(&repo().join("completions")) {
+        let text = std::fs::read_to_string(repo().join("completions").join(&name)).unwrap();
+        let name = name.display();
+        assert!(text.contains("remote") && text.contains("batch"), "{name}");
+        for hidden in ["__docs", "log-file"] {
+            assert!(!text.contains(hidden), "{name} offers the hidden {hidden}");
+        }
+    }
     let bash = std::fs::read_to_string(repo().join("completions/syncdb.bash")).unwrap();
-    assert!(bash.contains("remote") && bash.contains("--batch"));
+    for values in ["redb sqlite", "auto docs records", "systemd launchd"] {
+        assert!(
+            bash.contains(&format!("-W \"{values}\"")),
+            "bash offers {values}"
+        );
+    }
+}
+
+/// Every command a person can run, from the man pages' names
+/// (`syncdb-remote-add.1` is `remote add`); a page whose name begins
+/// another's is a group, not a command.
+fn leaf_commands() -> Vec<Vec<String>> {
+    let pages: Vec<String> = files(&repo().join("man"))
+        .iter()
+        .filter_map(|f| Some(f.to_str()?.strip_suffix(".1")?.to_owned()))
+        .collect();
+    pages
+        .iter()
+        .filter(|p| !pages.iter().any(|q| q.starts_with(&format!("{p}-"))))
+        .map(|p| p.split('-').skip(1).map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let h = Home::new();
+    let leaves = leaf_commands();
+    assert!(leaves.len() > 30, "{leaves:?}");
+    for cmd in leaves {
+        let mut args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = h.run(&args);
+        let help = out.ok();
+        assert!(
+            help.contains("Example"),
+            "`syncdb {}` has no example",
+            cmd.join(" ")
+        );
+    }
+    let top = h.run(&["--help"]).ok().to_owned();
+    assert!(
+        top.contains("Exit codes:") && top.contains("Environment:") && top.contains("SYNCDB_HOME")
+    );
 }
 
 /// A command run with a temporary user home (never the real user's files).

@@ -31,7 +31,7 @@ pub fn run(dir: &Path) -> Result<()> {
         Shell::Elvish,
     ] {
         let mut out = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "syncdb", &mut out);
+        clap_complete::generate(shell, &mut visible(&Cli::command()), "syncdb", &mut out);
         let name = match shell {
             Shell::Bash => "syncdb.bash",
             Shell::Zsh => "_syncdb",
@@ -41,9 +41,50 @@ pub fn run(dir: &Path) -> Result<()> {
         };
         write(&completions.join(name), &out)?;
     }
-    let mut cmd = Cli::command();
+    // `help` would get a page of its own, and the exit codes and environment
+    // of `--help` have sections of their own below.
+    let mut cmd = Cli::command()
+        .disable_help_subcommand(true)
+        .after_long_help(None::<&str>);
     cmd.build();
     man_pages(&cmd, "syncdb", &man)
+}
+
+/// The command line as a person may type it: clap_complete offers hidden
+/// subcommands and flags (`__docs`, `daemon run --log-file`) too, and
+/// `Command` has no way to remove one, so the tree is rebuilt without them.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_owned())
+        .propagate_version(cmd.is_propagate_version_set());
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(version.to_owned());
+    }
+    out = out.args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    out.subcommands(
+        cmd.get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(visible),
+    )
+}
+
+/// `(name, what)` rows as a man page's tagged paragraphs.
+fn section(out: &mut Vec<u8>, title: &str, rows: impl IntoIterator<Item = (String, String)>) {
+    out.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
+    for (name, what) in rows {
+        out.extend_from_slice(format!(".TP\n{}\n{}\n", roff(&name), roff(&what)).as_bytes());
+    }
+}
+
+/// Escapes what roff would read as a request or an escape.
+fn roff(text: &str) -> String {
+    let text = text.replace('\\', "\\e").replace('-', "\\-");
+    match text.starts_with(['.', '\'']) {
+        true => format!("\\&{text}"),
+        false => text,
+    }
 }
 
 /// `syncdb.1`, then one page per subcommand (`syncdb-remote-add.1`).
@@ -54,13 +95,30 @@ fn man_pages(cmd: &clap::Command, name: &str, dir: &Path) -> Result<()> {
         .render(&mut out)
         .map_err(|e| CliError::failed(e.to_string()))?;
     if name == "syncdb" {
-        out.extend_from_slice(b".SH \"EXIT STATUS\"\n");
-        for line in crate::args::EXIT_CODES.lines().skip(1) {
-            let line = line.trim();
-            if let Some((code, what)) = line.split_once(char::is_whitespace) {
-                out.extend_from_slice(format!(".TP\n{code}\n{}\n", what.trim()).as_bytes());
+        use crate::args::{ENVIRONMENT, EXIT_CODES, FILES};
+        let mut codes: Vec<(String, String)> = Vec::new();
+        for line in EXIT_CODES.lines().skip(1) {
+            match line.trim().split_once(char::is_whitespace) {
+                Some((code, what)) if line.starts_with("  ") && !line.starts_with("   ") => {
+                    codes.push((code.to_owned(), what.trim().to_owned()))
+                }
+                // A continuation line of the code above.
+                _ => {
+                    if let Some((_, what)) = codes.last_mut() {
+                        what.push(' ');
+                        what.push_str(line.trim());
+                    }
+                }
             }
         }
+        section(&mut out, "EXIT STATUS", codes);
+        let owned = |rows: &[(&str, &str)]| -> Vec<(String, String)> {
+            rows.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        section(&mut out, "ENVIRONMENT", owned(ENVIRONMENT));
+        section(&mut out, "FILES", owned(FILES));
     }
     write(&dir.join(format!("{name}.1")), &out)?;
     for sub in cmd

@@ -12,6 +12,7 @@ mod put;
 mod records;
 mod remote;
 mod repair;
+mod schema;
 mod service;
 mod status;
 mod sync;
@@ -128,6 +129,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Token(cmd) => remote::token(&ctx, cmd),
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Schema(cmd) => schema::run(&ctx, cmd),
         Command::Logs { follow, lines } => logs::run(&ctx, follow, lines),
         Command::Docs { dir } => docs::run(&dir),
         Command::Daemon(cmd) => daemon::run(&ctx, cmd),
