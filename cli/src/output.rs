@@ -87,6 +87,33 @@ pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> Progr
     bar
 }
 
+/// A table for people: a header row, then the rows, each column as wide as
+/// its widest cell (two spaces between columns; the last is not padded).
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(header).chain(rows) {
+        let last = row.len().saturating_sub(1);
+        let mut text = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i == last {
+                text.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        line(text)?;
+    }
+    Ok(())
+}
+
 /// `1.5 MiB`-style sizes for tables.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

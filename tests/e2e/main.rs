@@ -13,6 +13,7 @@ mod ipc_bad_input;
 mod isolation;
 mod local;
 mod net_bad_input;
+mod output;
 mod promises;
 mod security;
 mod sync;

@@ -164,7 +164,12 @@ pub fn digest(ctx: &Ctx, db: Option<String>) -> Result<()> {
         if ctx.global.json {
             output::json(d)?;
         } else {
-            output::line(format!("{}  {}  ({} records)", d.digest, d.name, d.records))?;
+            output::line(format!(
+                "{}  {}  ({})",
+                d.digest,
+                d.name,
+                syncdb_core::words::count(d.records, "record")
+            ))?;
         }
     }
     Ok(())

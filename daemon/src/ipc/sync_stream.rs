@@ -172,8 +172,8 @@ fn missing(s: &LinkStatus, start: &Start, targets: &BTreeMap<Name, u64>) -> Opti
     }
     if s.barrier_done < start.barrier {
         return Some(format!(
-            "waiting for the remote's changes ({} records announced and not here yet)",
-            s.behind
+            "waiting for the remote's changes ({} announced and not here yet)",
+            syncdb_core::words::count(s.behind, "record")
         ));
     }
     let unacked: Vec<&str> = targets
