@@ -1481,12 +1481,20 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__put)
-            opts="-C -q -v -h -V --batch --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --batch --format --key-field --dry-run --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "auto docs records" -- "${cur}"))
+                    return 0
+                    ;;
+                --key-field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

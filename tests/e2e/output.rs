@@ -1,5 +1,9 @@
 //! What people and scripts read: quiet that is quiet, tables with
-//! headers, sizes that count SQLite's WAL, "1 record".
+//! headers, sizes that count SQLite's WAL, "1 record", and network errors
+//! that say what is wrong and what to do.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::support::*;
 
@@ -116,4 +120,198 @@ fn one_record_is_counted_in_the_singular() {
     );
     h.put("crm/person/2", "{}");
     assert!(h.run(&["ls"]).ok().contains(" 3 records "));
+}
+
+// --- network errors in words -------------------------------------------
+
+#[test]
+fn wss_to_a_plain_port_says_the_hub_does_not_speak_tls() {
+    let hub = Hub::new("redb");
+    let token = hub.token_file(&[]);
+    let c = hub.follower("");
+    let wss = format!("wss://{}", hub.addr);
+    c.run(&[
+        "remote",
+        "add",
+        "hub",
+        &wss,
+        "--token-file",
+        token.to_str().unwrap(),
+    ])
+    .ok();
+    let out = c.run(&["sync", "--once", "--timeout", "20"]);
+    out.fails(1, "does not speak TLS");
+    out.fails(1, &format!("use ws://{}", hub.addr));
+    assert!(!out.stderr.contains("InvalidContentType"), "{}", out.stderr);
+}
+
+#[test]
+fn a_host_and_port_without_a_scheme_is_a_remote_url_and_an_http_url_is_refused() {
+    let hub = Hub::new("redb");
+    hub.home.put("crm/person/1", r#"{"a":1}"#);
+    let token = hub.token_file(&[]);
+    let c = hub.follower("");
+    let port = hub.addr.rsplit_once(':').unwrap().1;
+    let bare = format!("localhost:{port}");
+    c.run(&[
+        "remote",
+        "add",
+        "hub",
+        &bare,
+        "--token-file",
+        token.to_str().unwrap(),
+    ])
+    .ok();
+    let url = &c.run(&["remote", "ls", "--json"]).json_lines()[0]["url"];
+    assert_eq!(url, &format!("ws://localhost:{port}"));
+    c.run(&["sync", "--once", "--timeout", "30", "-q"]).ok();
+    assert_eq!(c.get("crm/person/1"), serde_json::json!({"a":1}));
+
+    let http = format!("http://{}", hub.addr);
+    let out = c.run(&["remote", "add", "web", &http]);
+    out.fails(2, "WebSocket, not HTTP");
+    out.fails(2, "ws://HOST:PORT");
+    c.run(&["remote", "add", "web", "localhost:port"])
+        .fails(2, "is not a port");
+}
+
+#[test]
+fn serve_listens_on_localhost_and_refuses_a_url_with_what_it_takes() {
+    let h = Home::with_folder("redb");
+    let served = h.run(&["serve", "--addr", "localhost:0", "--json"]).json();
+    let addr = served["addr"].as_str().unwrap();
+    assert!(addr.starts_with("127.0.0.1:"), "{served}");
+    let (status, _) = http_get(addr, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    let out = h.run(&["serve", "--addr", "ws://localhost:7700"]);
+    out.fails(2, "not a URL");
+    out.fails(2, "localhost:7700");
+}
+
+/// A self-signed certificate for `localhost` made the usual way, or None
+/// (printing SKIPPED) without openssl unless SYNCDB_REQUIRE_OPENSSL is set.
+fn openssl_self_signed(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("self.pem"), dir.join("self.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    match made {
+        Ok(out) if out.status.success() => Some((cert, key)),
+        other => {
+            assert!(
+                std::env::var_os("SYNCDB_REQUIRE_OPENSSL").is_none(),
+                "openssl is required (SYNCDB_REQUIRE_OPENSSL is set): {other:?}"
+            );
+            eprintln!("SKIPPED: openssl is not installed; this TLS test did not run");
+            None
+        }
+    }
+}
+
+/// Serves `hub` with TLS from these files; returns the port.
+fn serve_tls(hub: &Hub, cert: &Path, key: &Path) -> String {
+    let served = hub
+        .home
+        .run(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    let addr = served["addr"].as_str().unwrap();
+    addr.rsplit_once(':').unwrap().1.to_owned()
+}
+
+/// A follower of `hub` dialing `url`, trusting `ca` if given; the result
+/// of its first `sync --once`.
+fn sync_over(hub: &Hub, url: &str, ca: Option<&Path>) -> (Home, Run) {
+    let token = hub.token_file(&[]);
+    let c = hub.follower("");
+    let mut args = vec![
+        "remote",
+        "add",
+        "hub",
+        url,
+        "--token-file",
+        token.to_str().unwrap(),
+    ];
+    if let Some(ca) = ca {
+        args.extend(["--ca-file", ca.to_str().unwrap()]);
+    }
+    c.run(&args).ok();
+    let out = c.run(&["sync", "--once", "--timeout", "20"]);
+    (c, out)
+}
+
+#[test]
+fn a_self_signed_certificate_given_as_ca_file_is_trusted_for_its_own_name() {
+    let hub = Hub::new("redb");
+    hub.home.put("crm/person/1", r#"{"over":"tls"}"#);
+    let Some((cert, key)) = openssl_self_signed(hub.home.dir.path()) else {
+        return;
+    };
+    let port = serve_tls(&hub, &cert, &key);
+
+    // Given as --ca-file: the hub presenting exactly it is trusted.
+    let (c, out) = sync_over(&hub, &format!("wss://localhost:{port}"), Some(&cert));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(c.get("crm/person/1"), serde_json::json!({"over":"tls"}));
+
+    // Not given: said in words, with what to do.
+    let (_, out) = sync_over(&hub, &format!("wss://localhost:{port}"), None);
+    out.fails(1, "this machine does not trust");
+    out.fails(1, "--ca-file");
+    assert!(!out.stderr.contains("CaUsedAsEndEntity"), "{}", out.stderr);
+
+    // The name still counts: it is a certificate for localhost only.
+    let (_, out) = sync_over(&hub, &format!("wss://127.0.0.1:{port}"), Some(&cert));
+    out.fails(1, "is not for the host");
+    out.fails(1, "(it names localhost)");
+    assert!(!out.stderr.contains("CaUsedAsEndEntity"), "{}", out.stderr);
+}
+
+#[test]
+fn a_pinned_self_signed_certificate_out_of_its_dates_is_refused_in_words() {
+    let hub = Hub::new("redb");
+    let dir = hub.home.dir.path();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_file, key_file) = (dir.join("old.pem"), dir.join("old.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let port = serve_tls(&hub, &cert_file, &key_file);
+    let (_, out) = sync_over(&hub, &format!("wss://localhost:{port}"), Some(&cert_file));
+    out.fails(1, "has expired");
+}
+
+#[test]
+fn ws_to_a_tls_port_suggests_wss() {
+    let hub = Hub::new("redb");
+    let Some((cert, key)) = openssl_self_signed(hub.home.dir.path()) else {
+        return;
+    };
+    let port = serve_tls(&hub, &cert, &key);
+    let (_, out) = sync_over(&hub, &format!("ws://localhost:{port}"), None);
+    out.fails(1, &format!("use wss://localhost:{port}"));
 }

@@ -44,20 +44,43 @@ pub fn remote_statuses(state: &State, folder: &Folder) -> Vec<RemoteStatus> {
 }
 
 fn check_url(url: &str) -> Result<(), RpcError> {
-    let rest = url
-        .strip_prefix("ws://")
-        .or_else(|| url.strip_prefix("wss://"))
-        .ok_or_else(|| {
-            bad_input(format!(
-                "invalid remote URL {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
-            ))
-        })?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(bad_input(format!(
-            "invalid remote URL {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
-        )));
+    remote_url(url).map(|_| ())
+}
+
+/// A remote's URL as kept in the config. `HOST:PORT` without a scheme
+/// means what `serve` does on that host by default: plain `ws://` on
+/// loopback, TLS (`wss://`) anywhere else.
+fn remote_url(url: &str) -> Result<String, RpcError> {
+    let expected = "expected ws://HOST:PORT (plain, as `syncdb serve` without TLS), \
+                    wss://HOST:PORT (TLS), or HOST:PORT";
+    let invalid = |why: &str| bad_input(format!("invalid remote URL {url:?}: {why}; {expected}"));
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme @ ("ws" | "wss"), rest)) => (scheme, rest),
+        Some(("http" | "https", _)) => {
+            return Err(invalid("syncdb speaks WebSocket, not HTTP"));
+        }
+        Some(_) => return Err(invalid("unknown scheme")),
+        None => {
+            let host = url.rsplit_once(':').map_or(url, |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            (if loopback { "ws" } else { "wss" }, url)
+        }
+    };
+    if rest.is_empty() || rest.starts_with(':') || rest.contains(char::is_whitespace) {
+        return Err(invalid("no host in it"));
     }
-    Ok(())
+    let authority = rest.split('/').next().unwrap_or_default();
+    if let Some((_, port)) = authority.rsplit_once(':')
+        && !port.ends_with(']')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(invalid(&format!("{port:?} is not a port (0-65535)")));
+    }
+    Ok(format!("{scheme}://{rest}"))
 }
 
 fn check_remote_name(name: &str) -> Result<(), RpcError> {
@@ -67,13 +90,14 @@ fn check_remote_name(name: &str) -> Result<(), RpcError> {
 }
 
 /// Adds (or replaces) a remote of `folder` and starts dialing it.
+/// Returns the remote as kept (its URL with a scheme).
 pub fn add_remote(
     state: &Arc<State>,
     folder: &Folder,
-    remote: RemoteEntry,
-) -> Result<(), RpcError> {
+    mut remote: RemoteEntry,
+) -> Result<RemoteEntry, RpcError> {
     check_remote_name(&remote.name)?;
-    check_url(&remote.url)?;
+    remote.url = remote_url(&remote.url)?;
     if let Some(ca) = &remote.ca_file {
         crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
     }
@@ -101,8 +125,10 @@ pub fn add_remote(
         entry.remotes.push(remote.clone());
         Ok(())
     })?;
-    state.sync.start_remote(state, folder.clone(), remote);
-    Ok(())
+    state
+        .sync
+        .start_remote(state, folder.clone(), remote.clone());
+    Ok(remote)
 }
 
 pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
@@ -114,7 +140,7 @@ pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, 
         ca_file: p.ca_file,
         read_only: false,
     };
-    add_remote(state, &folder, remote.clone())?;
+    let remote = add_remote(state, &folder, remote)?;
     Ok(RemoteInfo {
         name: remote.name,
         url: remote.url,
