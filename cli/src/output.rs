@@ -64,13 +64,28 @@ pub fn bars_allowed(global: &crate::args::Global) -> bool {
         && std::io::stderr().is_terminal()
 }
 
+/// The width of the terminal on stderr, if it is one.
+pub fn terminal_width() -> Option<u16> {
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ writes a winsize into the struct given; no other effect.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        (ok && size.ws_col > 0).then_some(size.ws_col)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// A progress bar on stderr when it is a terminal and output is for people.
 pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> ProgressBar {
     let visible = bars_allowed(global);
     let bar = match total_bytes {
         Some(total) => ProgressBar::new(total).with_style(
             ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, eta {eta})",
+                "{msg} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}, eta {eta})",
             )
             .expect("valid template"),
         ),

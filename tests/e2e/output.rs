@@ -1,4 +1,5 @@
-//! What people and scripts read: quiet that is quiet, tables with
+//! What people and scripts read: progress that fits the terminal and ends
+//! exact, a few lines without one, quiet that is quiet, tables with
 //! headers, sizes that count SQLite's WAL, "1 record", and network errors
 //! that say what is wrong and what to do.
 
@@ -6,6 +7,136 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::*;
+use crate::terminal::Tty;
+
+/// `n` small documents into `crm/bulk` in one import.
+fn import(h: &Home, n: usize) {
+    let lines: String = (0..n)
+        .map(|i| format!("{{\"_id\":\"k{i:07}\",\"n\":{i}}}\n"))
+        .collect();
+    h.run_stdin(&["put", "crm/bulk", "--batch", "-", "-q"], lines.as_bytes())
+        .ok();
+}
+
+/// Clone args for `hub` into `dir` with a fresh token.
+fn clone_args(hub: &Hub, dir: &Path) -> Vec<String> {
+    let token = hub.token_file(&[]);
+    vec![
+        "clone".into(),
+        hub.url(),
+        hub.folder_id.clone(),
+        dir.display().to_string(),
+        "--token-file".into(),
+        token.display().to_string(),
+    ]
+}
+
+fn run_args(h: &Home, args: &[String]) -> Run {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    h.run(&args)
+}
+
+#[test]
+fn a_clone_without_a_terminal_prints_a_few_lines_per_database_and_the_exact_count() {
+    const N: usize = 30_000;
+    let hub = Hub::new("redb");
+    import(&hub.home, N);
+    let c = Home::new();
+    let out = run_args(&c, &clone_args(&hub, &c.folder().join("c")));
+    out.ok();
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    eprintln!("{} lines:\n{}", lines.len(), out.stderr);
+    // Start, every tenth, done: 12 at most for the one database's pull,
+    // plus "cloning into" and the closing "origin: caught up".
+    assert!(lines.len() <= 15, "{} lines", lines.len());
+    assert!(
+        lines
+            .iter()
+            .any(|l| *l == format!("pull crm origin: 30,000 records, caught up in {}", took(l))),
+        "the last pull line has the exact count: {lines:?}"
+    );
+    // Nothing was pushed: no line about pushing, and no 0/0.
+    assert!(!out.stderr.contains("push"), "{}", out.stderr);
+    assert!(!out.stderr.contains("0 / 0"), "{}", out.stderr);
+    assert!(out.stderr.contains(" / 30,000 records ("), "{}", out.stderr);
+}
+
+/// What follows "caught up in " on a line (so the assertion can name the rest).
+fn took(line: &str) -> &str {
+    line.split_once("caught up in ").map_or("", |(_, t)| t)
+}
+
+#[test]
+fn the_last_json_progress_of_a_clone_is_exact() {
+    const N: u64 = 5_000;
+    let hub = Hub::new("redb");
+    import(&hub.home, N as usize);
+    let c = Home::new();
+    let mut args = clone_args(&hub, &c.folder().join("c"));
+    args.push("--json".into());
+    let lines = run_args(&c, &args).json_lines();
+    let last_pull = lines
+        .iter()
+        .rfind(|l| l["direction"] == "pull")
+        .expect("pull progress");
+    assert_eq!(last_pull["caught_up"], true, "{last_pull}");
+    assert_eq!(last_pull["done"], N, "{last_pull}");
+    assert_eq!(last_pull["total"], N, "{last_pull}");
+}
+
+/// Every screen row that shows a bar shows all of it: nothing wrapped.
+fn assert_bars_fit(screen: &str, cols: usize) {
+    for row in screen.lines() {
+        assert!(row.chars().count() <= cols, "{row:?}");
+    }
+    let bar_rows: Vec<&str> = screen.lines().filter(|r| r.contains('█')).collect();
+    assert!(!bar_rows.is_empty(), "no bar on screen:\n{screen}");
+    for row in bar_rows {
+        assert!(
+            row.starts_with("pull crm origin"),
+            "a wrapped bar:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn a_clone_on_a_terminal_draws_one_bar_that_fits_and_ends_exact() {
+    const N: usize = 30_000;
+    let hub = Hub::new("redb");
+    import(&hub.home, N);
+    for cols in [80u16, 60] {
+        let c = Home::new();
+        let args = clone_args(&hub, &c.folder().join("c")).join(" ");
+        let Some(tty) = Tty::start(&c, cols, 20, &args) else {
+            return;
+        };
+        let (code, screen) = tty.exit();
+        assert_eq!(code, 0, "{screen}");
+        assert_bars_fit(&screen, usize::from(cols));
+        assert!(
+            screen.contains("30,000 records, caught up"),
+            "the final count is exact:\n{screen}"
+        );
+        assert!(!screen.contains("push"), "no bar for nothing:\n{screen}");
+        // Human figures: no bare counts, no four-decimal rates.
+        assert!(!screen.contains("/30000"), "{screen}");
+        assert!(!screen.contains(".0000/s"), "{screen}");
+    }
+}
+
+#[test]
+fn a_live_sync_bar_ends_at_the_exact_count_of_what_arrived() {
+    const N: usize = 20_000;
+    let hub = Hub::new("redb");
+    let c = hub.client("");
+    let Some(tty) = Tty::start(&c, 100, 20, "sync") else {
+        return;
+    };
+    import(&hub.home, N);
+    let screen = tty.wait_for("20,000 records, caught up");
+    assert_bars_fit(&screen, 100);
+    assert_eq!(c.records("crm/bulk").len(), N);
+}
 
 #[test]
 fn daemon_start_and_status_are_silent_with_quiet() {
