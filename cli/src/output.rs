@@ -80,19 +80,23 @@ pub fn terminal_width() -> Option<u16> {
 }
 
 /// A progress bar on stderr when it is a terminal and output is for people.
+/// It fits the terminal: on a narrower one the bar goes, then the speed;
+/// the message (what is being done) is cut to what is left.
 pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> ProgressBar {
     let visible = bars_allowed(global);
+    let cols = terminal_width().unwrap_or(80);
+    let template = match total_bytes {
+        Some(_) if cols >= 100 => {
+            "{msg} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}, eta {eta})"
+        }
+        Some(_) if cols >= 72 => "{wide_msg} {bytes} / {total_bytes} ({bytes_per_sec}, eta {eta})",
+        Some(_) => "{wide_msg} {bytes} / {total_bytes}",
+        None => "{spinner} {bytes} ({bytes_per_sec}) {wide_msg}",
+    };
+    let style = ProgressStyle::with_template(template).expect("valid template");
     let bar = match total_bytes {
-        Some(total) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template(
-                "{msg} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}, eta {eta})",
-            )
-            .expect("valid template"),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {bytes} {msg} ({bytes_per_sec})")
-                .expect("valid template"),
-        ),
+        Some(total) => ProgressBar::new(total).with_style(style),
+        None => ProgressBar::new_spinner().with_style(style),
     };
     bar.set_draw_target(if visible {
         ProgressDrawTarget::stderr()

@@ -139,6 +139,31 @@ fn a_live_sync_bar_ends_at_the_exact_count_of_what_arrived() {
 }
 
 #[test]
+fn an_import_bar_fits_a_narrow_terminal() {
+    let h = Home::with_folder("redb");
+    // Big enough to be seen while it runs (a few seconds in a debug build).
+    let pad = "y".repeat(200);
+    let lines: String = (0..150_000)
+        .map(|i| format!("{{\"_id\":\"k{i:07}\",\"pad\":\"{pad}\"}}\n"))
+        .collect();
+    let file = h.dir.path().join("big.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let args = format!("put crm/person --batch {}", file.display());
+    let Some(tty) = Tty::start(&h, 60, 10, &args) else {
+        return;
+    };
+    let screen = tty.wait_for(" MiB / ");
+    let row = screen
+        .lines()
+        .find(|r| r.contains(" MiB / "))
+        .expect("the bar's row");
+    assert!(row.starts_with("importing into crm/person"), "{screen}");
+    let (code, screen) = tty.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("imported 150000 records"), "{screen}");
+}
+
+#[test]
 fn daemon_start_and_status_are_silent_with_quiet() {
     let h = Home::new();
     let out = h.run(&["daemon", "start", "-q"]);
