@@ -117,14 +117,23 @@ impl Render {
             // (A count lower than before is a new session: counted anew.)
             s.base = if fresh || p.done < s.done { 0 } else { s.done };
             s.last_line = now;
+            s.last_tenth = 0;
         }
         s.done = p.done.max(s.base);
         s.total = p.total.max(s.done);
         match bars {
             Some(multi) => {
-                if s.bar.is_none() {
-                    s.bar = Some(multi.add(ProgressBar::new(s.total)));
-                }
+                s.bar = match s.bar.take() {
+                    None => Some(multi.add(ProgressBar::new(s.total))),
+                    // A finished bar stays finished: a new burst gets a
+                    // new bar in its place.
+                    Some(old) if old.is_finished() => {
+                        let bar = multi.insert_after(&old, ProgressBar::new(s.total));
+                        multi.remove(&old);
+                        Some(bar)
+                    }
+                    kept => kept,
+                };
                 let bar = s.bar.as_ref().expect("just made");
                 let (done, total) = (s.done - s.base, s.total - s.base);
                 if new_burst {

@@ -136,6 +136,17 @@ fn a_live_sync_bar_ends_at_the_exact_count_of_what_arrived() {
     let screen = tty.wait_for("20,000 records, caught up");
     assert_bars_fit(&screen, 100);
     assert_eq!(c.records("crm/bulk").len(), N);
+    // A second burst counts itself, on a bar of its own in the same place.
+    let more: String = (0..5_000)
+        .map(|i| format!("{{\"_id\":\"m{i}\"}}\n"))
+        .collect();
+    hub.home
+        .run_stdin(&["put", "crm/more", "--batch", "-", "-q"], more.as_bytes())
+        .ok();
+    let screen = tty.wait_for("5,000 records, caught up");
+    assert_bars_fit(&screen, 100);
+    let bars = screen.lines().filter(|r| r.contains('█')).count();
+    assert_eq!(bars, 1, "{screen}");
 }
 
 #[test]
