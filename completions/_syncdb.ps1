@@ -296,7 +296,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         }
         'syncdb;remote;add' {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the access token (mode 0600; never in argv)')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA certificate to trust for a wss:// hub with a private certificate')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
@@ -359,7 +359,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         }
         'syncdb;clone' {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the access token (mode 0600)')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA certificate to trust for a wss:// hub with a private certificate')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself')
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Engine for the local copy [default: the config''s `engine`, redb]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
@@ -417,7 +417,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;serve' {
-            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'HOST:PORT to listen on (port 0 picks a free one)')
+            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain, for wss:// (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key, for wss:// (with --tls-cert)')
             [CompletionResult]::new('--create-folders', '--create-folders', [CompletionResultType]::ParameterName, 'Create folders under DIR when an authorized client asks for one this hub lacks')

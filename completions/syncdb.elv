@@ -273,7 +273,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;remote;add'= {
             cand --token-file 'File holding the access token (mode 0600; never in argv)'
-            cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate'
+            cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
@@ -328,7 +328,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;clone'= {
             cand --token-file 'File holding the access token (mode 0600)'
-            cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate'
+            cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself'
             cand --engine 'Engine for the local copy [default: the config''s `engine`, redb]'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
@@ -382,7 +382,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;serve'= {
-            cand --addr 'HOST:PORT to listen on (port 0 picks a free one)'
+            cand --addr 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)'
             cand --tls-cert 'PEM certificate chain, for wss:// (with --tls-key)'
             cand --tls-key 'PEM private key, for wss:// (with --tls-cert)'
             cand --create-folders 'Create folders under DIR when an authorized client asks for one this hub lacks'

@@ -166,7 +166,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_see
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_seen_subcommand_from add ls rm help" -f -a "rm" -d 'Remove a remote and stop syncing with it'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_seen_subcommand_from add ls rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l token-file -d 'File holding the access token (mode 0600; never in argv)' -r -F
-complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l ca-file -d 'PEM CA certificate to trust for a wss:// hub with a private certificate' -r -F
+complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l ca-file -d 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing but results and errors: no progress, no notes'
@@ -190,7 +190,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_su
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove a remote and stop syncing with it'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l token-file -d 'File holding the access token (mode 0600)' -r -F
-complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l ca-file -d 'PEM CA certificate to trust for a wss:// hub with a private certificate' -r -F
+complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l ca-file -d 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l engine -d 'Engine for the local copy [default: the config\'s `engine`, redb]' -r -f -a "redb\t''
 sqlite\t''"
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
@@ -218,7 +218,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s q -l quiet -d '
 complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s v -l verbose -d 'More log output from a daemon run in the foreground (repeat for more)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s h -l help -d 'Print help'
 complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s V -l version -d 'Print version'
-complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l addr -d 'HOST:PORT to listen on (port 0 picks a free one)' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l addr -d 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)' -r
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-cert -d 'PEM certificate chain, for wss:// (with --tls-key)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-key -d 'PEM private key, for wss:// (with --tls-cert)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l create-folders -d 'Create folders under DIR when an authorized client asks for one this hub lacks' -r -f -a "(__fish_complete_directories)"

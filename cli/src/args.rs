@@ -259,7 +259,8 @@ pub enum Command {
         after_help = "Example:\n  syncdb clone ws://hub.example:7700 7d50e492-173c-44eb-995c-6f5cb3b079c9 ~/crm --token-file ~/.config/syncdb/hub.token"
     )]
     Clone {
-        /// The hub: ws://HOST:PORT or wss://HOST:PORT.
+        /// The hub: ws://HOST:PORT, wss://HOST:PORT, or HOST:PORT (ws:// on
+        /// loopback, wss:// elsewhere, as `serve` does).
         url: String,
         /// The folder's id (what `syncdb init` printed on the first machine).
         folder_id: String,
@@ -268,7 +269,8 @@ pub enum Command {
         /// File holding the access token (mode 0600).
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         token_file: Option<PathBuf>,
-        /// PEM CA certificate to trust for a wss:// hub with a private certificate.
+        /// PEM CA certificate to trust for a wss:// hub with a private
+        /// certificate; a self-signed certificate here is trusted as itself.
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         ca_file: Option<PathBuf>,
         /// Engine for the local copy [default: the config's `engine`, redb].
@@ -319,10 +321,10 @@ pub enum Command {
     /// Listens on ADDR with /v1/sync (WebSocket), /healthz and /metrics.
     /// Remotes need a token from `syncdb token create`.
     #[command(
-        after_help = "Examples:\n  syncdb serve --addr 127.0.0.1:7700\n  syncdb serve --addr 0.0.0.0:7700 --insecure --create-folders /srv/syncdb\n  syncdb serve --stop"
+        after_help = "Examples:\n  syncdb serve --addr localhost:7700\n  syncdb serve --addr 0.0.0.0:7700 --tls-cert cert.pem --tls-key key.pem\n  syncdb serve --addr 0.0.0.0:7700 --insecure --create-folders /srv/syncdb\n  syncdb serve --stop"
     )]
     Serve {
-        /// HOST:PORT to listen on (port 0 picks a free one).
+        /// IP:PORT or localhost:PORT to listen on (port 0 picks a free one).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
         addr: String,
         /// PEM certificate chain, for wss:// (with --tls-key).
@@ -442,17 +444,19 @@ pub enum SchemaCommand {
 pub enum RemoteCommand {
     /// Add (or replace) a remote and start syncing with it.
     #[command(
-        after_help = "Example:\n  syncdb remote add hub ws://hub.example:7700 --token-file ~/.config/syncdb/hub.token"
+        after_help = "Examples:\n  syncdb remote add hub wss://hub.example:7700 --token-file ~/.config/syncdb/hub.token\n  syncdb remote add hub wss://hub.example:7700 --token-file hub.token --ca-file hub-cert.pem\n  syncdb remote add local localhost:7700 --token-file hub.token"
     )]
     Add {
         /// A name for it (1-64 of A-Z a-z 0-9 _ -).
         name: String,
-        /// ws://HOST:PORT or wss://HOST:PORT.
+        /// ws://HOST:PORT, wss://HOST:PORT, or HOST:PORT (ws:// on loopback,
+        /// wss:// elsewhere, as `serve` does).
         url: String,
         /// File holding the access token (mode 0600; never in argv).
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         token_file: Option<PathBuf>,
-        /// PEM CA certificate to trust for a wss:// hub with a private certificate.
+        /// PEM CA certificate to trust for a wss:// hub with a private
+        /// certificate; a self-signed certificate here is trusted as itself.
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         ca_file: Option<PathBuf>,
     },

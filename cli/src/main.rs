@@ -7,6 +7,7 @@ mod commands;
 mod exit;
 mod logfile;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -64,20 +64,39 @@ pub fn bars_allowed(global: &crate::args::Global) -> bool {
         && std::io::stderr().is_terminal()
 }
 
+/// The width of the terminal on stderr, if it is one.
+pub fn terminal_width() -> Option<u16> {
+    #[cfg(unix)]
+    {
+        // SAFETY: TIOCGWINSZ writes a winsize into the struct given; no other effect.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        (ok && size.ws_col > 0).then_some(size.ws_col)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// A progress bar on stderr when it is a terminal and output is for people.
+/// It fits the terminal: on a narrower one the bar goes, then the speed;
+/// the message (what is being done) is cut to what is left.
 pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> ProgressBar {
     let visible = bars_allowed(global);
+    let cols = terminal_width().unwrap_or(80);
+    let template = match total_bytes {
+        Some(_) if cols >= 100 => {
+            "{msg} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}, eta {eta})"
+        }
+        Some(_) if cols >= 72 => "{wide_msg} {bytes} / {total_bytes} ({bytes_per_sec}, eta {eta})",
+        Some(_) => "{wide_msg} {bytes} / {total_bytes}",
+        None => "{spinner} {bytes} ({bytes_per_sec}) {wide_msg}",
+    };
+    let style = ProgressStyle::with_template(template).expect("valid template");
     let bar = match total_bytes {
-        Some(total) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, eta {eta})",
-            )
-            .expect("valid template"),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {bytes} {msg} ({bytes_per_sec})")
-                .expect("valid template"),
-        ),
+        Some(total) => ProgressBar::new(total).with_style(style),
+        None => ProgressBar::new_spinner().with_style(style),
     };
     bar.set_draw_target(if visible {
         ProgressDrawTarget::stderr()
@@ -85,6 +104,33 @@ pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> Progr
         ProgressDrawTarget::hidden()
     });
     bar
+}
+
+/// A table for people: a header row, then the rows, each column as wide as
+/// its widest cell (two spaces between columns; the last is not padded).
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(header).chain(rows) {
+        let last = row.len().saturating_sub(1);
+        let mut text = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i == last {
+                text.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        line(text)?;
+    }
+    Ok(())
 }
 
 /// `1.5 MiB`-style sizes for tables.

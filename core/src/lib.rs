@@ -11,6 +11,7 @@
 //! - [`folder`], [`paths`], [`config`]: where things live on disk.
 //! - [`sync`]: the sync protocol as messages, a codec and a sans-IO state machine.
 //! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
+//! - [`words`]: counts and figures in words for people ("1 record").
 
 pub mod config;
 pub mod db;
@@ -24,6 +25,7 @@ pub mod schema;
 pub mod store;
 pub mod sync;
 pub mod version;
+pub mod words;
 
 pub use db::{Database, OpOutcome, Reader, WriteOp};
 pub use doc::Document;

@@ -218,7 +218,15 @@ pub fn open_registered(entry: &FolderEntry) -> Result<Folder, RpcError> {
     Ok(folder)
 }
 
-/// Size of a file on disk, 0 if it cannot be read.
-pub fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+/// What a database takes on disk: its file and, for SQLite, the `-wal` and
+/// `-shm` files beside it (in WAL mode most recent data lives in the `-wal`
+/// until a checkpoint). A file that cannot be read counts 0.
+pub fn database_bytes(path: &Path) -> u64 {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let side = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        size(Path::new(&name))
+    };
+    size(path) + side("-wal") + side("-shm")
 }

@@ -14,6 +14,7 @@ mod isolation;
 mod lifecycle;
 mod local;
 mod net_bad_input;
+mod output;
 mod promises;
 mod readme;
 mod schema;

@@ -47,15 +47,24 @@ pub fn run(ctx: &Ctx, cmd: DaemonCommand) -> Result<()> {
     }
 }
 
+/// The daemon runs: says so, unless told `--quiet` (the exit code says it).
+/// A serving problem is a warning: with `--quiet` it goes to stderr.
 fn report(ctx: &Ctx, client: &Client) -> Result<()> {
     if ctx.global.json {
         return output::json(&client.daemon);
+    }
+    let problem = client.daemon.serve.as_ref().and_then(|s| s.problem());
+    if ctx.global.quiet {
+        if let Some(problem) = problem {
+            output::note_always(format!("syncdb: warning: {problem}; retrying"));
+        }
+        return Ok(());
     }
     output::line(format!(
         "running, pid {}, version {}",
         client.daemon.pid, client.daemon.version
     ))?;
-    if let Some(problem) = client.daemon.serve.as_ref().and_then(|s| s.problem()) {
+    if let Some(problem) = problem {
         output::line(format!("{problem}; retrying"))?;
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! With `--json`: one JSON object per line.
 
 use syncdb_core::ipc::{Ls, LsParams};
+use syncdb_core::words::plural;
 use syncdb_core::{Address, Key};
 
 use super::Ctx;
@@ -64,10 +65,11 @@ pub fn run(
                     ))?;
                 } else {
                     output::line(format!(
-                        "{:<24} {:<7} {:>10} records  seq {:<10} {}",
+                        "{:<24} {:<7} {:>10} {:<7}  seq {:<10} {}",
                         d.name,
                         d.engine,
                         d.records,
+                        plural(d.records, "record"),
                         d.seq,
                         output::human_bytes(d.bytes)
                     ))?;
@@ -80,7 +82,12 @@ pub fn run(
                 if ctx.global.json {
                     output::json(&c)?;
                 } else {
-                    output::line(format!("{:<24} {:>10} records", c.name, c.records))?;
+                    output::line(format!(
+                        "{:<24} {:>10} {}",
+                        c.name,
+                        c.records,
+                        plural(c.records, "record")
+                    ))?;
                 }
             }
             return output::flush();

@@ -124,17 +124,16 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> 
         return output::json(&out);
     }
     created_note(ctx, out.created_database, &db);
-    let n = out.imported;
-    let records = if n == 1 { "record" } else { "records" };
+    let records = syncdb_core::words::count(out.imported, "record");
     if out.dry_run {
         // What a dry run is for: said even with --quiet.
         return output::line(format!(
-            "would import {n} {records} into {db}/{collection} (dry run: nothing was written)"
+            "would import {records} into {db}/{collection} (dry run: nothing was written)"
         ));
     }
     output::note(
         &ctx.global,
-        format!("imported {n} {records} into {db}/{collection}"),
+        format!("imported {records} into {db}/{collection}"),
     );
     Ok(())
 }

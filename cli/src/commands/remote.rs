@@ -6,6 +6,7 @@ use syncdb_core::ipc::{
     Empty, FolderParams, RemoteAdd, RemoteAddParams, RemoteLs, RemoteRm, RemoteRmParams, Serve,
     ServeParams, TokenCreate, TokenCreateParams, TokenLs, TokenRevoke, TokenRevokeParams,
 };
+use syncdb_core::words::count;
 
 use super::{Ctx, absolute};
 use crate::args::{RemoteCommand, TokenCommand};
@@ -40,15 +41,22 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
         }
         RemoteCommand::Ls => {
             let list = client.call::<RemoteLs>(&FolderParams { folder })?;
-            for r in &list.remotes {
-                if ctx.global.json {
-                    output::json(r)?;
-                    continue;
-                }
-                let state = describe(r);
-                output::line(format!("{:<16} {:<32} {state}", r.name, r.url))?;
+            if ctx.global.json {
+                return list.remotes.iter().try_for_each(output::json);
             }
-            Ok(())
+            if list.remotes.is_empty() {
+                output::note(
+                    &ctx.global,
+                    "no remotes; add one with `syncdb remote add NAME URL`",
+                );
+                return Ok(());
+            }
+            let rows = list
+                .remotes
+                .iter()
+                .map(|r| vec![r.name.clone(), r.url.clone(), describe(r)])
+                .collect();
+            output::table(&["NAME", "URL", "STATE"], rows)
         }
         RemoteCommand::Rm { name } => {
             client.call::<RemoteRm>(&RemoteRmParams {
@@ -111,23 +119,30 @@ pub fn token(ctx: &Ctx, cmd: TokenCommand) -> Result<()> {
         }
         TokenCommand::Ls => {
             let list = client.call::<TokenLs>(&Empty {})?;
-            for t in &list.tokens {
-                if ctx.global.json {
-                    output::json(t)?;
-                } else {
-                    output::line(format!(
-                        "{}  {:<38} {}",
-                        t.id,
-                        t.folder.as_deref().unwrap_or("any folder"),
-                        if t.read_only {
-                            "read-only"
-                        } else {
-                            "read-write"
-                        }
-                    ))?;
-                }
+            if ctx.global.json {
+                return list.tokens.iter().try_for_each(output::json);
             }
-            Ok(())
+            if list.tokens.is_empty() {
+                output::note(
+                    &ctx.global,
+                    "no tokens; create one with `syncdb token create`",
+                );
+                return Ok(());
+            }
+            let rows = list
+                .tokens
+                .iter()
+                .map(|t| {
+                    let access = if t.read_only {
+                        "read-only"
+                    } else {
+                        "read-write"
+                    };
+                    let folder = t.folder.as_deref().unwrap_or("any folder");
+                    vec![t.id.clone(), folder.to_owned(), access.to_owned()]
+                })
+                .collect();
+            output::table(&["ID", "FOLDER", "ACCESS"], rows)
         }
         TokenCommand::Revoke { id } => {
             client.call::<TokenRevoke>(&TokenRevokeParams { id: id.clone() })?;
@@ -141,7 +156,7 @@ pub fn token(ctx: &Ctx, cmd: TokenCommand) -> Result<()> {
 pub fn describe(r: &syncdb_core::ipc::RemoteStatus) -> String {
     let state = match (r.connected, r.caught_up) {
         (true, true) => "connected, caught up".to_owned(),
-        (true, false) => format!("connected, {} records behind", r.behind),
+        (true, false) => format!("connected, {} behind", count(r.behind, "record")),
         (false, _) => format!(
             "disconnected: {}",
             r.error.as_deref().unwrap_or("not yet tried")

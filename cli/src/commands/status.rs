@@ -2,6 +2,8 @@
 
 use syncdb_core::ipc::{Status, StatusParams};
 
+use syncdb_core::words::{count, plural};
+
 use super::Ctx;
 use crate::exit::Result;
 use crate::output;
@@ -20,8 +22,11 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
     output::line(format!("config   {}", d.config.display()))?;
     if let Some(addr) = &d.serving {
         output::line(format!(
-            "serving  {addr}, {} sync connections",
-            d.peers_connected
+            "serving  {addr}, {}",
+            count(
+                u64::try_from(d.peers_connected).unwrap_or(0),
+                "sync connection"
+            )
         ))?;
     } else if let Some(problem) = d.serve.as_ref().and_then(|s| s.problem()) {
         output::line(format!("{problem}; retrying"))?;
@@ -66,10 +71,11 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
                 continue;
             }
             output::line(format!(
-                "  {:<22} {:<7} {:>10} records  seq {:<10} {}",
+                "  {:<22} {:<7} {:>10} {:<7}  seq {:<10} {}",
                 db.name,
                 db.engine,
                 db.records,
+                plural(db.records, "record"),
                 db.seq,
                 output::human_bytes(db.bytes)
             ))?;

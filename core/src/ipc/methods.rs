@@ -240,7 +240,7 @@ pub struct DatabaseInfo {
     pub records: u64,
     /// The last seq of its change feed.
     pub seq: u64,
-    /// Size of the file on disk.
+    /// Size on disk: the file, with SQLite's `-wal` and `-shm` beside it.
     pub bytes: u64,
     /// Why the database cannot be used (a damaged file); its counts are 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -116,10 +116,13 @@ pub enum SessionEvent {
         done: u64,
         total: u64,
     },
-    /// Everything of `db` that existed is across in `direction`.
+    /// Everything of `db` that existed is across in `direction`; `done`
+    /// records moved this session (exact: what the last `Progress` said
+    /// may have been an estimate of the total).
     CaughtUp {
         db: Name,
         direction: Direction,
+        done: u64,
     },
 }
 
@@ -613,9 +616,11 @@ impl Session {
                 };
                 inc.caught_up_at = Some(seq);
                 inc.remaining = 0;
+                let done = inc.done;
                 vec![Action::Event(SessionEvent::CaughtUp {
                     db,
                     direction: Direction::Pull,
+                    done,
                 })]
             }
             (Phase::Open, Message::Ack { db, seq }) => {
@@ -955,6 +960,7 @@ impl Session {
                     actions.push(Action::Event(SessionEvent::CaughtUp {
                         db: db.clone(),
                         direction: Direction::Push,
+                        done: out.done,
                     }));
                 }
                 break;

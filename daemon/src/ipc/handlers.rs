@@ -12,7 +12,7 @@ use syncdb_core::{Document, Key, Name};
 
 use super::errors::{bad_input, not_found, replica_error};
 use crate::replicas::Replica;
-use crate::state::{State, file_size, open_registered};
+use crate::state::{State, database_bytes, open_registered};
 
 pub fn hello(state: &State, _: HelloParams) -> Result<HelloOutput, RpcError> {
     Ok(HelloOutput {
@@ -248,7 +248,7 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
         engine: replica.reader.kind(),
         records,
         seq: replica.high_seq(),
-        bytes: file_size(path),
+        bytes: database_bytes(path),
         error: None,
         dropped: replica.reader.is_dropped().map_err(store_err)?,
     })
@@ -274,7 +274,7 @@ fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseIn
             engine: kind,
             records: 0,
             seq: 0,
-            bytes: file_size(&path),
+            bytes: database_bytes(&path),
             error: Some(e.message),
             dropped: false,
         }));

@@ -44,20 +44,43 @@ pub fn remote_statuses(state: &State, folder: &Folder) -> Vec<RemoteStatus> {
 }
 
 fn check_url(url: &str) -> Result<(), RpcError> {
-    let rest = url
-        .strip_prefix("ws://")
-        .or_else(|| url.strip_prefix("wss://"))
-        .ok_or_else(|| {
-            bad_input(format!(
-                "invalid remote URL {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
-            ))
-        })?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(bad_input(format!(
-            "invalid remote URL {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
-        )));
+    remote_url(url).map(|_| ())
+}
+
+/// A remote's URL as kept in the config. `HOST:PORT` without a scheme
+/// means what `serve` does on that host by default: plain `ws://` on
+/// loopback, TLS (`wss://`) anywhere else.
+fn remote_url(url: &str) -> Result<String, RpcError> {
+    let expected = "expected ws://HOST:PORT (plain, as `syncdb serve` without TLS), \
+                    wss://HOST:PORT (TLS), or HOST:PORT";
+    let invalid = |why: &str| bad_input(format!("invalid remote URL {url:?}: {why}; {expected}"));
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme @ ("ws" | "wss"), rest)) => (scheme, rest),
+        Some(("http" | "https", _)) => {
+            return Err(invalid("syncdb speaks WebSocket, not HTTP"));
+        }
+        Some(_) => return Err(invalid("unknown scheme")),
+        None => {
+            let host = url.rsplit_once(':').map_or(url, |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            (if loopback { "ws" } else { "wss" }, url)
+        }
+    };
+    if rest.is_empty() || rest.starts_with(':') || rest.contains(char::is_whitespace) {
+        return Err(invalid("no host in it"));
     }
-    Ok(())
+    let authority = rest.split('/').next().unwrap_or_default();
+    if let Some((_, port)) = authority.rsplit_once(':')
+        && !port.ends_with(']')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(invalid(&format!("{port:?} is not a port (0-65535)")));
+    }
+    Ok(format!("{scheme}://{rest}"))
 }
 
 fn check_remote_name(name: &str) -> Result<(), RpcError> {
@@ -67,10 +90,10 @@ fn check_remote_name(name: &str) -> Result<(), RpcError> {
 }
 
 /// Checks a remote's settings (name, URL, CA and token files) before
-/// anything is stored.
-fn check_remote(remote: &RemoteEntry) -> Result<(), RpcError> {
+/// anything is stored, and gives its URL the scheme it is kept with.
+fn check_remote(remote: &mut RemoteEntry) -> Result<(), RpcError> {
     check_remote_name(&remote.name)?;
-    check_url(&remote.url)?;
+    remote.url = remote_url(&remote.url)?;
     if let Some(ca) = &remote.ca_file {
         crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
     }
@@ -87,12 +110,13 @@ fn check_remote(remote: &RemoteEntry) -> Result<(), RpcError> {
 }
 
 /// Adds (or replaces) a remote of `folder` and starts dialing it.
+/// Returns the remote as kept (its URL with a scheme).
 pub fn add_remote(
     state: &Arc<State>,
     folder: &Folder,
-    remote: RemoteEntry,
-) -> Result<(), RpcError> {
-    check_remote(&remote)?;
+    mut remote: RemoteEntry,
+) -> Result<RemoteEntry, RpcError> {
+    check_remote(&mut remote)?;
     state.update_config(|c| {
         let entry = c
             .folders
@@ -108,8 +132,10 @@ pub fn add_remote(
         entry.remotes.push(remote.clone());
         Ok(())
     })?;
-    state.sync.start_remote(state, folder.clone(), remote);
-    Ok(())
+    state
+        .sync
+        .start_remote(state, folder.clone(), remote.clone());
+    Ok(remote)
 }
 
 pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
@@ -121,7 +147,7 @@ pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, 
         ca_file: p.ca_file,
         read_only: false,
     };
-    add_remote(state, &folder, remote.clone())?;
+    let remote = add_remote(state, &folder, remote)?;
     Ok(RemoteInfo {
         name: remote.name,
         url: remote.url,
@@ -174,7 +200,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
             p.folder_id
         )));
     }
-    let remote = RemoteEntry {
+    let mut remote = RemoteEntry {
         name: "origin".into(),
         url: p.url,
         token_file: p.token_file,
@@ -182,7 +208,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
         read_only: false,
     };
     // Everything that can be refused is, before a file is written.
-    check_remote(&remote)?;
+    check_remote(&mut remote)?;
     let engine = p.engine.unwrap_or(state.config().engine);
     // `created`: this call made the folder, so a clone that then fails to
     // sync may remove it (`folder.rm`); an existing one is never removed.
@@ -191,7 +217,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
         .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
     let registered = state
         .register(&folder)
-        .and_then(|()| add_remote(state, &folder, remote));
+        .and_then(|()| add_remote(state, &folder, remote).map(|_| ()));
     if let Err(e) = registered {
         if !existed {
             state.forget(&folder.path);

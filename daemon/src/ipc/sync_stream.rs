@@ -82,33 +82,24 @@ impl Connection {
             .timeout_secs
             .and_then(|s| tokio::time::Instant::now().checked_add(Duration::from_secs(s)));
         let (tx, mut rx) = mpsc::channel(256);
+        // Set once the outcome is known: each forwarder then passes on what
+        // its link had already reported, and ends.
+        let (drain, drained) = tokio::sync::watch::channel(false);
         let mut forwarders = Vec::new();
         for link in &links {
-            let mut sub = link.progress.subscribe();
-            let tx = tx.clone();
-            forwarders.push(tokio::spawn(async move {
-                while let Ok(p) = sub.recv().await {
-                    if tx.send(p).await.is_err() {
-                        return;
-                    }
-                }
-            }));
+            let sub = link.progress.subscribe();
+            forwarders.push(tokio::spawn(forward(sub, tx.clone(), drained.clone())));
             link.kick.notify_one();
         }
+        drop(tx);
+        // Per stream, the last progress sent, to close open ones at the end.
+        let mut last: BTreeMap<(String, Name, String), crate::sync::driver::Progress> =
+            BTreeMap::new();
         let mut tick = tokio::time::interval(Duration::from_millis(25));
         let outcome = loop {
             tokio::select! {
                 Some(p) = rx.recv() => {
-                    let progress = SyncProgress {
-                        remote: p.remote,
-                        db: p.db,
-                        direction: p.direction,
-                        done: p.done,
-                        total: p.total,
-                        caught_up: p.caught_up,
-                    };
-                    let line = notification_line(SYNC_PROGRESS, id, &progress);
-                    if (&self.stream).write_all(&line).await.is_err() {
+                    if (&self.stream).write_all(&progress_line(id, p, &mut last)).await.is_err() {
                         break None;
                     }
                 }
@@ -135,12 +126,36 @@ impl Connection {
                 }
             }
         };
-        for f in forwarders {
-            f.abort();
-        }
         match outcome {
-            None => Ok(()),
+            None => {
+                for f in forwarders {
+                    f.abort();
+                }
+                Ok(())
+            }
             Some(result) => {
+                // The last figures before the answer: the progress reported
+                // before the remote was found caught up, so the command's
+                // final state is exact.
+                let _ = drain.send(true);
+                let mut closing = Vec::new();
+                while let Some(p) = rx.recv().await {
+                    closing.extend(progress_line(id, p, &mut last));
+                }
+                // Caught up: a stream whose own "caught up" is still on its
+                // way (the remote's answer came first) ends at its count,
+                // which is exact, since all that was received is applied.
+                if result.is_ok() {
+                    let open: Vec<_> = last.values().filter(|p| !p.caught_up).cloned().collect();
+                    for mut p in open {
+                        p.caught_up = true;
+                        p.total = p.done;
+                        closing.extend(progress_line(id, p, &mut last));
+                    }
+                }
+                if (&self.stream).write_all(&closing).await.is_err() {
+                    return Ok(());
+                }
                 let out = result.map(|()| SyncOutput {
                     remotes: remote_statuses(&state, &folder)
                         .into_iter()
@@ -149,6 +164,62 @@ impl Connection {
                 });
                 self.reply(id, out).await
             }
+        }
+    }
+}
+
+/// One `sync.progress` notification, as the command reads it; remembered
+/// in `last`.
+fn progress_line(
+    id: &Value,
+    p: crate::sync::driver::Progress,
+    last: &mut BTreeMap<(String, Name, String), crate::sync::driver::Progress>,
+) -> Vec<u8> {
+    let key = (p.remote.clone(), p.db.clone(), p.direction.clone());
+    last.insert(key, p.clone());
+    let progress = SyncProgress {
+        remote: p.remote,
+        db: p.db,
+        direction: p.direction,
+        done: p.done,
+        total: p.total,
+        caught_up: p.caught_up,
+    };
+    notification_line(SYNC_PROGRESS, id, &progress)
+}
+
+/// Passes a link's progress on to the stream until told to drain, then
+/// passes on what is already reported and ends.
+async fn forward(
+    mut sub: tokio::sync::broadcast::Receiver<crate::sync::driver::Progress>,
+    tx: mpsc::Sender<crate::sync::driver::Progress>,
+    mut drain: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    loop {
+        let p = tokio::select! {
+            got = sub.recv() => match got {
+                Ok(p) => p,
+                // Behind a slow reader: skip to the newest; a later
+                // event (the caught-up one last) carries the count.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            },
+            _ = drain.changed() => break,
+        };
+        if tx.send(p).await.is_err() {
+            return;
+        }
+    }
+    loop {
+        match sub.try_recv() {
+            Ok(p) => {
+                if tx.send(p).await.is_err() {
+                    return;
+                }
+            }
+            Err(TryRecvError::Lagged(_)) => {}
+            Err(_) => return,
         }
     }
 }
@@ -172,8 +243,8 @@ fn missing(s: &LinkStatus, start: &Start, targets: &BTreeMap<Name, u64>) -> Opti
     }
     if s.barrier_done < start.barrier {
         return Some(format!(
-            "waiting for the remote's changes ({} records announced and not here yet)",
-            s.behind
+            "waiting for the remote's changes ({} announced and not here yet)",
+            syncdb_core::words::count(s.behind, "record")
         ));
     }
     let unacked: Vec<&str> = targets

@@ -304,6 +304,7 @@ async fn connect(
         tcp,
         at: heard.clone(),
     };
+    let tls = connector.is_some();
     let (socket, _) = tokio_tungstenite::client_async_tls_with_config(
         request,
         stream,
@@ -311,8 +312,35 @@ async fn connect(
         connector,
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| explain(e, url, tls))?;
     Ok((socket, heard))
+}
+
+/// A failed TLS or WebSocket handshake in words: what is wrong, what to do.
+fn explain(e: tokio_tungstenite::tungstenite::Error, url: &str, tls: bool) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    let url = url.trim_end_matches("/v1/sync");
+    if let Error::Io(io) = &e
+        && let Some(rustls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+    {
+        return super::tls::explain(rustls, url);
+    }
+    // A TLS listener answers a plain HTTP request with a TLS alert, or
+    // drops it: either way no HTTP comes back.
+    let cut_off = matches!(
+        &e,
+        Error::ConnectionClosed | Error::AlreadyClosed | Error::Protocol(_)
+    ) || matches!(&e, Error::Io(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+    ));
+    if !tls && cut_off {
+        let wss = url.replacen("ws://", "wss://", 1);
+        return format!(
+            "the hub did not answer with a WebSocket handshake ({e}); if it serves TLS, use {wss}"
+        );
+    }
+    e.to_string()
 }
 
 fn jitter_fraction() -> f64 {

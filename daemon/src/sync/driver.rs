@@ -492,12 +492,16 @@ impl Progress {
                 total: *total,
                 caught_up: false,
             }),
-            SessionEvent::CaughtUp { db, direction } => Some(Progress {
+            SessionEvent::CaughtUp {
+                db,
+                direction,
+                done,
+            } => Some(Progress {
                 remote: remote.to_owned(),
                 db: db.clone(),
                 direction: dir(direction),
-                done: 0,
-                total: 0,
+                done: *done,
+                total: *done,
                 caught_up: true,
             }),
             SessionEvent::Opened => None,

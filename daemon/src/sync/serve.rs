@@ -47,14 +47,39 @@ impl Wire for HubWire {
     }
 }
 
+/// An address to listen on: `IP:PORT`, or `localhost:PORT` (loopback).
+fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+    let expected = "expected IP:PORT such as 127.0.0.1:7700 (this machine only), \
+                    0.0.0.0:7700 (every interface; needs TLS or --insecure) or localhost:7700";
+    if text.contains("://") {
+        return Err(format!(
+            "invalid address {text:?}: serve takes an address to listen on, not a URL; {expected}"
+        ));
+    }
+    if let Some((host, port)) = text.rsplit_once(':')
+        && host.eq_ignore_ascii_case("localhost")
+    {
+        let port: u16 = port.parse().map_err(|_| {
+            format!("invalid address {text:?}: {port:?} is not a port (0-65535); {expected}")
+        })?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        let hint = if text.contains(':') {
+            "a host name other than localhost is not resolved here"
+        } else {
+            "no port"
+        };
+        format!("invalid address {text:?} ({hint}); {expected}")
+    })
+}
+
 /// Checks where `serve` may listen: beyond loopback only with TLS or `insecure`.
 pub fn check_addr(cfg: &ServeConfig) -> Result<SocketAddr, String> {
     let Some(text) = &cfg.addr else {
         return Err("no address to serve on".into());
     };
-    let addr: SocketAddr = text.parse().map_err(|e| {
-        format!("invalid address {text:?} ({e}); expected HOST:PORT such as 127.0.0.1:7700")
-    })?;
+    let addr = listen_addr(text)?;
     let tls = cfg.tls_cert.is_some() && cfg.tls_key.is_some();
     if !addr.ip().is_loopback() && !tls && !cfg.insecure {
         return Err(format!(
