@@ -405,19 +405,7 @@ fn tls_connections_stalled_before_during_or_after_the_handshake_are_closed_at_th
     );
     hub.home.put("crm/p/1", r#"{"over":"tls"}"#);
     let (ca_file, cert, key, ca_der) = tls_files(hub.home.dir.path());
-    let served = hub
-        .home
-        .run(&[
-            "serve",
-            "--addr",
-            &hub.addr,
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-            "--json",
-        ])
-        .json();
+    let served = hub.serve_tls(&hub.addr, &cert, &key);
     let url = served["url"].as_str().unwrap().to_owned();
     assert_eq!(
         url,

@@ -389,19 +389,7 @@ fn openssl_self_signed(dir: &Path) -> Option<(PathBuf, PathBuf)> {
 
 /// Serves `hub` with TLS from these files; returns the port.
 fn serve_tls(hub: &Hub, cert: &Path, key: &Path) -> String {
-    let served = hub
-        .home
-        .run(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-            "--json",
-        ])
-        .json();
+    let served = hub.serve_tls("127.0.0.1:0", cert, key);
     let addr = served["addr"].as_str().unwrap();
     addr.rsplit_once(':').unwrap().1.to_owned()
 }

@@ -218,6 +218,23 @@ impl Hub {
         format!("ws://{}", self.addr)
     }
 
+    /// Serves TLS on `addr` from these PEM files; `serve --json`'s answer.
+    pub fn serve_tls(&self, addr: &str, cert: &Path, key: &Path) -> Value {
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let args = [
+            "serve",
+            "--addr",
+            addr,
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+        ];
+        let mut args = args.to_vec();
+        args.push("--json");
+        self.home.run(&args).json()
+    }
+
     /// A token in a 0600 file (extra args: --read-only, --folder ID).
     pub fn token_file(&self, args: &[&str]) -> PathBuf {
         let mut all = vec!["token", "create", "-q"];

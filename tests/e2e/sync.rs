@@ -366,19 +366,7 @@ fn tls_hub_serves_wss_to_clients_that_trust_its_certificate() {
     std::fs::write(&ca_file, ca.pem()).unwrap();
     std::fs::write(&cert, leaf.pem()).unwrap();
     std::fs::write(&pem_key, leaf_key.serialize_pem()).unwrap();
-    let served = hub
-        .home
-        .run(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            pem_key.to_str().unwrap(),
-            "--json",
-        ])
-        .json();
+    let served = hub.serve_tls("127.0.0.1:0", &cert, &pem_key);
     let url = served["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
     let token = hub.token_file(&[]);
