@@ -72,7 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         }
         'syncdb;put' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What each line is: `auto` reads a record as `ls --json` prints it ({"key":..,"doc":{..}}) under its key and any other line as a document; `docs`: every line is a document; `records`: every line is a record (extra fields such as seq and version are ignored)')
-            [CompletionResult]::new('--key-field', '--key-field', [CompletionResultType]::ParameterName, 'Take each document''s key from field F [default: `daemon.key_path`, `_id`]')
+            [CompletionResult]::new('--key-field', '--key-field', [CompletionResultType]::ParameterName, 'Take each document''s key from field F (dotted for a field inside an object: `meta.id`) [default: `daemon.key_path`, `_id`]')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Import JSON Lines: one document per line, all in one transaction')

@@ -67,7 +67,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;put'= {
             cand --format 'What each line is: `auto` reads a record as `ls --json` prints it ({"key":..,"doc":{..}}) under its key and any other line as a document; `docs`: every line is a document; `records`: every line is a record (extra fields such as seq and version are ignored)'
-            cand --key-field 'Take each document''s key from field F [default: `daemon.key_path`, `_id`]'
+            cand --key-field 'Take each document''s key from field F (dotted for a field inside an object: `meta.id`) [default: `daemon.key_path`, `_id`]'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --batch 'Import JSON Lines: one document per line, all in one transaction'

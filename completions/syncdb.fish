@@ -63,7 +63,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand init" -s V -l version -d '
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l format -d 'What each line is: `auto` reads a record as `ls --json` prints it ({"key":..,"doc":{..}}) under its key and any other line as a document; `docs`: every line is a document; `records`: every line is a record (extra fields such as seq and version are ignored)' -r -f -a "auto\t''
 docs\t''
 records\t''"
-complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l key-field -d 'Take each document\'s key from field F [default: `daemon.key_path`, `_id`]' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l key-field -d 'Take each document\'s key from field F (dotted for a field inside an object: `meta.id`) [default: `daemon.key_path`, `_id`]' -r
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l batch -d 'Import JSON Lines: one document per line, all in one transaction'
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l dry-run -d 'Read and check every line, print how many records would be imported, and write nothing'

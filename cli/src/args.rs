@@ -13,7 +13,8 @@ Exit codes:
   0  success
   1  error (storage, I/O, the daemon refused)
   2  usage or bad input (invalid JSON, name, address or flag); nothing was written
-  3  not found (get, del or patch of a missing record, or a missing database)
+  3  not found (get, del or patch of a missing record, a missing database,
+     or a drop of what is not there)
   4  the daemon could not be reached or started, or stopped before answering
      (for a write the message says it may or may not have been applied)";
 
@@ -116,7 +117,8 @@ pub struct ImportArgs {
           value_parser = clap::builder::PossibleValuesParser::new(ImportFormat::NAMES)
               .map(|s| ImportFormat::parse(&s).expect("a listed name")))]
     pub format: ImportFormat,
-    /// Take each document's key from field F [default: `daemon.key_path`, `_id`].
+    /// Take each document's key from field F (dotted for a field inside an
+    /// object: `meta.id`) [default: `daemon.key_path`, `_id`].
     #[arg(long, value_name = "F", requires = "batch")]
     pub key_field: Option<String>,
     /// Read and check every line, print how many records would be imported,
@@ -249,10 +251,16 @@ pub enum Command {
         all: bool,
     },
     /// List, forget or move the folders registered with the daemon.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb folder ls\n  syncdb folder mv ~/crm ~/work/crm\n  syncdb folder rm ~/old-crm"
+    )]
     Folder(FolderCommand),
     /// Manage the remotes this folder syncs with.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb remote add hub wss://hub.example:7700 --token-file ~/.config/syncdb/hub.token\n  syncdb remote ls"
+    )]
     Remote(RemoteCommand),
     /// Make a local copy of a folder served by a hub, and sync it.
     #[command(
@@ -344,19 +352,34 @@ pub enum Command {
         stop: bool,
     },
     /// Create, list and revoke the tokens remotes use to reach this hub.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb token create --read-only > reader.token\n  syncdb token ls\n  syncdb token revoke 3f2a9c1e"
+    )]
     Token(TokenCommand),
     /// Run, start, stop or query the daemon.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb daemon status\n  syncdb daemon stop"
+    )]
     Daemon(DaemonCommand),
     /// Run the daemon as a user service: systemd on Linux, launchd on macOS.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb service install\n  syncdb service status"
+    )]
     Service(ServiceCommand),
     /// Where the config is, what is in effect, and whether a file is valid.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb config show\n  syncdb config check ./new-config.toml"
+    )]
     Config(ConfigCommand),
     /// Schemas: a database's name, version, collections, key paths and JSON Schemas.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  syncdb schema check crm.schema.toml"
+    )]
     Schema(SchemaCommand),
     /// Show the background daemon's log (rotated at 10 MiB, 3 kept).
     #[command(after_help = "Examples:\n  syncdb logs -n 200\n  syncdb logs -f")]

@@ -215,9 +215,16 @@ fn cut_off<M: Method>(e: CliError) -> CliError {
         return e;
     }
     if WRITE_METHODS.contains(&M::NAME) {
+        let cause = e
+            .message
+            .trim_start_matches("the daemon stopped before answering");
+        let cause = cause.trim_start_matches([' ', ':']);
         CliError::unreachable(format!(
             "the daemon stopped before answering: the write may or may not have been applied ({})",
-            e.message
+            cause
+                .strip_prefix('(')
+                .and_then(|c| c.strip_suffix(')'))
+                .unwrap_or(cause)
         ))
     } else if M::NAME == ImportChunk::NAME {
         CliError::unreachable(format!(
@@ -237,6 +244,7 @@ fn lost(e: &std::io::Error) -> CliError {
 /// logging to the state dir, and connects once it answers. If several
 /// commands race to start it, one daemon wins the lock and all connect to it.
 fn start_daemon(paths: &Paths, socket: &Path) -> Result<Stream> {
+    let log_from = std::fs::metadata(paths.log_file()).map_or(0, |m| m.len());
     let mut child = spawn_daemon(paths)?;
     let deadline = Instant::now() + START_TIMEOUT;
     let mut delay = Duration::from_millis(2);
@@ -254,7 +262,7 @@ fn start_daemon(paths: &Paths, socket: &Path) -> Result<Stream> {
             return Err(CliError::unreachable(format!(
                 "the daemon exited at start ({status}); its log {} says:\n{}",
                 paths.log_file().display(),
-                log_tail(&paths.log_file())
+                log_tail(&paths.log_file(), log_from)
             )));
         }
         if Instant::now() > deadline {
@@ -327,8 +335,13 @@ pub fn wait_until_stopped(paths: &Paths, within: Duration) -> Result<()> {
     Ok(())
 }
 
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+/// The last lines the log got from byte `from` on: what this start wrote,
+/// not what earlier failed starts did (all of it if the log was rotated).
+fn log_tail(path: &Path, from: u64) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let from = usize::try_from(from).unwrap_or(0);
+    let new = bytes.get(from..).unwrap_or(&bytes);
+    let text = String::from_utf8_lossy(new);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(5)..].join("\n")
 }

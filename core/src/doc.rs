@@ -168,17 +168,34 @@ impl Document {
 
     /// The key named by the field `key_path`, if the document has it.
     /// Strings are used as they are; integers by their decimal text.
+    /// A dotted path (`meta.id`) names a field inside an object, unless a
+    /// top-level field has that whole name.
     pub fn key_at(&self, key_path: &str) -> Result<Option<Key>, DocError> {
-        let Some(raw) = self.fields.get(key_path) else {
-            return Ok(None);
+        let value = match self.fields.get(key_path) {
+            Some(raw) => serde_json::from_str::<serde_json::Value>(raw).ok(),
+            None => {
+                let mut parts = key_path.split('.');
+                let first = parts.next().and_then(|f| self.fields.get(f));
+                let Some(raw) = first else {
+                    return Ok(None);
+                };
+                let mut value = serde_json::from_str::<serde_json::Value>(raw).ok();
+                for part in parts {
+                    value = value.and_then(|mut v| v.get_mut(part).map(serde_json::Value::take));
+                }
+                match value {
+                    None => return Ok(None),
+                    some => some,
+                }
+            }
         };
         let bad = |reason: String| DocError::BadKeyField {
             field: key_path.to_owned(),
             reason,
         };
-        let text = match serde_json::from_str::<serde_json::Value>(raw) {
-            Ok(serde_json::Value::String(s)) => s,
-            Ok(serde_json::Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        let text = match value {
+            Some(serde_json::Value::String(s)) => s,
+            Some(serde_json::Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
             _ => return Err(bad("it must be a string or an integer".into())),
         };
         Key::parse(&text)

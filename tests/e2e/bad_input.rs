@@ -163,7 +163,7 @@ fn errors_are_json_with_json_flag() {
         err["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("no record")
+            .contains("no database crm")
     );
 }
 

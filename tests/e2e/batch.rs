@@ -105,6 +105,27 @@ fn key_field_names_where_each_key_is_and_a_line_without_it_is_refused() {
     );
     home.run(&["put", "crm/person", "--batch", "-", "--key-field", ""])
         .fails(2, "--key-field needs a field name");
+
+    // A dotted path reaches into an object, as a schema's key path does;
+    // so does the config's daemon.key_path for a single put.
+    home.run_stdin(
+        &["put", "crm/org", "--batch", "-", "--key-field", "meta.id"],
+        b"{\"meta\":{\"id\":\"o1\"},\"n\":1}\n",
+    )
+    .ok();
+    assert_eq!(home.records("crm/org")[0].0, "o1");
+    home.run_stdin(
+        &["put", "crm/org", "--batch", "-", "--key-field", "meta.id"],
+        b"{\"meta\":{\"key\":\"o2\"}}\n",
+    )
+    .fails(2, "line 1: no field \"meta.id\"");
+    home.run(&["daemon", "stop"]).ok();
+    let config = home.home().join("config/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("key_path = \"_id\"\n"), "{text}");
+    let text = text.replacen("key_path = \"_id\"\n", "key_path = \"meta.id\"\n", 1);
+    std::fs::write(&config, text).unwrap();
+    assert_eq!(home.put("crm/org", r#"{"meta":{"id":"o3"}}"#), "o3");
 }
 
 #[test]

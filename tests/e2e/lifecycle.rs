@@ -54,7 +54,10 @@ fn reads_never_create_a_database(engine: &str) {
     ] {
         let out = h.run(&args);
         assert_eq!(out.code, 3, "{args:?}: {out:?}");
-        assert!(out.stderr.contains("cmr"), "{args:?} names it: {out:?}");
+        assert!(
+            out.stderr.contains("no database cmr"),
+            "{args:?} names it: {out:?}"
+        );
         assert_eq!(
             files_of(&h.folder(), "cmr"),
             Vec::<String>::new(),
@@ -198,6 +201,12 @@ fn a_drop_reclaims_space_and_hides_the_database(engine: &str) {
 
     assert!(h.records("crm/person").is_empty());
     assert_eq!(database_names(&h, &["ls", "--json"]), ["empty", "keep"]);
+    // Dropped already: no second marker for every machine.
+    let seq = |h: &Home| h.run(&["ls", "--all", "--json"]).json_lines()[1]["seq"].clone();
+    let seq_before = seq(&h);
+    h.run(&["drop", "crm", "--yes"])
+        .fails(3, "database crm is dropped already: nothing to drop");
+    assert_eq!(seq(&h), seq_before);
     let all = h.run(&["ls", "--all", "--json"]).json_lines();
     let crm: Vec<&Value> = all.iter().filter(|d| d["name"] == "crm").collect();
     assert_eq!(crm.len(), 1, "{all:?}");
@@ -244,8 +253,9 @@ fn a_drop_that_removes_records_is_confirmed() {
     h.run(&["drop", "crm/person"]).fails(2, "pass --yes");
     h.run(&["drop", "crm", "--json"]).fails(2, "pass --yes");
     assert_eq!(h.records("crm/person").len(), 1, "nothing was dropped");
-    // A collection without records goes without asking.
-    h.run(&["drop", "crm/nothing"]).ok();
+    // A collection that is not there: a typo, not a marker for every machine.
+    h.run(&["drop", "crm/nothing"])
+        .fails(3, "no collection nothing in crm (it has ");
 
     let Some(tty) = Tty::start(&h, 120, 10, "drop crm/person") else {
         return;

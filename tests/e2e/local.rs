@@ -69,7 +69,8 @@ fn put_get_patch_del_round_trip(engine: &str) {
     h.run(&["del", "crm/person/42"]).fails(3, "no record");
     h.run(&["patch", "crm/person/42", "{}"])
         .fails(3, "no record");
-    h.run(&["get", "nodb/person/1"]).fails(3, "no record");
+    h.run(&["get", "nodb/person/1"])
+        .fails(3, "no database nodb");
 }
 
 fn keys_come_from_address_then_id_then_uuidv7(engine: &str) {

@@ -340,6 +340,19 @@ fn a_host_and_port_without_a_scheme_is_a_remote_url_and_an_http_url_is_refused()
     out.fails(2, "ws://HOST:PORT");
     c.run(&["remote", "add", "web", "localhost:port"])
         .fails(2, "is not a port");
+    // Only a host and a port: what could never be dialed is refused.
+    for (url, says) in [
+        ("localhost", "no port in it"),
+        ("ws://localhost", "no port in it"),
+        ("ws://h:0", "\"0\" is not a port (1-65535)"),
+        ("ws://h:99999", "is not a port (1-65535)"),
+        ("ws://h:1/path", "no path, query or user"),
+        ("ws://user@h:1", "no path, query or user"),
+        ("ws://h:1?x=1", "no path, query or user"),
+    ] {
+        c.run(&["remote", "add", "web", url]).fails(2, says);
+    }
+    assert_eq!(c.run(&["remote", "ls", "--json"]).json_lines().len(), 1);
 }
 
 #[test]
@@ -348,6 +361,9 @@ fn serve_listens_on_localhost_and_refuses_a_url_with_what_it_takes() {
     let served = h.run(&["serve", "--addr", "localhost:0", "--json"]).json();
     let addr = served["addr"].as_str().unwrap();
     assert!(addr.starts_with("127.0.0.1:"), "{served}");
+    // Remotes are told the name it was served as (a certificate's name).
+    let port = addr.rsplit_once(':').unwrap().1;
+    assert_eq!(served["url"], format!("ws://localhost:{port}"));
     let (status, _) = http_get(addr, "/healthz");
     assert!(status.contains("200"), "{status}");
     let out = h.run(&["serve", "--addr", "ws://localhost:7700"]);
@@ -434,6 +450,14 @@ fn a_self_signed_certificate_given_as_ca_file_is_trusted_for_its_own_name() {
     out.fails(1, "this machine does not trust");
     out.fails(1, "--ca-file");
     assert!(!out.stderr.contains("CaUsedAsEndEntity"), "{}", out.stderr);
+
+    // Another certificate as --ca-file: said as a mismatch, not as "give one".
+    let other = hub.home.dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let (other_cert, _) = openssl_self_signed(&other).unwrap();
+    let (_, out) = sync_over(&hub, &format!("wss://localhost:{port}"), Some(&other_cert));
+    out.fails(1, "is neither the certificate in");
+    out.fails(1, other_cert.to_str().unwrap());
 
     // The name still counts: it is a certificate for localhost only.
     let (_, out) = sync_over(&hub, &format!("wss://127.0.0.1:{port}"), Some(&cert));

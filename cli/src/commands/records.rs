@@ -79,7 +79,8 @@ pub fn drop(ctx: &Ctx, address: &str, yes: bool) -> Result<()> {
                 None => "database",
             };
             confirm(&format!(
-                "drop {what} {address} (records: {n}) here and on every machine the folder syncs with"
+                "drop {what} {address} ({}) here and on every machine the folder syncs with",
+                syncdb_core::words::count(n, "record")
             ))?;
         }
     }

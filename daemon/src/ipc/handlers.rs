@@ -193,11 +193,40 @@ pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError
 pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db)?;
+    droppable(&replica, &p)?;
     let op = match p.collection {
         Some(collection) => WriteOp::DropCollection { collection },
         None => WriteOp::DropDatabase,
     };
     written(write_one(&replica, op).await?, None, String::new)
+}
+
+/// A drop replicates to every machine: a typo'd collection, or a database
+/// dropped already, would send a marker everywhere for nothing.
+fn droppable(replica: &Replica, p: &DropParams) -> Result<(), RpcError> {
+    let store_err = |e| replica_error(replica.store_error(e));
+    match &p.collection {
+        Some(c) => {
+            let collections = replica.reader.collections().map_err(store_err)?;
+            if !collections.iter().any(|(name, _)| name == c) {
+                let names: Vec<&str> = collections.iter().map(|(n, _)| n.as_str()).collect();
+                let have = match names.is_empty() {
+                    true => "it has none".to_owned(),
+                    false => format!("it has {}", names.join(", ")),
+                };
+                return Err(not_found(format!("no collection {c} in {} ({have})", p.db)));
+            }
+        }
+        None => {
+            if replica.reader.is_dropped().map_err(store_err)? {
+                return Err(not_found(format!(
+                    "database {} is dropped already: nothing to drop",
+                    p.db
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How many records a drop would remove: the command asks a person to
@@ -206,6 +235,7 @@ pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError>
 pub fn drop_check(state: &State, p: DropParams) -> Result<DropCheckOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db)?;
+    droppable(&replica, &p)?;
     let store_err = |e| replica_error(replica.store_error(e));
     let collections = replica.reader.collections().map_err(store_err)?;
     let records = collections
@@ -219,13 +249,7 @@ pub fn drop_check(state: &State, p: DropParams) -> Result<DropCheckOutput, RpcEr
 pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
     let missing = || not_found(format!("no record {}/{}/{}", p.db, p.collection, p.key));
-    let Some(replica) = state
-        .replicas
-        .get(&folder, &p.db, false)
-        .map_err(replica_error)?
-    else {
-        return Err(missing());
-    };
+    let replica = replica(state, &folder, &p.db)?;
     let found = replica
         .reader
         .get(&p.collection, &p.key)

@@ -30,7 +30,7 @@ impl LineReader {
         if is_record {
             return record(&doc, self.max_doc_bytes).map_err(|e| format!("line {line_no}: {e}"));
         }
-        if self.key_required && doc.get(&self.key_field).is_none() {
+        if self.key_required && matches!(doc.key_at(&self.key_field), Ok(None)) {
             return Err(format!(
                 "line {line_no}: no field {:?} to take the key from (--key-field)",
                 self.key_field

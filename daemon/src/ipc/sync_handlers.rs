@@ -73,14 +73,22 @@ fn remote_url(url: &str) -> Result<String, RpcError> {
     if rest.is_empty() || rest.starts_with(':') || rest.contains(char::is_whitespace) {
         return Err(invalid("no host in it"));
     }
-    let authority = rest.split('/').next().unwrap_or_default();
-    if let Some((_, port)) = authority.rsplit_once(':')
-        && !port.ends_with(']')
-        && port.parse::<u16>().is_err()
-    {
-        return Err(invalid(&format!("{port:?} is not a port (0-65535)")));
+    // The hub serves /v1/sync at its root: a path, a query or a user name
+    // would be dropped or misread, so none is taken.
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#', '@']) {
+        return Err(invalid(
+            "only a host and a port are taken (no path, query or user)",
+        ));
     }
-    Ok(format!("{scheme}://{rest}"))
+    let port = match authority.rsplit_once(':') {
+        Some((_, port)) if !port.ends_with(']') => port,
+        _ => return Err(invalid("no port in it (the hub's `serve --addr` port)")),
+    };
+    if !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return Err(invalid(&format!("{port:?} is not a port (1-65535)")));
+    }
+    Ok(format!("{scheme}://{authority}"))
 }
 
 fn check_remote_name(name: &str) -> Result<(), RpcError> {
@@ -344,6 +352,11 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         ..current
     };
     serve::check_addr(&cfg).map_err(bad_input)?;
+    let given_host = cfg
+        .addr
+        .as_deref()
+        .and_then(|a| a.rsplit_once(':'))
+        .map_or(String::new(), |(h, _)| h.to_owned());
     listener::tls_config(&cfg).map_err(bad_input)?;
     if let Some(dir) = &cfg.create_folders {
         std::fs::create_dir_all(dir)
@@ -361,8 +374,14 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         Ok(())
     })?;
     let scheme = if saved_tls { "wss" } else { "ws" };
+    // Served as `localhost`: remotes dial that name, the one a certificate
+    // made for it lists.
+    let host = match given_host.eq_ignore_ascii_case("localhost") {
+        true => format!("localhost:{}", addr.port()),
+        false => addr.to_string(),
+    };
     Ok(ServeOutput {
         addr: Some(addr.to_string()),
-        url: Some(format!("{scheme}://{addr}")),
+        url: Some(format!("{scheme}://{host}")),
     })
 }

@@ -207,10 +207,13 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             } else {
                 None
             };
-            let (socket, heard) = tokio::time::timeout(CONNECT_TIMEOUT, connect(&url, connector))
-                .await
-                .unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
-                .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
+            let (socket, heard) = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                connect(&url, connector, remote.ca_file.as_deref()),
+            )
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
+            .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
             link.update(|s| {
                 s.connected = true;
                 s.error = None;
@@ -285,6 +288,7 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
 async fn connect(
     url: &str,
     connector: Option<tokio_tungstenite::Connector>,
+    ca_file: Option<&std::path::Path>,
 ) -> Result<(Socket, Arc<Mutex<tokio::time::Instant>>), String> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let request = url.into_client_request().map_err(|e| e.to_string())?;
@@ -312,18 +316,23 @@ async fn connect(
         connector,
     )
     .await
-    .map_err(|e| explain(e, url, tls))?;
+    .map_err(|e| explain(e, url, tls, ca_file))?;
     Ok((socket, heard))
 }
 
 /// A failed TLS or WebSocket handshake in words: what is wrong, what to do.
-fn explain(e: tokio_tungstenite::tungstenite::Error, url: &str, tls: bool) -> String {
+fn explain(
+    e: tokio_tungstenite::tungstenite::Error,
+    url: &str,
+    tls: bool,
+    ca_file: Option<&std::path::Path>,
+) -> String {
     use tokio_tungstenite::tungstenite::Error;
     let url = url.trim_end_matches("/v1/sync");
     if let Error::Io(io) = &e
         && let Some(rustls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
     {
-        return super::tls::explain(rustls, url);
+        return super::tls::explain(rustls, url, ca_file);
     }
     // A TLS listener answers a plain HTTP request with a TLS alert, or
     // drops it: either way no HTTP comes back.

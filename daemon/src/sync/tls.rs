@@ -241,8 +241,9 @@ fn der_time(tag: u8, text: &[u8]) -> Option<u64> {
 }
 
 /// What to tell a person when TLS with the hub at `url` failed with `e`:
-/// what is wrong and what to do.
-pub fn explain(e: &rustls::Error, url: &str) -> String {
+/// what is wrong and what to do. With a `--ca-file` already given, the
+/// advice to give one becomes what that file did not match.
+pub fn explain(e: &rustls::Error, url: &str, ca_file: Option<&Path>) -> String {
     use rustls::InvalidMessage;
     let host = url
         .split_once("://")
@@ -254,7 +255,20 @@ pub fn explain(e: &rustls::Error, url: &str) -> String {
              or serve it with --tls-cert and --tls-key"
         ),
         rustls::Error::InvalidCertificate(cert) => {
+            let untrusted = match cert {
+                CertificateError::UnknownIssuer => true,
+                CertificateError::Other(other) => format!("{other}").contains("CaUsedAsEndEntity"),
+                _ => false,
+            };
             let why = match cert {
+                _ if untrusted && ca_file.is_some() => {
+                    format!(
+                        "is neither the certificate in {} nor signed by it: give the hub's own \
+                         certificate (or its CA's) with --ca-file, or check that {url} is the hub \
+                         you mean",
+                        ca_file.expect("checked").display()
+                    )
+                }
                 CertificateError::UnknownIssuer => {
                     "is signed by a CA this machine does not trust: \
                      give the CA's certificate, or the hub's own certificate if it is \
