@@ -172,9 +172,9 @@ impl Client {
             }
             let n = self.stream.read(&mut self.buf).map_err(|e| lost(&e))?;
             if n == 0 {
-                return Err(CliError::unreachable(
-                    "the daemon stopped before answering (it closed the connection)",
-                ));
+                return Err(CliError::unreachable(format!(
+                    "the daemon stopped before answering ({CLOSED})"
+                )));
             }
             self.lines.push(&self.buf[..n]);
         }
@@ -207,6 +207,9 @@ fn check_daemon_is_ours(stream: &Stream, socket: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Why an answer never came when the daemon hung up.
+const CLOSED: &str = "it closed the connection";
+
 /// A connection lost while waiting for the answer to `M`. For a write the
 /// daemon may have committed it just before it went away, or not: say so,
 /// so that a script re-reads instead of guessing.
@@ -215,16 +218,13 @@ fn cut_off<M: Method>(e: CliError) -> CliError {
         return e;
     }
     if WRITE_METHODS.contains(&M::NAME) {
-        let cause = e
-            .message
-            .trim_start_matches("the daemon stopped before answering");
-        let cause = cause.trim_start_matches([' ', ':']);
+        // The connection closing is the whole cause: not said twice.
+        let cause = match e.message.ends_with(&format!("({CLOSED})")) {
+            true => CLOSED,
+            false => &e.message,
+        };
         CliError::unreachable(format!(
-            "the daemon stopped before answering: the write may or may not have been applied ({})",
-            cause
-                .strip_prefix('(')
-                .and_then(|c| c.strip_suffix(')'))
-                .unwrap_or(cause)
+            "the daemon stopped before answering: the write may or may not have been applied ({cause})"
         ))
     } else if M::NAME == ImportChunk::NAME {
         CliError::unreachable(format!(

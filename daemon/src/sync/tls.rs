@@ -255,20 +255,18 @@ pub fn explain(e: &rustls::Error, url: &str, ca_file: Option<&Path>) -> String {
              or serve it with --tls-cert and --tls-key"
         ),
         rustls::Error::InvalidCertificate(cert) => {
-            let untrusted = match cert {
-                CertificateError::UnknownIssuer => true,
-                CertificateError::Other(other) => format!("{other}").contains("CaUsedAsEndEntity"),
-                _ => false,
-            };
+            let self_signed = matches!(cert, CertificateError::Other(other)
+                if format!("{other}").contains("CaUsedAsEndEntity"));
+            let untrusted = self_signed || matches!(cert, CertificateError::UnknownIssuer);
+            if let (true, Some(ca)) = (untrusted, ca_file) {
+                return format!(
+                    "the hub's certificate is neither the certificate in {} nor signed by it: \
+                     give the hub's own certificate (or its CA's) with --ca-file, or check that \
+                     {url} is the hub you mean",
+                    ca.display()
+                );
+            }
             let why = match cert {
-                _ if untrusted && ca_file.is_some() => {
-                    format!(
-                        "is neither the certificate in {} nor signed by it: give the hub's own \
-                         certificate (or its CA's) with --ca-file, or check that {url} is the hub \
-                         you mean",
-                        ca_file.expect("checked").display()
-                    )
-                }
                 CertificateError::UnknownIssuer => {
                     "is signed by a CA this machine does not trust: \
                      give the CA's certificate, or the hub's own certificate if it is \
@@ -303,9 +301,7 @@ pub fn explain(e: &rustls::Error, url: &str, ca_file: Option<&Path>) -> String {
                 CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                     "is not valid yet: check the clocks of this machine and the hub".to_owned()
                 }
-                CertificateError::Other(other)
-                    if format!("{other}").contains("CaUsedAsEndEntity") =>
-                {
+                CertificateError::Other(_) if self_signed => {
                     "is self-signed (a CA certificate) and this machine does not trust it: \
                      if it is the hub's own certificate, give that file with --ca-file FILE \
                      (it is then trusted as exactly itself)"
