@@ -10,9 +10,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::doc::Document;
+use crate::migrate::Step;
 use crate::names::{Key, Name};
 use crate::record::RecordState;
-use crate::store::{Change, Engine, EngineKind, Item, Meta, Result, StoreError, WriteTxn};
+use crate::schema::{self, Head, Schema};
+use crate::store::{Change, Engine, EngineKind, Item, Meta, Refusal, Result, StoreError, WriteTxn};
 use crate::version::{Hlc, SiteId, Version};
 
 /// Commits with more changes than this do not carry them in `Commit::changes`;
@@ -41,6 +43,14 @@ pub enum WriteOp {
         collection: Name,
     },
     DropDatabase,
+    /// Stores a new schema version; the steps it carries run in the same
+    /// transaction. Refused when the database has this version or a newer
+    /// one (unless it is the same schema: then nothing is written), or when
+    /// a step would lose data and `allow_data_loss` is false.
+    SetSchema {
+        schema: Arc<Schema>,
+        allow_data_loss: bool,
+    },
 }
 
 /// What one operation did.
@@ -52,6 +62,38 @@ pub enum OpOutcome {
     },
     /// Patch or delete of a record that does not exist: nothing written.
     NotFound,
+}
+
+/// What one migration step would do to a database's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepPlan {
+    pub step: Step,
+    /// Records the step writes to (or removes).
+    pub touched: u64,
+    /// Of those, records where a value is lost.
+    pub lost: u64,
+}
+
+impl WriteOp {
+    /// The collection a record or collection operation writes to.
+    fn collection(&self) -> Option<&Name> {
+        match self {
+            WriteOp::Put { collection, .. }
+            | WriteOp::Patch { collection, .. }
+            | WriteOp::Delete { collection, .. }
+            | WriteOp::DropCollection { collection } => Some(collection),
+            WriteOp::DropDatabase | WriteOp::SetSchema { .. } => None,
+        }
+    }
+
+    fn key(&self) -> Option<&Key> {
+        match self {
+            WriteOp::Put { key, .. } | WriteOp::Patch { key, .. } | WriteOp::Delete { key, .. } => {
+                Some(key)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The result of one transaction.
@@ -69,6 +111,8 @@ struct WriterState {
     clock: Hlc,
     /// Drop markers by scope (`None` = the database); few, so cached.
     markers: BTreeMap<Option<Name>, Version>,
+    /// The newest schema version, which local writes must keep.
+    schema: Head,
 }
 
 pub struct Database {
@@ -145,10 +189,16 @@ impl Database {
 
     fn load_state(engine: &dyn Engine) -> Result<WriterState> {
         let meta = engine.meta()?;
+        let schema = engine.scan(&schema::collection(), "", None, usize::MAX)?;
         Ok(WriterState {
             meta,
             clock: Hlc::resume(meta.hlc),
             markers: engine.markers()?.into_iter().collect(),
+            schema: Head::of(
+                schema
+                    .into_iter()
+                    .filter_map(|(k, state)| Some((k, state.visible_json()?))),
+            ),
         })
     }
 
@@ -160,6 +210,11 @@ impl Database {
 
     pub fn site(&self) -> SiteId {
         self.state.meta.site
+    }
+
+    /// The database's schema as of the last commit.
+    pub fn schema(&self) -> &Head {
+        &self.state.schema
     }
 
     /// The version of the whole-database drop marker, if it was ever dropped.
@@ -198,8 +253,10 @@ impl Database {
                     changes: &mut changes,
                     counts: BTreeMap::new(),
                     echo: false,
+                    schema_touched: false,
                 };
                 f(&mut batch)?;
+                batch.settle_schema()?;
                 for (collection, delta) in std::mem::take(&mut batch.counts) {
                     batch.txn.add_count(&collection, delta)?;
                 }
@@ -271,6 +328,9 @@ pub struct Batch<'a> {
     counts: BTreeMap<Name, i64>,
     /// Whether the last merged item is now stored exactly as it came.
     echo: bool,
+    /// A schema record (or a drop over one) was written: the newest
+    /// version is read again, and migrated to, before the commit.
+    schema_touched: bool,
 }
 
 impl Batch<'_> {
@@ -310,14 +370,28 @@ impl Batch<'_> {
         db.max(coll)
     }
 
-    /// Applies one local operation.
+    /// Applies one local operation, which the schema must allow.
     pub fn apply(&mut self, op: &WriteOp) -> Result<OpOutcome> {
+        self.apply_checked(op, None)
+    }
+
+    /// As [`Batch::apply`]; a put whose document was already checked
+    /// against the schema with hash `checked` (an import checks its lines
+    /// as they arrive, beside this writer) is not checked again while that
+    /// schema is still the one in force.
+    pub fn apply_checked(&mut self, op: &WriteOp, checked: Option<&str>) -> Result<OpOutcome> {
+        if let Some(collection) = op.collection() {
+            self.writable(collection, op.key())?;
+        }
         match op {
             WriteOp::Put {
                 collection,
                 key,
                 doc,
             } => {
+                if checked.is_none() || checked != self.state.schema.hash() {
+                    self.check_doc(collection, key, doc)?;
+                }
                 let v = self.next_version();
                 let seq = self.merge_record(collection, key, &RecordState::put(doc, v))?;
                 Ok(OpOutcome::Written {
@@ -329,7 +403,13 @@ impl Batch<'_> {
                 collection,
                 key,
                 part,
-            } => self.if_exists(collection, key, |v| RecordState::patch(part, v)),
+            } => {
+                let outcome = self.if_exists(collection, key, |v| RecordState::patch(part, v))?;
+                if self.state.schema.schema().is_some() && outcome != OpOutcome::NotFound {
+                    self.check_stored(collection, key)?;
+                }
+                Ok(outcome)
+            }
             WriteOp::Delete { collection, key } => {
                 self.if_exists(collection, key, RecordState::delete)
             }
@@ -349,7 +429,210 @@ impl Batch<'_> {
                     version: v,
                 })
             }
+            WriteOp::SetSchema {
+                schema,
+                allow_data_loss,
+            } => self.set_schema(schema, *allow_data_loss),
         }
+    }
+
+    /// Refuses a local write to the schema's own collection, and any write
+    /// while the schema cannot be read here.
+    fn writable(&self, collection: &Name, key: Option<&Key>) -> Result<()> {
+        let refuse = |message: String| {
+            Err(StoreError::Refused(Refusal {
+                collection: collection.clone(),
+                key: key.cloned(),
+                message,
+            }))
+        };
+        if collection.as_str() == schema::COLLECTION {
+            return refuse(format!(
+                "collection {} holds the database's schema; change it with `syncdb schema set`",
+                schema::COLLECTION
+            ));
+        }
+        if let Head::Unreadable {
+            version, reason, ..
+        } = &self.state.schema
+        {
+            return refuse(format!(
+                "the database's schema version {version} cannot be read by this syncdb ({reason}), so writes to it cannot be checked"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the schema allows `doc` at `collection`/`key`.
+    fn check_doc(&self, collection: &Name, key: &Key, doc: &Document) -> Result<()> {
+        let Some(schema) = self.state.schema.schema() else {
+            return Ok(());
+        };
+        schema.check(collection, doc).map_err(|violation| {
+            StoreError::Refused(Refusal {
+                collection: collection.clone(),
+                key: Some(key.clone()),
+                message: format!(
+                    "breaks schema {} v{}: {violation}",
+                    schema.name, schema.version
+                ),
+            })
+        })
+    }
+
+    /// Checks the record as it now stands (a patch's merged result).
+    fn check_stored(&mut self, collection: &Name, key: &Key) -> Result<()> {
+        let Some(json) = self
+            .txn
+            .get(collection, key)?
+            .and_then(|s| s.state.visible_json())
+        else {
+            return Ok(());
+        };
+        let doc = Document::parse(&json, usize::MAX)?;
+        self.check_doc(collection, key, &doc)
+    }
+
+    fn set_schema(&mut self, new: &Arc<Schema>, allow_data_loss: bool) -> Result<OpOutcome> {
+        let coll = schema::collection();
+        let refuse = |message: String| {
+            Err(StoreError::Refused(Refusal {
+                collection: coll.clone(),
+                key: Some(schema::record_key(new.version)),
+                message,
+            }))
+        };
+        let current = &self.state.schema;
+        let (have, have_hash) = (current.version(), current.hash().map(str::to_owned));
+        if new.version < have {
+            return refuse(format!(
+                "the database is at schema version {have}; version {} is older: give the new schema a version above {have}",
+                new.version
+            ));
+        }
+        if new.version == have {
+            if have_hash.as_deref() == Some(new.hash()) {
+                let key = schema::record_key(have);
+                let stored = self.txn.get(&coll, &key)?.expect("the head is stored");
+                return Ok(OpOutcome::Written {
+                    seq: stored.seq,
+                    version: stored.state.max_version().unwrap_or_default(),
+                });
+            }
+            return refuse(format!(
+                "the database has schema version {have} already, with other content (hash {}); give the new schema version {}",
+                have_hash.as_deref().map_or("", |h| &h[..12]),
+                have + 1
+            ));
+        }
+        if !allow_data_loss {
+            let lost: Vec<String> = self
+                .plan(&new.migrate)?
+                .into_iter()
+                .filter(|p| p.lost > 0)
+                .map(|p| {
+                    format!(
+                        "{} ({})",
+                        p.step.describe(),
+                        crate::words::count(p.lost, "record")
+                    )
+                })
+                .collect();
+            if !lost.is_empty() {
+                return refuse(format!(
+                    "its steps would lose data: {}; see `syncdb schema diff`, then set it again with --allow-data-loss",
+                    lost.join("; ")
+                ));
+            }
+        }
+        let v = self.next_version();
+        let state = RecordState::put(&new.to_document(), v);
+        let seq = self.merge_record(&coll, &schema::record_key(new.version), &state)?;
+        Ok(OpOutcome::Written {
+            seq: seq.expect("a fresh version always changes the record"),
+            version: v,
+        })
+    }
+
+    /// What `steps` would do to the data as it stands in this transaction.
+    pub fn plan(&mut self, steps: &[Step]) -> Result<Vec<StepPlan>> {
+        let mut out = Vec::with_capacity(steps.len());
+        for step in steps {
+            let records = self.txn.records(Some(step.source()))?;
+            let mut plan = StepPlan {
+                step: step.clone(),
+                touched: 0,
+                lost: 0,
+            };
+            for (_, key, stored) in &records {
+                if !step.touches(key, &stored.state) {
+                    continue;
+                }
+                plan.touched += 1;
+                let txn = &mut *self.txn;
+                let mut exists = |c: &Name, k: &Key| {
+                    txn.get(c, k)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|s| s.state.exists())
+                };
+                if step.loses(key, &stored.state, &mut exists) {
+                    plan.lost += 1;
+                }
+            }
+            out.push(plan);
+        }
+        Ok(out)
+    }
+
+    /// After the transaction's own writes: if they moved the newest schema
+    /// version up, the steps of every version passed run now, in the same
+    /// transaction, so a replica never holds a version without its data.
+    fn settle_schema(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.schema_touched) {
+            return Ok(());
+        }
+        let records: Vec<(Key, String)> = self
+            .txn
+            .records(Some(&schema::collection()))?
+            .into_iter()
+            .filter_map(|(_, k, s)| Some((k, s.state.visible_json()?)))
+            .collect();
+        let new = Head::of(records.iter().cloned());
+        let from = self.state.schema.version();
+        if new.version() > from {
+            let mut passed: Vec<Arc<Schema>> = records
+                .iter()
+                .filter(|(k, _)| {
+                    schema::key_version(k).is_some_and(|v| v > from && v <= new.version())
+                })
+                .filter_map(|(k, json)| Schema::from_record(k, json).ok().map(Arc::new))
+                .collect();
+            passed.sort_by_key(|s| s.version);
+            for version in passed {
+                for step in &version.migrate {
+                    self.run_step(step)?;
+                }
+            }
+        }
+        self.state.schema = new;
+        Ok(())
+    }
+
+    /// Runs one step over the records it reads, as merges.
+    fn run_step(&mut self, step: &Step) -> Result<()> {
+        if let Step::RemoveCollection { collection } = step {
+            let v = self.next_version();
+            self.merge_marker(Some(collection), v)?;
+            return Ok(());
+        }
+        let me = self.state.meta.site;
+        for (_, key, stored) in self.txn.records(Some(step.source()))? {
+            for edit in step.edits(&key, &stored.state, me) {
+                self.merge_record(&edit.collection, &edit.key, &edit.state)?;
+            }
+        }
+        Ok(())
     }
 
     fn if_exists(
@@ -414,6 +697,9 @@ impl Batch<'_> {
         key: &Key,
         incoming: &RecordState,
     ) -> Result<Option<u64>> {
+        if collection.as_str() == schema::COLLECTION {
+            self.schema_touched = true;
+        }
         let existing = self.txn.get(collection, key)?;
         let was_visible = existing.as_ref().is_some_and(|s| s.state.exists());
         let mut state = existing
@@ -459,6 +745,9 @@ impl Batch<'_> {
             .is_some_and(|&m| m >= version)
         {
             return Ok(None);
+        }
+        if collection.is_none_or(|c| c.as_str() == schema::COLLECTION) {
+            self.schema_touched = true;
         }
         let seq = self.next_seq();
         self.echo = true; // the marker is now exactly `version`
@@ -607,6 +896,59 @@ impl Reader {
             frame(&crate::store::codec::encode_version(&v));
         }
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The newest schema version stored in the database.
+    pub fn schema(&self) -> Result<Head> {
+        let records = guarded(|| {
+            self.engine
+                .scan(&schema::collection(), "", None, usize::MAX)
+        })?;
+        Ok(Head::of(
+            records
+                .into_iter()
+                .filter_map(|(k, state)| Some((k, state.visible_json()?))),
+        ))
+    }
+
+    /// Visible records that break `schema` (merges are never refused, so
+    /// a replica may hold some): how many, and the first `limit` of them.
+    pub fn violations(
+        &self,
+        schema: &Schema,
+        limit: usize,
+    ) -> Result<(u64, Vec<(Name, Key, schema::Violation)>)> {
+        let mut count = 0;
+        let mut listed = Vec::new();
+        for (collection, _) in self.collections()? {
+            if collection.as_str() == schema::COLLECTION {
+                continue;
+            }
+            if !schema.strict
+                && !schema
+                    .collections
+                    .get(&collection)
+                    .is_some_and(|c| c.validates())
+            {
+                continue;
+            }
+            let mut after: Option<Key> = None;
+            loop {
+                let page = self.list(&collection, "", after.as_ref(), 1024)?;
+                let Some((last, _)) = page.last() else { break };
+                after = Some(last.clone());
+                for (key, json) in page {
+                    let doc = Document::parse(&json, usize::MAX)?;
+                    if let Err(v) = schema.check(&collection, &doc) {
+                        count += 1;
+                        if listed.len() < limit {
+                            listed.push((collection.clone(), key, v));
+                        }
+                    }
+                }
+            }
+        }
+        Ok((count, listed))
     }
 
     /// Visible records in the database.

@@ -7,7 +7,8 @@
 //! - [`store`]: the storage trait and its two engines, redb and SQLite.
 //! - [`db`]: one replica: merge rules, seqs, drop markers and the change feed
 //!   over any engine.
-//! - [`schema`]: a database's schema, its JSON Schemas and what they allow.
+//! - [`schema`], [`migrate`]: a database's schema, its JSON Schemas and what
+//!   they allow; the steps that move data to a new version.
 //! - [`folder`], [`paths`], [`config`]: where things live on disk.
 //! - [`sync`]: the sync protocol as messages, a codec and a sans-IO state machine.
 //! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
@@ -18,6 +19,7 @@ pub mod db;
 pub mod doc;
 pub mod folder;
 pub mod ipc;
+pub mod migrate;
 pub mod names;
 pub mod paths;
 pub mod record;

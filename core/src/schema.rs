@@ -21,6 +21,41 @@ use crate::names::Name;
 /// The key path when a collection names none.
 pub const DEFAULT_KEY_PATH: &str = "_id";
 
+/// The collection that holds a database's schema: one record per version,
+/// keyed by [`record_key`], so it syncs and merges like any record and every
+/// replica sees the same versions. Local writes to it go through
+/// `schema set` only.
+pub const COLLECTION: &str = "_schema";
+
+/// What this binary's schemas need of a reader. A schema is stored with its
+/// format; a replica whose syncdb reads an older format refuses that
+/// database's schema with a reason instead of half-understanding it.
+pub const FORMAT: u32 = 1;
+
+/// The schema collection's name.
+pub fn collection() -> Name {
+    Name::parse_as("collection", COLLECTION).expect("a valid name")
+}
+
+/// The key of version `version`'s record: zero-padded, so key order is
+/// version order and the last record is the newest version.
+pub fn record_key(version: u64) -> crate::Key {
+    crate::Key::parse(&format!("{version:020}")).expect("digits are a valid key")
+}
+
+/// The version a schema record's key names.
+pub fn key_version(key: &crate::Key) -> Option<u64> {
+    let text = key.as_str();
+    (text.len() == 20 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+/// Tells two schema texts apart: the first 16 bytes of their SHA-256, in hex.
+pub fn text_hash(text: &str) -> String {
+    hex16(&sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// JSON Schema drafts the validator knows; a schema's `$schema` picks one,
 /// and 2020-12 is assumed without it.
 pub const DRAFTS: &str = "4, 6, 7, 2019-09 and 2020-12";
@@ -50,6 +85,69 @@ impl SchemaError {
         SchemaError {
             location,
             message: message.into(),
+        }
+    }
+}
+
+/// A database's schema as its replica holds it: the newest version among
+/// its schema records.
+#[derive(Debug, Clone, Default)]
+pub enum Head {
+    #[default]
+    None,
+    Set(std::sync::Arc<Schema>),
+    /// The newest record does not read here: a newer syncdb wrote it, or it
+    /// is not a schema. Local writes to the database are refused with
+    /// `reason` until this binary can read it.
+    Unreadable {
+        version: u64,
+        hash: String,
+        reason: String,
+    },
+}
+
+impl Head {
+    /// The newest of a database's schema records, given as (key, JSON) in
+    /// key order.
+    pub fn of(records: impl IntoIterator<Item = (crate::Key, String)>) -> Head {
+        let newest = records
+            .into_iter()
+            .filter_map(|(k, json)| key_version(&k).map(|v| (v, k, json)))
+            .max_by_key(|(v, _, _)| *v);
+        let Some((version, key, json)) = newest else {
+            return Head::None;
+        };
+        match Schema::from_record(&key, &json) {
+            Ok(s) => Head::Set(std::sync::Arc::new(s)),
+            Err(reason) => Head::Unreadable {
+                version,
+                hash: text_hash(&json),
+                reason,
+            },
+        }
+    }
+
+    /// 0 when there is no schema.
+    pub fn version(&self) -> u64 {
+        match self {
+            Head::None => 0,
+            Head::Set(s) => s.version,
+            Head::Unreadable { version, .. } => *version,
+        }
+    }
+
+    pub fn hash(&self) -> Option<&str> {
+        match self {
+            Head::None => None,
+            Head::Set(s) => Some(s.hash()),
+            Head::Unreadable { hash, .. } => Some(hash),
+        }
+    }
+
+    pub fn schema(&self) -> Option<&std::sync::Arc<Schema>> {
+        match self {
+            Head::Set(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -87,6 +185,11 @@ struct SchemaFile {
     strict: bool,
     #[serde(default)]
     collections: BTreeMap<String, CollectionFile>,
+    /// Steps from the previous version to this one.
+    #[serde(default)]
+    migrate: Vec<crate::migrate::StepFile>,
+    /// Written into stored schemas; a file may leave it out.
+    format: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +207,8 @@ pub struct Schema {
     /// Refuse writes to collections the schema does not name.
     pub strict: bool,
     pub collections: BTreeMap<Name, Collection>,
+    /// What a replica does to its data when it moves to this version.
+    pub migrate: Vec<crate::migrate::Step>,
     hash: String,
 }
 
@@ -114,6 +219,13 @@ pub struct Collection {
     /// The JSON Schema as given (canonical JSON), if any.
     pub json_schema: Option<serde_json::Value>,
     validator: Option<std::sync::Arc<jsonschema::Validator>>,
+}
+
+impl Collection {
+    /// True when documents of this collection are checked against a JSON Schema.
+    pub fn validates(&self) -> bool {
+        self.validator.is_some()
+    }
 }
 
 /// Why a document may not be written.
@@ -151,6 +263,20 @@ fn toml_location(text: &str, path: &[&str]) -> Option<Location> {
     Some(location(text, span?.start))
 }
 
+/// Where the `index`th `[[migrate]]` table starts in a TOML text.
+fn toml_step_location(text: &str, index: usize) -> Option<Location> {
+    use toml::de::{DeTable, DeValue};
+    let table = DeTable::parse(text).ok()?;
+    let (_, steps) = table
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == "migrate")?;
+    let DeValue::Array(steps) = steps.get_ref() else {
+        return None;
+    };
+    Some(location(text, steps.get(index)?.span().start))
+}
+
 /// Byte offset → 1-based line and column (in characters).
 fn location(text: &str, offset: usize) -> Location {
     let before = &text[..offset.min(text.len())];
@@ -184,6 +310,15 @@ impl Schema {
             Format::Toml => toml_location(text, path),
             Format::Json => None,
         };
+        if let Some(f) = file.format.filter(|f| *f != FORMAT) {
+            return Err(SchemaError::at(
+                at(&["format"]),
+                format!(
+                    "schema format {f} is not one this syncdb reads (it reads format {FORMAT}){}",
+                    if f > FORMAT { ": upgrade syncdb" } else { "" }
+                ),
+            ));
+        }
         let name = Name::parse_as("schema name", &file.name)
             .map_err(|e| SchemaError::at(at(&["name"]), e.to_string()))?;
         let version = u64::try_from(file.version)
@@ -229,14 +364,26 @@ impl Schema {
                 },
             );
         }
+        let mut migrate = Vec::with_capacity(file.migrate.len());
+        for (i, step) in file.migrate.into_iter().enumerate() {
+            let step = step.check(&collections).map_err(|m| {
+                let at = match format {
+                    Format::Toml => toml_step_location(text, i),
+                    Format::Json => None,
+                };
+                SchemaError::at(at, format!("migrate step {}: {m}", i + 1))
+            })?;
+            migrate.push(step);
+        }
         let mut schema = Schema {
             name,
             version,
             strict: file.strict,
             collections,
+            migrate,
             hash: String::new(),
         };
-        schema.hash = hex16(&sha2::Sha256::digest(schema.canonical().as_bytes()));
+        schema.hash = text_hash(&schema.canonical());
         Ok(schema)
     }
 
@@ -254,13 +401,45 @@ impl Schema {
                 (name.as_str().to_owned(), v)
             })
             .collect();
+        let migrate: Vec<serde_json::Value> = self.migrate.iter().map(|s| s.to_json()).collect();
         serde_json::json!({
+            "format": FORMAT,
             "name": self.name.as_str(),
             "version": self.version,
             "strict": self.strict,
             "collections": collections,
+            "migrate": migrate,
         })
         .to_string()
+    }
+
+    /// The record this schema is stored as (its canonical form).
+    pub fn to_document(&self) -> Document {
+        Document::parse(&self.canonical(), usize::MAX).expect("the canonical form is a JSON object")
+    }
+
+    /// Reads a stored schema record: the record at `key` holding `json`.
+    /// A format this binary does not read, or content that does not check,
+    /// is an error that says so (a newer syncdb wrote it, or a peer sent
+    /// something that is not a schema).
+    pub fn from_record(key: &crate::Key, json: &str) -> Result<Schema, String> {
+        // The format first: a newer one may hold fields this binary does
+        // not know, and "unknown field" would hide the real reason.
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let format = value.get("format").and_then(serde_json::Value::as_u64);
+        if let Some(f) = format.filter(|f| *f > u64::from(FORMAT)) {
+            return Err(format!(
+                "it needs schema format {f}, and this syncdb reads format {FORMAT}: upgrade syncdb"
+            ));
+        }
+        let schema = Schema::parse(json, Format::Json).map_err(|e| e.message)?;
+        if key_version(key) != Some(schema.version) {
+            return Err(format!(
+                "the record {key} holds version {}, not the version its key names",
+                schema.version
+            ));
+        }
+        Ok(schema)
     }
 
     /// Tells two schemas of the same version apart: the first 16 bytes of

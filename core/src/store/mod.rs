@@ -130,6 +130,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database file is in use by another process: {0}")]
     InUse(String),
+    /// A local write the database's schema does not allow; nothing was
+    /// written. Merges from peers are never refused this way.
+    #[error("{0}")]
+    Refused(Refusal),
     /// The caller abandoned the transaction (a bad line in an import, a
     /// client that went away); nothing was written.
     #[error("{0}")]
@@ -169,6 +173,16 @@ impl StoreError {
         .iter()
         .any(|needle| text.contains(needle))
     }
+}
+
+/// Why a local write was refused, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    pub collection: Name,
+    /// The record's key (none for a drop).
+    pub key: Option<Key>,
+    pub message: String,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
