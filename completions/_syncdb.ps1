@@ -52,7 +52,8 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or query the daemon')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run the daemon as a user service: systemd on Linux, launchd on macOS')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Where the config is, what is in effect, and whether a file is valid')
-            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Schemas: a database''s name, version, collections, key paths and JSON Schemas')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Discard this replica of a database and pull it again from the folder''s remotes')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -789,11 +790,59 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set a database''s schema from FILE; its version must be above the current one')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a database''s schema in force (and the versions it holds)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what `schema set DB FILE` would change and what its steps would touch')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'syncdb;schema;check' {
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'With --data: list at most N violations (all are counted)')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Check the records of database TARGET against its schema')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;schema;set' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--allow-data-loss', '--allow-data-loss', [CompletionResultType]::ParameterName, 'Run steps that remove data')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;schema;show' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;schema;diff' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
@@ -808,14 +857,42 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;schema;help' {
-            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set a database''s schema from FILE; its version must be above the current one')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a database''s schema in force (and the versions it holds)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what `schema set DB FILE` would change and what its steps would touch')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'syncdb;schema;help;check' {
             break
         }
+        'syncdb;schema;help;set' {
+            break
+        }
+        'syncdb;schema;help;show' {
+            break
+        }
+        'syncdb;schema;help;diff' {
+            break
+        }
         'syncdb;schema;help;help' {
+            break
+        }
+        'syncdb;reset' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each sync, before and after (1 to 31536000)')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Discard local writes no remote has yet')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'syncdb;logs' {
@@ -857,7 +934,8 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or query the daemon')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Run the daemon as a user service: systemd on Linux, launchd on macOS')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Where the config is, what is in effect, and whether a file is valid')
-            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Schemas: a database''s name, version, collections, key paths and JSON Schemas')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Discard this replica of a database and pull it again from the folder''s remotes')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -999,10 +1077,25 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;help;schema' {
-            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set a database''s schema from FILE; its version must be above the current one')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a database''s schema in force (and the versions it holds)')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what `schema set DB FILE` would change and what its steps would touch')
             break
         }
         'syncdb;help;schema;check' {
+            break
+        }
+        'syncdb;help;schema;set' {
+            break
+        }
+        'syncdb;help;schema;show' {
+            break
+        }
+        'syncdb;help;schema;diff' {
+            break
+        }
+        'syncdb;help;reset' {
             break
         }
         'syncdb;help;logs' {

@@ -64,6 +64,9 @@ _syncdb() {
             syncdb,repair)
                 cmd="syncdb__subcmd__repair"
                 ;;
+            syncdb,reset)
+                cmd="syncdb__subcmd__reset"
+                ;;
             syncdb,schema)
                 cmd="syncdb__subcmd__schema"
                 ;;
@@ -211,6 +214,9 @@ _syncdb() {
             syncdb__subcmd__help,repair)
                 cmd="syncdb__subcmd__help__subcmd__repair"
                 ;;
+            syncdb__subcmd__help,reset)
+                cmd="syncdb__subcmd__help__subcmd__reset"
+                ;;
             syncdb__subcmd__help,schema)
                 cmd="syncdb__subcmd__help__subcmd__schema"
                 ;;
@@ -274,6 +280,15 @@ _syncdb() {
             syncdb__subcmd__help__subcmd__schema,check)
                 cmd="syncdb__subcmd__help__subcmd__schema__subcmd__check"
                 ;;
+            syncdb__subcmd__help__subcmd__schema,diff)
+                cmd="syncdb__subcmd__help__subcmd__schema__subcmd__diff"
+                ;;
+            syncdb__subcmd__help__subcmd__schema,set)
+                cmd="syncdb__subcmd__help__subcmd__schema__subcmd__set"
+                ;;
+            syncdb__subcmd__help__subcmd__schema,show)
+                cmd="syncdb__subcmd__help__subcmd__schema__subcmd__show"
+                ;;
             syncdb__subcmd__help__subcmd__service,install)
                 cmd="syncdb__subcmd__help__subcmd__service__subcmd__install"
                 ;;
@@ -319,14 +334,32 @@ _syncdb() {
             syncdb__subcmd__schema,check)
                 cmd="syncdb__subcmd__schema__subcmd__check"
                 ;;
+            syncdb__subcmd__schema,diff)
+                cmd="syncdb__subcmd__schema__subcmd__diff"
+                ;;
             syncdb__subcmd__schema,help)
                 cmd="syncdb__subcmd__schema__subcmd__help"
+                ;;
+            syncdb__subcmd__schema,set)
+                cmd="syncdb__subcmd__schema__subcmd__set"
+                ;;
+            syncdb__subcmd__schema,show)
+                cmd="syncdb__subcmd__schema__subcmd__show"
                 ;;
             syncdb__subcmd__schema__subcmd__help,check)
                 cmd="syncdb__subcmd__schema__subcmd__help__subcmd__check"
                 ;;
+            syncdb__subcmd__schema__subcmd__help,diff)
+                cmd="syncdb__subcmd__schema__subcmd__help__subcmd__diff"
+                ;;
             syncdb__subcmd__schema__subcmd__help,help)
                 cmd="syncdb__subcmd__schema__subcmd__help__subcmd__help"
+                ;;
+            syncdb__subcmd__schema__subcmd__help,set)
+                cmd="syncdb__subcmd__schema__subcmd__help__subcmd__set"
+                ;;
+            syncdb__subcmd__schema__subcmd__help,show)
+                cmd="syncdb__subcmd__schema__subcmd__help__subcmd__show"
                 ;;
             syncdb__subcmd__service,help)
                 cmd="syncdb__subcmd__service__subcmd__help"
@@ -383,7 +416,7 @@ _syncdb() {
 
     case "${cmd}" in
         syncdb)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status folder remote clone sync digest repair serve token daemon service config schema logs help"
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status folder remote clone sync digest repair serve token daemon service config schema reset logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1159,7 +1192,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help)
-            opts="init put patch get del ls drop watch status folder remote clone sync digest repair serve token daemon service config schema logs help"
+            opts="init put patch get del ls drop watch status folder remote clone sync digest repair serve token daemon service config schema reset logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1578,8 +1611,22 @@ _syncdb() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        syncdb__subcmd__help__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         syncdb__subcmd__help__subcmd__schema)
-            opts="check"
+            opts="check set show diff"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1593,6 +1640,48 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help__subcmd__schema__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__schema__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__schema__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__schema__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2168,8 +2257,40 @@ _syncdb() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        syncdb__subcmd__reset)
+            opts="-C -q -v -h -V --force --timeout --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         syncdb__subcmd__schema)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version check help"
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version check set show diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2197,6 +2318,38 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__schema__subcmd__check)
+            opts="-C -q -v -h -V --data --limit --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__diff)
             opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2225,7 +2378,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__schema__subcmd__help)
-            opts="check help"
+            opts="check set show diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2252,6 +2405,20 @@ _syncdb() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        syncdb__subcmd__schema__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         syncdb__subcmd__schema__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2259,6 +2426,90 @@ _syncdb() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__set)
+            opts="-C -q -v -h -V --allow-data-loss --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__schema__subcmd__show)
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

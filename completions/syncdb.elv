@@ -49,7 +49,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
-            cand schema 'Schemas: a database''s name, version, collections, key paths and JSON Schemas'
+            cand schema 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations'
+            cand reset 'Discard this replica of a database and pull it again from the folder''s remotes'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -715,10 +716,55 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand check 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records'
+            cand set 'Set a database''s schema from FILE; its version must be above the current one'
+            cand show 'Print a database''s schema in force (and the versions it holds)'
+            cand diff 'Show what `schema set DB FILE` would change and what its steps would touch'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;schema;check'= {
+            cand --limit 'With --data: list at most N violations (all are counted)'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --data 'Check the records of database TARGET against its schema'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;schema;set'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --allow-data-loss 'Run steps that remove data'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;schema;show'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;schema;diff'= {
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
@@ -732,12 +778,36 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;schema;help'= {
-            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand check 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records'
+            cand set 'Set a database''s schema from FILE; its version must be above the current one'
+            cand show 'Print a database''s schema in force (and the versions it holds)'
+            cand diff 'Show what `schema set DB FILE` would change and what its steps would touch'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;schema;help;check'= {
         }
+        &'syncdb;schema;help;set'= {
+        }
+        &'syncdb;schema;help;show'= {
+        }
+        &'syncdb;schema;help;diff'= {
+        }
         &'syncdb;schema;help;help'= {
+        }
+        &'syncdb;reset'= {
+            cand --timeout 'Seconds to wait for each sync, before and after (1 to 31536000)'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --force 'Discard local writes no remote has yet'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'syncdb;logs'= {
             cand -n 'How many of the last lines to print first'
@@ -777,7 +847,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
-            cand schema 'Schemas: a database''s name, version, collections, key paths and JSON Schemas'
+            cand schema 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations'
+            cand reset 'Discard this replica of a database and pull it again from the folder''s remotes'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -879,9 +950,20 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;config;check'= {
         }
         &'syncdb;help;schema'= {
-            cand check 'Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN'
+            cand check 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records'
+            cand set 'Set a database''s schema from FILE; its version must be above the current one'
+            cand show 'Print a database''s schema in force (and the versions it holds)'
+            cand diff 'Show what `schema set DB FILE` would change and what its steps would touch'
         }
         &'syncdb;help;schema;check'= {
+        }
+        &'syncdb;help;schema;set'= {
+        }
+        &'syncdb;help;schema;show'= {
+        }
+        &'syncdb;help;schema;diff'= {
+        }
+        &'syncdb;help;reset'= {
         }
         &'syncdb;help;logs'= {
         }

@@ -375,12 +375,33 @@ pub enum Command {
         after_help = "Examples:\n  syncdb config show\n  syncdb config check ./new-config.toml"
     )]
     Config(ConfigCommand),
-    /// Schemas: a database's name, version, collections, key paths and JSON Schemas.
+    /// Schemas: a database's name, version, collections, key paths, JSON Schemas and migrations.
     #[command(
         subcommand,
-        after_help = "Example:\n  syncdb schema check crm.schema.toml"
+        after_help = "Examples:\n  syncdb schema check crm.schema.toml\n  syncdb schema set crm crm.schema.toml\n  syncdb schema show crm"
     )]
     Schema(SchemaCommand),
+    /// Discard this replica of a database and pull it again from the folder's remotes.
+    ///
+    /// First syncs, so local writes reach a remote. Writes no remote has
+    /// acknowledged then are counted, and the reset is refused (exit 1)
+    /// unless --force discards them. Then the file is removed and the
+    /// database pulled again, with a new replica id; the command returns
+    /// once it is here.
+    #[command(
+        after_help = "Examples:\n  syncdb reset crm\n  syncdb reset crm --force --timeout 30"
+    )]
+    Reset {
+        /// The database's name (as in `syncdb ls`).
+        db: String,
+        /// Discard local writes no remote has yet.
+        #[arg(long)]
+        force: bool,
+        /// Seconds to wait for each sync, before and after (1 to 31536000).
+        #[arg(long, value_name = "SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+        timeout: u64,
+    },
     /// Show the background daemon's log (rotated at 10 MiB, 3 kept).
     #[command(after_help = "Examples:\n  syncdb logs -n 200\n  syncdb logs -f")]
     Logs {
@@ -445,19 +466,60 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
-    /// Read and check a schema file (TOML or JSON) without a daemon; errors name FILE:LINE:COLUMN.
+    /// Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database's records.
     ///
     /// A schema names a database and its version (a whole number from 1
     /// up), and its collections: each with a key path (`_id` by default,
     /// dotted paths such as `meta.id` allowed) and optionally a JSON Schema
     /// for its documents (drafts 4, 6, 7, 2019-09 and 2020-12; 2020-12
     /// without `$schema`; no `$ref` to files or URLs). `strict = true`
-    /// refuses collections the schema does not name.
+    /// refuses collections the schema does not name. `[[migrate]]` steps
+    /// say what to do to the data when a replica moves to this version.
+    ///
+    /// With --data, TARGET is a database: its records that break its schema
+    /// (merged from replicas; local writes are checked) are listed, and the
+    /// exit code is 2 when there is one.
     #[command(
-        after_help = "Examples:\n  syncdb schema check crm.schema.toml\n  syncdb schema check crm.schema.json --json"
+        after_help = "Examples:\n  syncdb schema check crm.schema.toml\n  syncdb schema check crm.schema.json --json\n  syncdb schema check crm --data"
     )]
     Check {
-        /// The schema file (`.toml` or `.json`, else told by its first character), or - for stdin.
+        /// The schema file (`.toml` or `.json`, else told by its first
+        /// character), or - for stdin; with --data, a database.
+        #[arg(value_name = "FILE|DB", value_hint = clap::ValueHint::FilePath)]
+        target: PathBuf,
+        /// Check the records of database TARGET against its schema.
+        #[arg(long)]
+        data: bool,
+        /// With --data: list at most N violations (all are counted).
+        #[arg(long, value_name = "N", default_value_t = 100, requires = "data")]
+        limit: u64,
+    },
+    /// Set a database's schema from FILE; its version must be above the current one.
+    ///
+    /// The same version with other content is refused (give it a higher
+    /// version), and so is a lower one. The schema is data: it syncs, and
+    /// every replica moves to the highest version and runs its `[[migrate]]`
+    /// steps once, as ordinary writes. Steps that remove data (a field, a
+    /// collection, or values that meet at one key) are refused unless
+    /// --allow-data-loss; `schema diff` counts what they touch first.
+    #[command(
+        after_help = "Examples:\n  syncdb schema diff crm crm.schema.toml\n  syncdb schema set crm crm.schema.toml\n  syncdb schema set crm v4.toml --allow-data-loss"
+    )]
+    Set {
+        db: String,
+        #[arg(value_hint = clap::ValueHint::FilePath)]
+        file: PathBuf,
+        /// Run steps that remove data.
+        #[arg(long)]
+        allow_data_loss: bool,
+    },
+    /// Print a database's schema in force (and the versions it holds).
+    #[command(after_help = "Examples:\n  syncdb schema show crm\n  syncdb schema show crm --json")]
+    Show { db: String },
+    /// Show what `schema set DB FILE` would change and what its steps would touch.
+    #[command(after_help = "Example:\n  syncdb schema diff crm crm.schema.toml")]
+    Diff {
+        db: String,
         #[arg(value_hint = clap::ValueHint::FilePath)]
         file: PathBuf,
     },

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::doc::Document;
-use crate::migrate::Step;
+use crate::migrate::{Step, StepPlan};
 use crate::names::{Key, Name};
 use crate::record::RecordState;
 use crate::schema::{self, Head, Schema};
@@ -62,16 +62,6 @@ pub enum OpOutcome {
     },
     /// Patch or delete of a record that does not exist: nothing written.
     NotFound,
-}
-
-/// What one migration step would do to a database's data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StepPlan {
-    pub step: Step,
-    /// Records the step writes to (or removes).
-    pub touched: u64,
-    /// Of those, records where a value is lost.
-    pub lost: u64,
 }
 
 impl WriteOp {
@@ -443,6 +433,7 @@ impl Batch<'_> {
             Err(StoreError::Refused(Refusal {
                 collection: collection.clone(),
                 key: key.cloned(),
+                line: None,
                 message,
             }))
         };
@@ -472,6 +463,7 @@ impl Batch<'_> {
             StoreError::Refused(Refusal {
                 collection: collection.clone(),
                 key: Some(key.clone()),
+                line: None,
                 message: format!(
                     "breaks schema {} v{}: {violation}",
                     schema.name, schema.version
@@ -499,6 +491,7 @@ impl Batch<'_> {
             Err(StoreError::Refused(Refusal {
                 collection: coll.clone(),
                 key: Some(schema::record_key(new.version)),
+                line: None,
                 message,
             }))
         };
@@ -556,33 +549,18 @@ impl Batch<'_> {
 
     /// What `steps` would do to the data as it stands in this transaction.
     pub fn plan(&mut self, steps: &[Step]) -> Result<Vec<StepPlan>> {
-        let mut out = Vec::with_capacity(steps.len());
-        for step in steps {
-            let records = self.txn.records(Some(step.source()))?;
-            let mut plan = StepPlan {
-                step: step.clone(),
-                touched: 0,
-                lost: 0,
-            };
-            for (_, key, stored) in &records {
-                if !step.touches(key, &stored.state) {
-                    continue;
-                }
-                plan.touched += 1;
-                let txn = &mut *self.txn;
-                let mut exists = |c: &Name, k: &Key| {
-                    txn.get(c, k)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|s| s.state.exists())
-                };
-                if step.loses(key, &stored.state, &mut exists) {
-                    plan.lost += 1;
-                }
-            }
-            out.push(plan);
-        }
-        Ok(out)
+        let txn = std::cell::RefCell::new(&mut *self.txn);
+        crate::migrate::plan(
+            steps,
+            &mut |c| {
+                let records = txn.borrow_mut().records(Some(c))?;
+                Ok(records.into_iter().map(|(_, k, s)| (k, s.state)).collect())
+            },
+            &mut |c, k| {
+                let stored = txn.borrow_mut().get(c, k)?;
+                Ok(stored.is_some_and(|s| s.state.exists()))
+            },
+        )
     }
 
     /// After the transaction's own writes: if they moved the newest schema
@@ -783,6 +761,9 @@ impl Batch<'_> {
     }
 }
 
+/// A record that breaks the schema: where, and why.
+pub type Violating = (Name, Key, schema::Violation);
+
 /// A visible record as reads return it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VisibleRecord {
@@ -913,11 +894,7 @@ impl Reader {
 
     /// Visible records that break `schema` (merges are never refused, so
     /// a replica may hold some): how many, and the first `limit` of them.
-    pub fn violations(
-        &self,
-        schema: &Schema,
-        limit: usize,
-    ) -> Result<(u64, Vec<(Name, Key, schema::Violation)>)> {
+    pub fn violations(&self, schema: &Schema, limit: usize) -> Result<(u64, Vec<Violating>)> {
         let mut count = 0;
         let mut listed = Vec::new();
         for (collection, _) in self.collections()? {
@@ -949,6 +926,15 @@ impl Reader {
             }
         }
         Ok((count, listed))
+    }
+
+    /// What `steps` would do to the data as it stands (`schema diff`).
+    pub fn plan(&self, steps: &[Step]) -> Result<Vec<StepPlan>> {
+        crate::migrate::plan(
+            steps,
+            &mut |c| guarded(|| self.engine.scan(c, "", None, usize::MAX)),
+            &mut |c, k| Ok(guarded(|| self.engine.get(c, k))?.is_some_and(|s| s.state.exists())),
+        )
     }
 
     /// Visible records in the database.

@@ -86,6 +86,57 @@ pub enum Step {
     },
 }
 
+/// What one step would do to a database's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepPlan {
+    pub step: Step,
+    /// Records the step writes to (or removes).
+    pub touched: u64,
+    /// Of those, records where a value is lost.
+    pub lost: u64,
+}
+
+/// Lists a collection's records (tombstones too) for [`plan`].
+pub type RecordsOf<'a> = dyn FnMut(&Name) -> crate::store::Result<Vec<(Key, RecordState)>> + 'a;
+
+/// Counts what `steps` would touch and lose, each over the data as it
+/// stands (not after the steps before it). `records` lists a collection's
+/// records, tombstones too; `exists` says whether one is visible.
+pub fn plan(
+    steps: &[Step],
+    records: &mut RecordsOf<'_>,
+    exists: &mut dyn FnMut(&Name, &Key) -> crate::store::Result<bool>,
+) -> crate::store::Result<Vec<StepPlan>> {
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        let mut plan = StepPlan {
+            step: step.clone(),
+            touched: 0,
+            lost: 0,
+        };
+        for (key, state) in records(step.source())? {
+            if !step.touches(&key, &state) {
+                continue;
+            }
+            plan.touched += 1;
+            let mut failed = None;
+            let mut seen = |c: &Name, k: &Key| {
+                exists(c, k).unwrap_or_else(|e| {
+                    failed = Some(e);
+                    false
+                })
+            };
+            let lost = step.loses(&key, &state, &mut seen);
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            plan.lost += u64::from(lost);
+        }
+        out.push(plan);
+    }
+    Ok(out)
+}
+
 /// A record state a step merges at an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {

@@ -102,6 +102,8 @@ pub enum Head {
     Unreadable {
         version: u64,
         hash: String,
+        /// The format it says it needs (ours, when it says nothing readable).
+        format: u32,
         reason: String,
     },
 }
@@ -122,6 +124,11 @@ impl Head {
             Err(reason) => Head::Unreadable {
                 version,
                 hash: text_hash(&json),
+                format: serde_json::from_str::<serde_json::Value>(&json)
+                    .ok()
+                    .and_then(|v| v.get("format")?.as_u64())
+                    .and_then(|f| u32::try_from(f).ok())
+                    .unwrap_or(FORMAT),
                 reason,
             },
         }
@@ -142,6 +149,18 @@ impl Head {
             Head::Set(s) => Some(s.hash()),
             Head::Unreadable { hash, .. } => Some(hash),
         }
+    }
+
+    /// What the sync handshake says of it.
+    pub fn ad(&self) -> Option<crate::sync::wire::SchemaAd> {
+        Some(crate::sync::wire::SchemaAd {
+            version: self.version(),
+            hash: self.hash()?.to_owned(),
+            format: match self {
+                Head::Unreadable { format, .. } => *format,
+                _ => FORMAT,
+            },
+        })
     }
 
     pub fn schema(&self) -> Option<&std::sync::Arc<Schema>> {

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use syncdb_core::db::{Commit, OpOutcome, WriteOp};
 use syncdb_core::folder::{Folder, FolderError};
+use syncdb_core::schema::Head;
 use syncdb_core::store::{Change, Item, StoreError};
 use syncdb_core::version::SiteId;
 use syncdb_core::{Database, Name, Reader};
@@ -44,7 +45,14 @@ pub type ImportDone = oneshot::Receiver<Result<u64, StoreError>>;
 
 /// Sent by an import to its writer; dropping the sender aborts the import.
 pub enum ImportMsg {
-    Ops(Vec<WriteOp>),
+    /// Puts, with the input line of each; `checked` is the hash of the
+    /// schema the documents were checked against beside the writer (the
+    /// writer checks again only if another schema is in force by then).
+    Ops {
+        ops: Vec<WriteOp>,
+        lines: Vec<u64>,
+        checked: Option<String>,
+    },
     End,
 }
 
@@ -74,6 +82,10 @@ pub struct Replica {
     pub reader: Reader,
     jobs: mpsc::UnboundedSender<Job>,
     high_seq: Arc<AtomicU64>,
+    /// The schema as of the last commit, kept by the writer.
+    schema: Arc<Mutex<Head>>,
+    /// The last violation count: (high seq, schema hash, count).
+    violations: Mutex<Option<(u64, String, u64)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,13 +108,16 @@ impl ReplicaError {
 /// A storage error names the file; a damaged one also says what to do,
 /// wherever it surfaces (a command, a sync session's reason, the log).
 fn store_message(path: &std::path::Path, source: &StoreError) -> String {
-    if !source.is_damage() {
-        return format!("{}: {source}", path.display());
-    }
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if let StoreError::Refused(r) = source {
+        return r.describe(&name);
+    }
+    if !source.is_damage() {
+        return format!("{}: {source}", path.display());
+    }
     let detail = match source {
         StoreError::Corrupt(detail) => detail.clone(),
         other => other.to_string(),
@@ -114,6 +129,30 @@ fn store_message(path: &std::path::Path, source: &StoreError) -> String {
 }
 
 impl Replica {
+    /// The database's schema as of the last commit.
+    pub fn schema(&self) -> Head {
+        lock(&self.schema).clone()
+    }
+
+    /// How many records break the schema in force. Checking reads every
+    /// record the schema checks, so the count is kept until the next commit.
+    pub fn violations(&self) -> Result<u64, StoreError> {
+        let head = self.schema();
+        let Some(schema) = head.schema() else {
+            return Ok(0);
+        };
+        let seq = self.high_seq();
+        if let Some((at, hash, n)) = &*lock(&self.violations)
+            && *at == seq
+            && hash == schema.hash()
+        {
+            return Ok(*n);
+        }
+        let (n, _) = self.reader.violations(schema, 0)?;
+        *lock(&self.violations) = Some((seq, schema.hash().to_owned(), n));
+        Ok(n)
+    }
+
     /// The last committed seq.
     pub fn high_seq(&self) -> u64 {
         self.high_seq.load(Ordering::Acquire)
@@ -401,6 +440,7 @@ impl Replicas {
     fn spawn_writer(&self, folder: PathBuf, name: Name, db: Database) -> Replica {
         let (jobs, rx) = mpsc::unbounded_channel();
         let high_seq = Arc::new(AtomicU64::new(db.high_seq()));
+        let schema = Arc::new(Mutex::new(db.schema().clone()));
         let replica = Replica {
             file: folder.join(format!("{name}.{}", db.reader().kind().extension())),
             folder: folder.clone(),
@@ -408,12 +448,15 @@ impl Replicas {
             reader: db.reader(),
             jobs,
             high_seq: high_seq.clone(),
+            schema: schema.clone(),
+            violations: Mutex::new(None),
         };
         let writer = Writer {
             db,
             folder,
             name,
             high_seq,
+            schema,
             commits: self.commits.clone(),
             max_ops: self.group_commit_max_ops,
             clock_offset_ms: self.clock_offset_ms,
@@ -505,6 +548,7 @@ struct Writer {
     folder: PathBuf,
     name: Name,
     high_seq: Arc<AtomicU64>,
+    schema: Arc<Mutex<Head>>,
     commits: broadcast::Sender<Arc<CommitNote>>,
     max_ops: usize,
     clock_offset_ms: i64,
@@ -592,6 +636,18 @@ impl Writer {
                     let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
                 }
             }
+            // One client's write the schema refuses must not fail the
+            // others it was grouped with: each commits on its own.
+            Err(StoreError::Refused(_)) if replies.len() > 1 => {
+                let mut all = all.into_iter();
+                for (n, reply) in replies {
+                    let ops: Vec<WriteOp> = all.by_ref().take(n).collect();
+                    self.commit_group(vec![(ops, reply)]);
+                }
+            }
+            Err(e @ StoreError::Refused(_)) => {
+                let _ = replies.pop().expect("one reply").1.send(Err(e));
+            }
             Err(e) => {
                 tracing::warn!(db = %self.name, error = %e, "commit failed; nothing written");
                 let text = e.to_string();
@@ -612,9 +668,21 @@ impl Writer {
                 let msg = runtime
                     .block_on(async { tokio::time::timeout(IMPORT_IDLE, chunks.recv()).await });
                 match msg {
-                    Ok(Some(ImportMsg::Ops(ops))) => {
-                        for op in &ops {
-                            batch.apply(op)?;
+                    Ok(Some(ImportMsg::Ops {
+                        ops,
+                        lines,
+                        checked,
+                    })) => {
+                        for (op, line) in ops.iter().zip(lines) {
+                            batch
+                                .apply_checked(op, checked.as_deref())
+                                .map_err(|e| match e {
+                                    StoreError::Refused(mut r) => {
+                                        r.line = Some(line);
+                                        StoreError::Refused(r)
+                                    }
+                                    other => other,
+                                })?;
                         }
                         count += ops.len() as u64;
                     }
@@ -656,6 +724,7 @@ impl Writer {
         if commit.high_seq == prev_high {
             return;
         }
+        *lock(&self.schema) = self.db.schema().clone();
         self.high_seq.store(commit.high_seq, Ordering::Release);
         let note = CommitNote {
             folder: self.folder.clone(),

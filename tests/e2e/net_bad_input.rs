@@ -44,6 +44,7 @@ fn hello(version: u32, folder: &str, token: &str) -> Message {
         folder: folder.into(),
         token: token.into(),
         databases: vec![],
+        schema_format: syncdb_core::schema::FORMAT,
     })
 }
 
@@ -143,7 +144,9 @@ fn rows(hub: &Hub, token: &str, read_only: &str) -> Vec<Row> {
         databases: vec![DbAd {
             name: name("zz"),
             site: SiteId([7; 16]),
+            schema: None,
         }],
+        schema_format: syncdb_core::schema::FORMAT,
     }))
     .unwrap();
     let at = with_db

@@ -199,6 +199,7 @@ fn hello_with(hub: &Hub, token: &str, databases: Vec<DbAd>) -> Message {
         folder: hub.folder_id.clone(),
         token: token.into(),
         databases,
+        schema_format: syncdb_core::schema::FORMAT,
     })
 }
 
@@ -244,6 +245,7 @@ fn a_token_holder_cannot_act_as_another_replica() {
     let claim = vec![DbAd {
         name: name("crm"),
         site: victim_site,
+        schema: None,
     }];
     let end = handshake(&hub, hello_with(&hub, &attacker, claim)).unwrap_err();
     forbidden(end, "belongs to another credential");
@@ -269,6 +271,7 @@ fn a_token_holder_cannot_act_as_another_replica() {
     let own = vec![DbAd {
         name: name("crm"),
         site: site_of(&hub_version),
+        schema: None,
     }];
     forbidden(
         handshake(&hub, hello_with(&hub, &attacker, own)).unwrap_err(),
@@ -301,6 +304,7 @@ fn ads(prefix: &str, n: usize) -> Vec<DbAd> {
             DbAd {
                 name: name(&format!("{prefix}{i}")),
                 site: SiteId(site),
+                schema: None,
             }
         })
         .collect()
@@ -428,6 +432,7 @@ fn a_welcome_naming_databases_creates_none_on_the_client() {
                 version: PROTOCOL_VERSION,
                 databases: ads("evil", count),
                 read_only: false,
+                schema_format: syncdb_core::schema::FORMAT,
             });
             let _ = ws.send(frame(&welcome));
             std::thread::sleep(Duration::from_secs(3));
@@ -471,6 +476,7 @@ fn invalid_values_from_the_network_are_refused_and_never_stored() {
         let crm = DbAd {
             name: name("crm"),
             site,
+            schema: None,
         };
         let (mut ws, _) = handshake(&hub, hello_with(&hub, &rw, vec![crm])).unwrap();
         ws.send(frame(&Message::Chunk {
@@ -554,6 +560,7 @@ fn a_session_refused_after_its_welcome_backs_off() {
             version: PROTOCOL_VERSION,
             databases: vec![],
             read_only: false,
+            schema_format: syncdb_core::schema::FORMAT,
         });
         let _ = ws.send(frame(&welcome));
         let reject = Message::Reject(Reject::Forbidden("go away".into()));

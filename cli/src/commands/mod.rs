@@ -12,6 +12,7 @@ mod put;
 mod records;
 mod remote;
 mod repair;
+mod reset;
 mod schema;
 mod service;
 mod status;
@@ -110,6 +111,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => sync::run(&ctx, remote, once, timeout),
         Command::Digest { db } => sync::digest(&ctx, db),
         Command::Repair { db } => repair::run(&ctx, &db),
+        Command::Reset { db, force, timeout } => reset::run(&ctx, &db, force, timeout),
         Command::Serve {
             addr,
             tls_cert,

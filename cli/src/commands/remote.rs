@@ -162,9 +162,13 @@ pub fn describe(r: &syncdb_core::ipc::RemoteStatus) -> String {
             r.error.as_deref().unwrap_or("not yet tried")
         ),
     };
-    if r.read_only {
+    let mut state = if r.read_only {
         format!("{state} (read-only: local writes are refused)")
     } else {
         state
+    };
+    for (db, why) in &r.stopped {
+        state.push_str(&format!("; {db} not syncing: {why}"));
     }
+    state
 }

@@ -70,8 +70,13 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
                 output::line(format!("  {:<22} {:<7} dropped", db.name, db.engine))?;
                 continue;
             }
+            let schema = db
+                .schema
+                .as_ref()
+                .map(|s| format!("  schema v{}", s.version))
+                .unwrap_or_default();
             output::line(format!(
-                "  {:<22} {:<7} {:>10} {:<7}  seq {:<10} {}",
+                "  {:<22} {:<7} {:>10} {:<7}  seq {:<10} {}{schema}",
                 db.name,
                 db.engine,
                 db.records,
@@ -79,6 +84,24 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
                 db.seq,
                 output::human_bytes(db.bytes)
             ))?;
+            if db.violations > 0 {
+                output::line(format!(
+                    "    {} {} the schema (`syncdb schema check {} --data`)",
+                    count(db.violations, "record"),
+                    if db.violations == 1 {
+                        "breaks"
+                    } else {
+                        "break"
+                    },
+                    db.name
+                ))?;
+            }
+            if let Some(why) = &db.schema_error {
+                output::line(format!("    schema cannot be read here: {why}"))?;
+            }
+            for why in &db.stopped {
+                output::line(format!("    not syncing with {why}"))?;
+            }
         }
     }
     Ok(())

@@ -35,6 +35,20 @@ pub fn run(ctx: &Ctx, remote: Option<String>, once: bool, timeout: Option<u64>) 
     )
 }
 
+/// `sync --once` with no progress shown, for commands that need the
+/// folder caught up before (or after) what they do.
+pub fn once_quietly(ctx: &Ctx, timeout: u64) -> Result<()> {
+    let params = SyncParams {
+        folder: ctx.folder()?,
+        remote: None,
+        once: true,
+        timeout_secs: Some(timeout),
+    };
+    ctx.client()?
+        .stream::<Sync>(&params, |_: &RawValue| Ok(()))
+        .map(|_: SyncOutput| ())
+}
+
 fn follow(ctx: &Ctx, params: SyncParams) -> Result<()> {
     let mut render = Render::new(&ctx.global);
     let out: SyncOutput = ctx.client()?.stream::<Sync>(&params, |raw: &RawValue| {

@@ -2,6 +2,7 @@
 //! The `--json` output of most commands is the method's result as is, so
 //! these shapes are part of the documented interface (README, "JSON output").
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
@@ -60,6 +61,16 @@ method!(Repair, "repair", RepairParams, RepairOutput);
 method!(FolderLs, "folder.ls", Empty, FolderList);
 method!(FolderRm, "folder.rm", FolderRmParams, FolderRmOutput);
 method!(FolderMv, "folder.mv", FolderMvParams, FolderInfo);
+method!(SchemaSet, "schema.set", SchemaSetParams, SchemaSetOutput);
+method!(SchemaShow, "schema.show", DbParams, SchemaShowOutput);
+method!(SchemaDiff, "schema.diff", SchemaSetParams, SchemaDiffOutput);
+method!(
+    SchemaData,
+    "schema.data",
+    SchemaDataParams,
+    SchemaDataOutput
+);
+method!(Reset, "reset", ResetParams, ResetOutput);
 
 /// Methods that change something: when the daemon stops before answering
 /// one, the command cannot know whether it took effect and must say so.
@@ -81,6 +92,8 @@ pub const WRITE_METHODS: &[&str] = &[
     Repair::NAME,
     FolderRm::NAME,
     FolderMv::NAME,
+    SchemaSet::NAME,
+    Reset::NAME,
 ];
 
 /// The notification method carrying `sync` progress.
@@ -248,6 +261,23 @@ pub struct DatabaseInfo {
     /// Dropped and not written to since (listed only when asked: `--all`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dropped: bool,
+    /// The schema in force, if the database has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaId>,
+    /// Records that break it (merged from peers; local writes are checked).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub violations: u64,
+    /// Why this syncdb cannot read the schema, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_error: Option<String>,
+    /// Sessions (a remote, or a peer this hub serves) that leave this
+    /// database alone: "PEER: why".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -498,6 +528,10 @@ pub struct RemoteStatus {
     /// The remote granted a read-only token: local writes are refused.
     #[serde(default)]
     pub read_only: bool,
+    /// Databases this remote's session leaves alone, with why (a damaged
+    /// file, a schema conflict); the others sync.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stopped: BTreeMap<Name, String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -555,6 +589,129 @@ pub struct RepairOutput {
     pub moved: Vec<(PathBuf, PathBuf)>,
     /// The folder's remotes, which the database is pulled from again; empty
     /// when there is none and the old data is only in the moved file.
+    pub remotes: Vec<String>,
+}
+
+/// One database of a folder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DbParams {
+    pub folder: FolderRef,
+    pub db: Name,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaSetParams {
+    pub folder: FolderRef,
+    pub db: Name,
+    /// The schema, checked by the command and sent as JSON.
+    pub schema: String,
+    /// Run steps that remove data (a field, a collection, values that meet).
+    #[serde(default)]
+    pub allow_data_loss: bool,
+}
+
+/// A schema's identity: version and content hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaId {
+    pub version: u64,
+    pub hash: String,
+}
+
+/// What one migration step does (or would do) to the data.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepReport {
+    pub step: String,
+    /// Records it writes to or removes.
+    pub records: u64,
+    /// Of those, records where a value is lost.
+    pub lost: u64,
+    pub drops_data: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaSetOutput {
+    pub db: Name,
+    pub schema: SchemaId,
+    /// The version in force before; none when the database had no schema.
+    pub previous: Option<SchemaId>,
+    /// The database had this very schema already: nothing was written.
+    pub unchanged: bool,
+    pub steps: Vec<StepReport>,
+    /// Records that break the schema now (`schema check DB --data` lists them).
+    pub violations: u64,
+    #[serde(default)]
+    pub created_database: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaShowOutput {
+    pub db: Name,
+    /// Absent when the database has no schema.
+    pub schema: Option<SchemaId>,
+    /// The schema in its stored (canonical) form.
+    pub content: Option<serde_json::Value>,
+    /// Why this syncdb cannot read the newest schema version, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+    /// Every version the database holds, oldest first.
+    pub versions: Vec<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaDiffOutput {
+    pub db: Name,
+    pub from: Option<SchemaId>,
+    pub to: SchemaId,
+    /// `new` (no schema yet), `upgrade`, `same`, `older`, or `conflict`
+    /// (same version, other content): what `schema set` would do.
+    pub verdict: String,
+    /// Differences in words, one per line.
+    pub changes: Vec<String>,
+    pub steps: Vec<StepReport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaDataParams {
+    pub folder: FolderRef,
+    pub db: Name,
+    /// List at most this many violations (all are counted).
+    pub limit: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ViolationInfo {
+    pub collection: Name,
+    pub key: Key,
+    /// JSON pointer of the failing value ("" is the whole document).
+    pub pointer: String,
+    pub rule: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SchemaDataOutput {
+    pub db: Name,
+    pub schema: Option<SchemaId>,
+    pub violations: u64,
+    pub listed: Vec<ViolationInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResetParams {
+    pub folder: FolderRef,
+    pub db: Name,
+    /// Discard local writes a remote does not have yet.
+    #[serde(default)]
+    pub force: bool,
+    /// Seconds to wait for the remote to take local writes first.
+    pub timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResetOutput {
+    pub db: Name,
+    /// Local writes the remote had not acknowledged, discarded by --force.
+    pub discarded: u64,
+    /// The remotes the database is pulled from again.
     pub remotes: Vec<String>,
 }
 

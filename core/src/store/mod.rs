@@ -158,8 +158,10 @@ impl StoreError {
     /// disk or a permission problem. Engines word this differently and
     /// wrap it in I/O errors, so the text decides, as for `is_disk_full`.
     pub fn is_damage(&self) -> bool {
-        if matches!(self, StoreError::Corrupt(_)) {
-            return true;
+        match self {
+            StoreError::Corrupt(_) => return true,
+            StoreError::Refused(_) => return false,
+            _ => {}
         }
         let text = self.to_string().to_ascii_lowercase();
         [
@@ -182,7 +184,23 @@ pub struct Refusal {
     pub collection: Name,
     /// The record's key (none for a drop).
     pub key: Option<Key>,
+    /// The input line, for an import.
+    pub line: Option<u64>,
     pub message: String,
+}
+
+impl Refusal {
+    /// "record DB/COLL/KEY …" (or "line N: record …"), for people.
+    pub fn describe(&self, db: &str) -> String {
+        let line = self.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        match &self.key {
+            Some(key) => format!(
+                "{line}record {db}/{}/{key} {}",
+                self.collection, self.message
+            ),
+            None => format!("{line}{db}/{}: {}", self.collection, self.message),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -25,7 +25,8 @@ use crate::store::Item;
 use crate::version::SiteId;
 use crate::{Reader, Version};
 
-use super::wire::{DbAd, Hello, Message, PROTOCOL_VERSION, Reject, Welcome};
+use super::wire::{DbAd, Hello, Message, PROTOCOL_VERSION, Reject, SchemaAd, Welcome};
+use crate::schema;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -84,6 +85,10 @@ pub trait Local {
     fn open(&mut self, db: &Name) -> Result<Option<Reader>, String>;
     /// This replica's wall clock, in ms since the Unix epoch.
     fn now_ms(&self) -> u64;
+    /// The newest schema of `db` here (none: no schema, or no database).
+    fn schema(&mut self, db: &Name) -> Option<SchemaAd> {
+        self.open(db).ok().flatten()?.schema().ok()?.ad()
+    }
     /// The peer says it is replica `site` of `db`, whose changes it will
     /// send and whose checkpoint we keep. A hub binds a replica to the
     /// credential that first claimed it and refuses anyone else.
@@ -218,6 +223,23 @@ pub struct Session {
     /// Databases this session leaves alone because they cannot be read or
     /// written here (a damaged file), with why; the others go on.
     broken: BTreeMap<Name, String>,
+    /// The peer's schema of each database it named in the handshake.
+    peer_schemas: BTreeMap<Name, SchemaAd>,
+    /// The newest schema format the peer's binary reads.
+    peer_reads: u32,
+    /// Databases left alone over their schema, with our schema then: once
+    /// ours changes, the session ends so a new handshake decides again.
+    schema_blocked: BTreeMap<Name, Option<SchemaAd>>,
+}
+
+/// Why a database stops syncing when both sides edited its schema apart.
+fn conflict(db: &Name, version: u64, ours: &str, theirs: &str) -> String {
+    format!(
+        "schema conflict: {db} has schema version {version} here and on the peer, with different content (here {}, there {}); set a higher version on one side (`syncdb schema set {db} FILE` with version {}) and both sync again",
+        &ours[..ours.len().min(12)],
+        &theirs[..theirs.len().min(12)],
+        version + 1
+    )
 }
 
 fn fail(e: String) -> Vec<Action> {
@@ -346,7 +368,66 @@ impl Session {
             barrier_pending: None,
             barrier: None,
             broken: BTreeMap::new(),
+            peer_schemas: BTreeMap::new(),
+            peer_reads: schema::FORMAT,
+            schema_blocked: BTreeMap::new(),
         }
+    }
+
+    /// Whether `db` may sync given both sides' schemas: not when one side's
+    /// binary cannot read the other's schema, nor when both hold the same
+    /// version with different content (two people edited it apart); then
+    /// it stops here, with the reason, until a higher version is set.
+    fn schema_gate(&mut self, db: &Name, theirs: Option<&SchemaAd>, local: &mut dyn Local) -> bool {
+        if let Some(t) = theirs {
+            self.peer_schemas.insert(db.clone(), t.clone());
+        }
+        let ours = local.schema(db);
+        let why = match (ours.as_ref(), theirs) {
+            (_, Some(t)) if t.format > schema::FORMAT => format!(
+                "the peer's schema version {} of {db} needs schema format {}, and this syncdb reads format {}: upgrade syncdb here to sync {db}",
+                t.version,
+                t.format,
+                schema::FORMAT
+            ),
+            (Some(o), _) if o.format > self.peer_reads => format!(
+                "schema version {} of {db} here needs schema format {}, and the peer's syncdb reads format {}: upgrade syncdb there to sync {db}",
+                o.version, o.format, self.peer_reads
+            ),
+            (Some(o), Some(t)) if o.version == t.version && o.hash != t.hash => {
+                conflict(db, o.version, &o.hash, &t.hash)
+            }
+            _ => return true,
+        };
+        self.unusable(db, why);
+        self.schema_blocked.insert(db.clone(), ours);
+        false
+    }
+
+    /// A chunk that brings our schema version with other content (set on
+    /// both sides while this session was open): the reason to end the
+    /// session, so the next handshake stops that database on both sides.
+    /// Older versions than the newest on either side merge as any record.
+    fn schema_clash(&self, db: &Name, items: &[Item], local: &mut dyn Local) -> Option<String> {
+        let coll = schema::collection();
+        let (version, hash) = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Record {
+                    collection,
+                    key,
+                    state,
+                } if *collection == coll => Some((
+                    schema::key_version(key)?,
+                    schema::text_hash(&state.visible_json()?),
+                )),
+                _ => None,
+            })
+            .max_by_key(|(v, _)| *v)?;
+        let ours = local.schema(db)?;
+        let peers = self.peer_schemas.get(db).map_or(0, |a| a.version);
+        (ours.version == version && ours.hash != hash && peers <= version)
+            .then(|| conflict(db, version, &ours.hash, &hash))
     }
 
     /// Stops syncing `db` in this session (it cannot be used here), keeping
@@ -382,8 +463,12 @@ impl Session {
             token: token.to_owned(),
             databases: databases
                 .into_iter()
-                .map(|(name, site)| DbAd { name, site })
+                .map(|(name, site)| {
+                    let schema = local.schema(&name);
+                    DbAd { name, site, schema }
+                })
                 .collect(),
+            schema_format: schema::FORMAT,
         };
         (session, vec![Action::Send(Message::Hello(hello))])
     }
@@ -426,19 +511,29 @@ impl Session {
             Ok(m) => m,
             Err(e) => return (s, fail(e)),
         };
+        let databases = mine
+            .iter()
+            .map(|(name, site, _)| DbAd {
+                name: name.clone(),
+                site: *site,
+                schema: local.schema(name),
+            })
+            .collect();
         let mut actions = vec![Action::Send(Message::Welcome(Welcome {
             version: PROTOCOL_VERSION,
-            databases: mine
-                .iter()
-                .map(|(name, site, _)| DbAd {
-                    name: name.clone(),
-                    site: *site,
-                })
-                .collect(),
+            databases,
             read_only,
+            schema_format: schema::FORMAT,
         }))];
+        s.peer_reads = hello.schema_format;
+        for ad in &hello.databases {
+            s.schema_gate(&ad.name, ad.schema.as_ref(), local);
+        }
         if s.may_pull {
             for ad in &hello.databases {
+                if s.broken.contains_key(&ad.name) {
+                    continue;
+                }
                 match usable(local, &mine, &ad.name) {
                     Ok(reader) => actions.extend(s.want(&ad.name, ad.site, reader.as_ref())),
                     Err(why) => s.unusable(&ad.name, why),
@@ -671,7 +766,11 @@ impl Session {
             Err(e) => return fail(e),
         };
         let mut actions = vec![Action::Event(SessionEvent::Opened)];
+        self.peer_reads = w.schema_format;
         for ad in &w.databases {
+            if !self.schema_gate(&ad.name, ad.schema.as_ref(), local) {
+                continue;
+            }
             match usable(local, &mine, &ad.name) {
                 Ok(reader) => actions.extend(self.want(&ad.name, ad.site, reader.as_ref())),
                 Err(why) => self.unusable(&ad.name, why),
@@ -681,7 +780,7 @@ impl Session {
         // offer it as `local_commit` would.
         if self.may_push {
             for (name, _, reader) in &mine {
-                if !self.inc.contains_key(name) {
+                if !self.inc.contains_key(name) && !self.broken.contains_key(name) {
                     actions.extend(self.want(name, SiteId::default(), Some(reader)));
                 }
             }
@@ -811,6 +910,9 @@ impl Session {
         if let Err(reject) = local.vouch(&db, peer, &items) {
             return vec![Action::Close(reject)];
         }
+        if let Some(why) = self.schema_clash(&db, &items, local) {
+            return vec![Action::Close(Reject::Schema(why))];
+        }
         let Some(inc) = self.inc.get_mut(&db) else {
             return Vec::new();
         };
@@ -879,7 +981,20 @@ impl Session {
 
     /// `db` committed locally: push what is new, if the peer follows it.
     pub fn local_commit(&mut self, db: &Name, local: &mut dyn Local) -> Vec<Action> {
-        if self.phase != Phase::Open || self.broken.contains_key(db) {
+        if self.phase != Phase::Open {
+            return Vec::new();
+        }
+        if let Some(then) = self.schema_blocked.get(db) {
+            let now = local.schema(db);
+            if now != *then {
+                let version = now.map_or(0, |a| a.version);
+                return vec![Action::Close(Reject::Schema(format!(
+                    "the schema of {db} changed on this side (now version {version}); connecting again to sync it"
+                )))];
+            }
+            return Vec::new();
+        }
+        if self.broken.contains_key(db) {
             return Vec::new();
         }
         let mut actions = Vec::new();

@@ -13,7 +13,7 @@ use crate::version::SiteId;
 
 /// Bumped on any incompatible change. Peers with different versions refuse
 /// each other with a reason both sides log.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The first byte of every frame: the envelope's format.
 const FRAME_FORMAT: u8 = 1;
 /// Largest frame either side sends or accepts (a chunk is capped far below
@@ -57,6 +57,8 @@ pub struct Hello {
     /// The access token; never logged (see the `Debug` impl).
     pub token: String,
     pub databases: Vec<DbAd>,
+    /// The newest schema format this binary reads (`schema::FORMAT`).
+    pub schema_format: u32,
 }
 
 /// By hand, so that no `?msg` in a log line, at any level, can print the
@@ -73,6 +75,7 @@ impl std::fmt::Debug for Hello {
             .field("folder", &self.folder)
             .field("token", &format_args!("{token}"))
             .field("databases", &self.databases)
+            .field("schema_format", &self.schema_format)
             .finish()
     }
 }
@@ -83,13 +86,26 @@ pub struct Welcome {
     pub databases: Vec<DbAd>,
     /// The client's token may pull but not push.
     pub read_only: bool,
+    /// The newest schema format this binary reads.
+    pub schema_format: u32,
 }
 
-/// A database one side has, and its replica's site id.
+/// A database one side has, its replica's site id, and its schema.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbAd {
     pub name: Name,
     pub site: SiteId,
+    pub schema: Option<SchemaAd>,
+}
+
+/// A database's newest schema version as one side holds it. Two sides
+/// with one version and two hashes hold two different schemas.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaAd {
+    pub version: u64,
+    pub hash: String,
+    /// The schema format it needs of a reader.
+    pub format: u32,
 }
 
 /// Why a session ended. Both sides log it; `syncdb status` shows it.
@@ -117,6 +133,10 @@ pub enum Reject {
     Revoked,
     #[error("the hub stopped serving")]
     NotServing,
+    /// A database's schema changed on one side in a way this session cannot
+    /// go on with; the next handshake decides (sync it, or stop it alone).
+    #[error("{0}")]
+    Schema(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -207,6 +227,7 @@ mod tests {
             folder: "f".into(),
             token: "sdb_0123abcd_s3cr3tvalue".into(),
             databases: Vec::new(),
+            schema_format: 1,
         });
         for text in [format!("{hello:?}"), format!("{hello:#?}")] {
             assert!(
@@ -226,7 +247,13 @@ mod tests {
             databases: vec![DbAd {
                 name: name("crm"),
                 site: SiteId([7; 16]),
+                schema: Some(SchemaAd {
+                    version: 2,
+                    hash: "ab".repeat(16),
+                    format: 1,
+                }),
             }],
+            schema_format: 1,
         }))
         .unwrap();
         for cut in 0..frame.len() {

@@ -95,6 +95,11 @@ pub fn sample_frames() -> Vec<Vec<u8>> {
     let ad = DbAd {
         name: name("crm"),
         site: SiteId([7; 16]),
+        schema: Some(wire::SchemaAd {
+            version: 12,
+            hash: "0123456789abcdef0123456789abcdef".into(),
+            format: 1,
+        }),
     };
     let messages = vec![
         Message::Hello(Hello {
@@ -102,12 +107,15 @@ pub fn sample_frames() -> Vec<Vec<u8>> {
             folder: "0195c3a2-0000-7000-8000-000000000000".into(),
             token: "sdb_0123abcd_ffff".into(),
             databases: vec![ad.clone(), ad.clone()],
+            schema_format: 1,
         }),
         Message::Welcome(Welcome {
             version: 1,
             databases: vec![ad],
             read_only: true,
+            schema_format: 2,
         }),
+        Message::Reject(Reject::Schema("schema conflict".into())),
         Message::Reject(Reject::Version { ours: 1, theirs: 2 }),
         Message::Reject(Reject::Unauthorized),
         Message::Reject(Reject::Forbidden("no".into())),

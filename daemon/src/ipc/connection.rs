@@ -34,8 +34,11 @@ pub struct Connection {
 }
 
 struct Import {
+    db: Name,
     collection: Name,
     lines: LineReader,
+    /// The schema lines are checked against here, beside the writer.
+    schema: Option<Arc<syncdb_core::schema::Schema>>,
     /// The database's writer; none for a dry run, which writes nothing.
     writer: Option<ImportWriter>,
     queued: u64,
@@ -286,6 +289,32 @@ impl Connection {
                 .await;
                 self.reply(&id, out).await
             }
+            SchemaSet::NAME => {
+                let out = with_params(p, |p| super::schema::set(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            SchemaShow::NAME => {
+                let out = params(p).and_then(|p| super::schema::show(&state, p));
+                self.reply(&id, out).await
+            }
+            SchemaDiff::NAME => {
+                let out = with_params(p, |p: SchemaSetParams| {
+                    blocking(move || super::schema::diff(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            SchemaData::NAME => {
+                let out = with_params(p, |p: SchemaDataParams| {
+                    blocking(move || super::schema::data(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            Reset::NAME => {
+                let out = with_params(p, |p| super::reset::reset(&state, p)).await;
+                self.reply(&id, out).await
+            }
             Repair::NAME => {
                 let out = with_params(p, |p: RepairParams| {
                     blocking(move || super::repair::repair(&state, p))
@@ -330,12 +359,21 @@ impl Connection {
             ));
         }
         let folder = self.state.resolve_writable(&p.folder)?;
+        let existing = self
+            .state
+            .replicas
+            .get(&folder, &p.db, false)
+            .map_err(replica_error)?;
+        let head = existing.as_ref().map(|r| r.schema()).unwrap_or_default();
+        handlers::writable_collection(&p.db, &p.collection, &head)?;
+        let schema = head.schema().cloned();
         let lines = {
             let c = self.state.config.lock().expect("config");
+            let key_path = handlers::key_path(&head, &p.collection, &c.daemon.key_path);
             LineReader {
                 format: p.format,
                 key_required: p.key_field.is_some(),
-                key_field: p.key_field.unwrap_or_else(|| c.daemon.key_path.clone()),
+                key_field: p.key_field.unwrap_or(key_path),
                 max_doc_bytes: c.daemon.max_document_bytes,
             }
         };
@@ -356,8 +394,10 @@ impl Connection {
             })
         };
         self.import = Some(Import {
+            db: p.db,
             collection: p.collection,
             lines,
+            schema,
             writer,
             queued: 0,
         });
@@ -374,16 +414,33 @@ impl Connection {
             return Err(bad_input("no import in progress; call import.begin first"));
         };
         let mut ops = Vec::with_capacity(p.lines.len());
+        let mut line_nos = Vec::with_capacity(p.lines.len());
         for (i, line) in p.lines.iter().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            match import.lines.read(line, p.first_line + i as u64) {
-                Ok((key, doc)) => ops.push(WriteOp::Put {
-                    collection: import.collection.clone(),
-                    key,
-                    doc,
-                }),
+            let line_no = p.first_line + i as u64;
+            let read = import.lines.read(line, line_no).and_then(|(key, doc)| {
+                match &import.schema {
+                    Some(schema) => schema.check(&import.collection, &doc).map_err(|v| {
+                        format!(
+                            "line {line_no}: record {}/{}/{key} breaks schema {} v{}: {v}",
+                            import.db, import.collection, schema.name, schema.version
+                        )
+                    }),
+                    None => Ok(()),
+                }
+                .map(|()| (key, doc))
+            });
+            match read {
+                Ok((key, doc)) => {
+                    line_nos.push(line_no);
+                    ops.push(WriteOp::Put {
+                        collection: import.collection.clone(),
+                        key,
+                        doc,
+                    })
+                }
                 Err(message) => {
                     // Dropping the sender aborts: nothing written.
                     if let Some(w) = self.import.take().and_then(|i| i.writer) {
@@ -396,7 +453,14 @@ impl Connection {
         import.queued += ops.len() as u64;
         let dry_run = import.writer.is_none();
         if let Some(w) = &import.writer
-            && w.tx.send(ImportMsg::Ops(ops)).await.is_err()
+            && w.tx
+                .send(ImportMsg::Ops {
+                    ops,
+                    lines: line_nos,
+                    checked: import.schema.as_ref().map(|s| s.hash().to_owned()),
+                })
+                .await
+                .is_err()
         {
             return Err(self.import_failed().await);
         }

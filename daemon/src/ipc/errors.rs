@@ -15,6 +15,10 @@ pub fn not_found(message: impl Into<String>) -> RpcError {
 
 pub fn replica_error(e: ReplicaError) -> RpcError {
     match &e {
+        ReplicaError::Store {
+            source: syncdb_core::store::StoreError::Refused(_),
+            ..
+        } => RpcError::new(ErrorCode::BadInput, e.to_string()),
         ReplicaError::Store { source, .. } if source.is_disk_full() => {
             RpcError::new(ErrorCode::Storage, format!("disk full: {e}"))
         }

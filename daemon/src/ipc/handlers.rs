@@ -8,6 +8,7 @@ use std::sync::Arc;
 use syncdb_core::db::{OpOutcome, WriteOp};
 use syncdb_core::folder::Folder;
 use syncdb_core::ipc::*;
+use syncdb_core::schema::{self, Head};
 use syncdb_core::{Document, Key, Name};
 
 use super::errors::{bad_input, not_found, replica_error};
@@ -130,6 +131,33 @@ fn replica(state: &State, folder: &Folder, db: &Name) -> Result<Arc<Replica>, Rp
         .ok_or_else(|| no_database(db, folder))
 }
 
+/// The key path of `collection`: its schema's, else `daemon.key_path`.
+pub fn key_path(head: &Head, collection: &Name, default: &str) -> String {
+    head.schema()
+        .and_then(|s| s.collections.get(collection))
+        .map_or_else(|| default.to_owned(), |c| c.key_path.join("."))
+}
+
+/// Refuses, before anything is read, a write no line of it could make:
+/// into the schema's own collection, or while the schema cannot be read.
+pub fn writable_collection(db: &Name, collection: &Name, head: &Head) -> Result<(), RpcError> {
+    if collection.as_str() == schema::COLLECTION {
+        return Err(bad_input(format!(
+            "collection {} of {db} holds the database's schema; change it with `syncdb schema set {db} FILE`",
+            schema::COLLECTION
+        )));
+    }
+    if let Head::Unreadable {
+        version, reason, ..
+    } = head
+    {
+        return Err(bad_input(format!(
+            "database {db} has schema version {version}, which this syncdb cannot read ({reason}); writes to it are refused"
+        )));
+    }
+    Ok(())
+}
+
 /// The key a put uses: the address's, else the document's key field, else new.
 pub fn put_key(given: Option<Key>, doc: &Document, key_path: &str) -> Result<Key, RpcError> {
     match given {
@@ -144,8 +172,19 @@ pub fn put_key(given: Option<Key>, doc: &Document, key_path: &str) -> Result<Key
 pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
     let (max, key_path) = limits(state);
     let doc = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
-    let key = put_key(p.key, &doc, &key_path)?;
     let folder = state.resolve_writable(&p.folder)?;
+    let head = state
+        .replicas
+        .get(&folder, &p.db, false)
+        .map_err(replica_error)?
+        .map(|r| r.schema())
+        .unwrap_or_default();
+    writable_collection(&p.db, &p.collection, &head)?;
+    let key = put_key(
+        p.key,
+        &doc,
+        &self::key_path(&head, &p.collection, &key_path),
+    )?;
     let (replica, created) = state
         .replicas
         .get_or_create(&folder, &p.db)
@@ -267,6 +306,7 @@ pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
 pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, RpcError> {
     let store_err = |e| replica_error(replica.store_error(e));
     let records = replica.reader.record_count().map_err(store_err)?;
+    let head = replica.schema();
     Ok(DatabaseInfo {
         name: replica.name.clone(),
         engine: replica.reader.kind(),
@@ -275,6 +315,13 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
         bytes: database_bytes(path),
         error: None,
         dropped: replica.reader.is_dropped().map_err(store_err)?,
+        stopped: Vec::new(),
+        schema: super::schema::id(&head),
+        violations: replica.violations().map_err(store_err)?,
+        schema_error: match head {
+            Head::Unreadable { reason, .. } => Some(reason),
+            _ => None,
+        },
     })
 }
 
@@ -289,7 +336,10 @@ fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseIn
         // One database that cannot be read is listed with its reason; it
         // does not hide the others.
         let info = match state.replicas.get(folder, &name, false) {
-            Ok(Some(replica)) => database_info(&replica, &path),
+            Ok(Some(replica)) => database_info(&replica, &path).map(|mut info| {
+                info.stopped = state.sync.stopped(&folder.path, &name);
+                info
+            }),
             Ok(None) => continue,
             Err(e) => Err(replica_error(e)),
         };
@@ -301,6 +351,10 @@ fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseIn
             bytes: database_bytes(&path),
             error: Some(e.message),
             dropped: false,
+            schema: None,
+            violations: 0,
+            schema_error: None,
+            stopped: Vec::new(),
         }));
     }
     out.retain(|d| all || !d.dropped);

@@ -7,6 +7,8 @@ mod folders;
 pub mod handlers;
 mod import;
 mod repair;
+mod reset;
+pub mod schema;
 mod server;
 mod sync_handlers;
 mod sync_stream;

@@ -23,6 +23,7 @@ fn remote_status(entry: &RemoteEntry, link: Option<LinkStatus>) -> RemoteStatus 
         behind: s.behind,
         error: s.error,
         read_only: entry.read_only,
+        stopped: s.broken,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Syncs {
     pub serve_epoch: tokio::sync::watch::Sender<u64>,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
+    /// The sessions this hub serves now, by folder path (for `status`).
+    pub peers: Mutex<Vec<(PathBuf, Arc<Link>)>>,
     /// The hub's listener, if configured (see [`listener::apply`]).
     pub serving: Mutex<Option<listener::Server>>,
     /// `serve` commands one at a time, so a move is never interleaved.
@@ -55,6 +57,7 @@ impl Syncs {
             revocations: tokio::sync::watch::channel(0).0,
             serve_epoch: tokio::sync::watch::channel(0).0,
             remotes: Mutex::new(BTreeMap::new()),
+            peers: Mutex::new(Vec::new()),
             serving: Mutex::new(None),
             serve_lock: tokio::sync::Mutex::new(()),
         }
@@ -83,6 +86,27 @@ impl Syncs {
     }
 
     /// The links of a folder's remotes, by name.
+    /// Why each session of the folder (remotes and served peers) leaves a
+    /// database alone: "NAME: why" per session that does.
+    pub fn stopped(&self, folder: &Path, db: &syncdb_core::Name) -> Vec<String> {
+        let peers: Vec<Arc<Link>> = self
+            .peers
+            .lock()
+            .expect("peers")
+            .iter()
+            .filter(|(p, _)| p == folder)
+            .map(|(_, l)| l.clone())
+            .collect();
+        self.links(folder)
+            .into_iter()
+            .chain(peers)
+            .filter_map(|l| {
+                let why = l.status().broken.get(db).cloned()?;
+                Some(format!("{}: {why}", l.name))
+            })
+            .collect()
+    }
+
     pub fn links(&self, folder: &Path) -> Vec<Arc<Link>> {
         self.remotes
             .lock()

@@ -313,11 +313,13 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire, pending: &Pending) {
         Err(reject) => return refuse(&mut wire, reject).await,
     };
     let session_cfg = SessionConfig::from(&state.config());
-    let link = Link::new(
-        format!("token {}", grant.id),
+    let link = Arc::new(Link::new(
+        format!("peer with token {}", grant.id),
         false,
         state.sync.metrics.clone(),
-    );
+    ));
+    let entry = (folder.path.clone(), link.clone());
+    state.sync.peers.lock().expect("peers").push(entry);
     let metrics = state.sync.metrics.clone();
     metrics.peers_connected.fetch_add(1, Ordering::Relaxed);
     tracing::info!(folder = %hello.folder, token = %grant.id, read_only = grant.read_only, "sync session opened");
@@ -333,6 +335,12 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire, pending: &Pending) {
         &mut wire, &state, &folder, token, session, first, &link, ended,
     )
     .await;
+    state
+        .sync
+        .peers
+        .lock()
+        .expect("peers")
+        .retain(|(_, l)| !Arc::ptr_eq(l, &link));
     metrics.peers_connected.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(folder = %hello.folder, token = %grant.id, reason = %end, "sync session ended");
 }
