@@ -1600,3 +1600,99 @@ fn a_database_created_during_the_handshake_is_offered() {
     assert_eq!(w.get(B, CRM, PERSON, 0).as_deref(), Some(r#"{"a":1}"#));
     w.finish().unwrap();
 }
+
+/// Sets `crm`'s schema on `node` as `schema set` would, and runs the
+/// commit hook of its sessions.
+fn set_schema(w: &mut World, node: usize, text: &str) {
+    use syncdb_core::schema::{Format, Schema};
+    let schema = std::sync::Arc::new(Schema::parse(text, Format::Toml).unwrap());
+    let crm = name(DBS[CRM]);
+    let n = &mut w.nodes[node];
+    let now = n.now();
+    let op = WriteOp::SetSchema {
+        schema,
+        allow_data_loss: false,
+    };
+    n.db(&crm).commit(&[op], now).unwrap();
+    let hooks = w.local_commit(node, &crm);
+    w.run(hooks, false);
+}
+
+fn schema_stopped(w: &mut World, c: usize) -> (Option<String>, Option<String>) {
+    let crm = name(DBS[CRM]);
+    let conn = w.conn(c).expect("connected");
+    let client = conn.client.broken().get(&crm).cloned();
+    let hub = conn
+        .hub
+        .as_ref()
+        .and_then(|h| h.broken().get(&crm).cloned());
+    (client, hub)
+}
+
+/// Two clients set version 1 of a schema with different content while both
+/// are connected. The hub takes the first; the second's chunk brings the
+/// same version with other content, which ends that session (merging it
+/// would pick one by clock, silently); the next handshake leaves the
+/// database alone on both sides with the reason, and the other database
+/// syncs. A higher version from either side brings everyone back.
+#[test]
+fn a_schema_conflict_made_while_connected_stops_only_that_database_on_both_sides() {
+    const V1: &str =
+        "name = \"crm\"\nversion = 1\n[collections.person]\nschema = { minProperties = 0 }\n";
+    let mut w = World::new(&Knobs::fixed(2));
+    w.write(A, CRM, put(PERSON, 0, [Some(1), None, None]));
+    w.finish().unwrap();
+
+    // Both set before either hears of the other's.
+    set_schema(&mut w, A, V1);
+    set_schema(
+        &mut w,
+        B,
+        &V1.replace("minProperties = 0", "minProperties = 1"),
+    );
+    w.quiesce().unwrap();
+    assert!(
+        w.stats.closes.iter().any(|c| c.contains("schema conflict")),
+        "{:?}",
+        w.stats.closes
+    );
+    w.stats.closes.clear();
+    w.connect(B);
+    w.quiesce().unwrap();
+    assert!(
+        w.stats.closes.is_empty(),
+        "no reconnect loop: {:?}",
+        w.stats.closes
+    );
+    let (client, hub) = schema_stopped(&mut w, B);
+    for why in [client, hub] {
+        let why = why.expect("crm is left alone on both sides");
+        assert!(
+            why.starts_with("schema conflict: crm has schema version 1"),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        schema_stopped(&mut w, A),
+        (None, None),
+        "A and the hub agree"
+    );
+    // The other database syncs meanwhile.
+    w.write(B, 1, put(PERSON, 1, [Some(5), None, None]))
+        .unwrap();
+    w.quiesce().unwrap();
+    assert_eq!(w.get(A, 1, PERSON, 1).as_deref(), Some(r#"{"a":5}"#));
+
+    // Version 2 on B ends its session; the new handshake syncs crm again.
+    set_schema(&mut w, B, &V1.replace("version = 1", "version = 2"));
+    w.quiesce().unwrap();
+    w.stats.closes.clear();
+    w.finish().unwrap();
+    for node in [HUB, A, B] {
+        let head = w.nodes[node].dbs[&name(DBS[CRM])]
+            .reader()
+            .schema()
+            .unwrap();
+        assert_eq!(head.version(), 2, "node {node}");
+    }
+}

@@ -171,6 +171,8 @@ struct Out {
     caught_up_at: Option<u64>,
     /// The last seq the peer acknowledged.
     acked: u64,
+    /// Chunks in flight that carry schema records: (end seq, the newest).
+    schema_sent: VecDeque<(u64, SchemaAd)>,
 }
 
 /// The peer's feed of one database, coming to us.
@@ -230,6 +232,26 @@ pub struct Session {
     /// Databases left alone over their schema, with our schema then: once
     /// ours changes, the session ends so a new handshake decides again.
     schema_blocked: BTreeMap<Name, Option<SchemaAd>>,
+}
+
+/// The newest schema version among a chunk's records, as an ad.
+fn schema_top(items: &[Item]) -> Option<SchemaAd> {
+    let coll = schema::collection();
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Record {
+                collection,
+                key,
+                state,
+            } if *collection == coll => Some(SchemaAd {
+                version: schema::key_version(key)?,
+                hash: schema::text_hash(&state.visible_json()?),
+                format: schema::FORMAT,
+            }),
+            _ => None,
+        })
+        .max_by_key(|a| a.version)
 }
 
 /// Why a database stops syncing when both sides edited its schema apart.
@@ -404,29 +426,33 @@ impl Session {
         false
     }
 
+    /// The peer holds schema `ad` of `db` now (it sent it, or stored ours
+    /// without a clash): what later chunks are judged against.
+    fn peer_holds(&mut self, db: &Name, ad: SchemaAd) {
+        let newer = self
+            .peer_schemas
+            .get(db)
+            .is_none_or(|known| ad.version >= known.version);
+        if newer {
+            self.peer_schemas.insert(db.clone(), ad);
+        }
+    }
+
     /// A chunk that brings our schema version with other content (set on
     /// both sides while this session was open): the reason to end the
     /// session, so the next handshake stops that database on both sides.
-    /// Older versions than the newest on either side merge as any record.
+    /// Versions older than either side's newest merge as any record.
     fn schema_clash(&self, db: &Name, items: &[Item], local: &mut dyn Local) -> Option<String> {
-        let coll = schema::collection();
-        let (version, hash) = items
-            .iter()
-            .filter_map(|item| match item {
-                Item::Record {
-                    collection,
-                    key,
-                    state,
-                } if *collection == coll => Some((
-                    schema::key_version(key)?,
-                    schema::text_hash(&state.visible_json()?),
-                )),
-                _ => None,
-            })
-            .max_by_key(|(v, _)| *v)?;
+        let SchemaAd { version, hash, .. } = schema_top(items)?;
         let ours = local.schema(db)?;
-        let peers = self.peer_schemas.get(db).map_or(0, |a| a.version);
-        (ours.version == version && ours.hash != hash && peers <= version)
+        // A peer that agreed with our head at the handshake merges another
+        // content of that version only from a replica already past it (it
+        // stops anyone else), so the newer version follows: no conflict.
+        let theirs = self.peer_schemas.get(db);
+        if theirs == Some(&ours) || theirs.is_some_and(|t| t.version > version) {
+            return None;
+        }
+        (ours.version == version && ours.hash != hash)
             .then(|| conflict(db, version, &ours.hash, &hash))
     }
 
@@ -726,6 +752,13 @@ impl Session {
                     out.in_flight.pop_front();
                 }
                 out.acked = out.acked.max(seq);
+                let mut held = None;
+                while out.schema_sent.front().is_some_and(|(s, _)| *s <= seq) {
+                    held = out.schema_sent.pop_front().map(|(_, ad)| ad);
+                }
+                if let Some(ad) = held {
+                    self.peer_holds(&db, ad);
+                }
                 self.pump(&db)
             }
             (Phase::Open, Message::Barrier { id }) => match heads(local) {
@@ -872,6 +905,7 @@ impl Session {
                 done: 0,
                 caught_up_at: None,
                 acked: since,
+                schema_sent: VecDeque::new(),
             },
         );
         self.pump(&db)
@@ -912,6 +946,9 @@ impl Session {
         }
         if let Some(why) = self.schema_clash(&db, &items, local) {
             return vec![Action::Close(Reject::Schema(why))];
+        }
+        if let Some(top) = schema_top(&items) {
+            self.peer_holds(&db, top);
         }
         let Some(inc) = self.inc.get_mut(&db) else {
             return Vec::new();
@@ -1117,6 +1154,9 @@ impl Session {
                 done: out.done,
                 total: out.done + remaining,
             }));
+            if let Some(top) = schema_top(&items) {
+                out.schema_sent.push_back((end_seq, top));
+            }
             out.in_flight.push_back(end_seq);
             actions.push(Action::Send(Message::Chunk {
                 db: db.clone(),
