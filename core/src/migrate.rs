@@ -325,8 +325,24 @@ impl Step {
                 from,
                 to,
             } => {
-                let Some(f) = visible(state, from) else {
-                    return Vec::new();
+                // A value moves; so does a removal of the old field newer
+                // than the new one (a `null` from a replica still on the
+                // old version), or the new field would keep a value that
+                // replica removed.
+                let f = match state.fields.get(from) {
+                    Some(f) if f.value.is_some() => match visible(state, from) {
+                        Some(f) => f,
+                        None => return Vec::new(),
+                    },
+                    Some(f)
+                        if state
+                            .fields
+                            .get(to)
+                            .is_none_or(|t| t.version.hlc < f.version.hlc) =>
+                    {
+                        f
+                    }
+                    _ => return Vec::new(),
                 };
                 let v = after(f.version.hlc, me);
                 let moved = Field {
