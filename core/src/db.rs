@@ -827,8 +827,12 @@ impl Reader {
         Ok(out)
     }
 
+    /// The database's collections with their visible-record counts; the
+    /// schema's own collection is not one of them (`schema show` reads it).
     pub fn collections(&self) -> Result<Vec<(Name, u64)>> {
-        guarded(|| self.engine.collections())
+        let mut all = guarded(|| self.engine.collections())?;
+        all.retain(|(c, _)| c.as_str() != schema::COLLECTION);
+        Ok(all)
     }
 
     /// A record's merged state, tombstones included.
@@ -898,9 +902,6 @@ impl Reader {
         let mut count = 0;
         let mut listed = Vec::new();
         for (collection, _) in self.collections()? {
-            if collection.as_str() == schema::COLLECTION {
-                continue;
-            }
             if !schema.strict
                 && !schema
                     .collections

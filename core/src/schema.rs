@@ -488,6 +488,10 @@ impl Schema {
             return Ok(());
         };
         let value = doc.to_value();
+        // The common case first: `is_valid` stops early and builds no error.
+        if validator.is_valid(&value) {
+            return Ok(());
+        }
         match validator.iter_errors(&value).next() {
             None => Ok(()),
             Some(e) => Err(Violation::Rule {

@@ -352,3 +352,48 @@ fn reset_pulls_a_replica_again_and_refuses_to_lose_unpushed_writes() {
     a.run(&["reset", "nope", "--timeout", "5"])
         .fails(3, "no database nope");
 }
+
+#[test]
+fn a_merge_is_never_refused_and_what_breaks_the_schema_is_counted_and_listed() {
+    let hub = Hub::new("sqlite");
+    let a = hub.client("");
+    let v1 = schema_file(&a, "v1.toml", V1);
+    a.run(&["schema", "set", "crm", &v1]).ok();
+    a.run(&["sync", "--once", "--timeout", "30"]).ok();
+    // b writes before it has the schema, then syncs: its records merge.
+    let b = hub.follower("");
+    b.put("crm/person/bad", r#"{"name":"Eve","age":-5}"#);
+    b.put("crm/person/good", r#"{"name":"Fay"}"#);
+    let token = hub.token_file(&[]);
+    b.run(&[
+        "remote",
+        "add",
+        "hub",
+        &hub.url(),
+        "--token-file",
+        token.to_str().unwrap(),
+    ])
+    .ok();
+    b.run(&["sync", "--once", "--timeout", "30"]).ok();
+    a.run(&["sync", "--once", "--timeout", "30"]).ok();
+    converged(&[&a, &b, &hub.home]);
+    for home in [&a, &b, &hub.home] {
+        assert_eq!(home.get("crm/person/bad")["age"], -5, "merged, not refused");
+        let listed = home.run(&["schema", "check", "crm", "--data"]);
+        listed.fails(2, "1 record of crm breaks its schema");
+        assert!(
+            listed
+                .stdout
+                .contains("crm/person/bad at /age: -5 is less than the minimum of 0"),
+            "{}",
+            listed.stdout
+        );
+        let status = home.run(&["status"]).ok().to_owned();
+        assert!(status.contains("1 record breaks the schema"), "{status}");
+    }
+    // A local write to it must fix it; one that does is taken.
+    b.run(&["patch", "crm/person/bad", r#"{"name":"Eve2"}"#])
+        .fails(2, "at /age: -5 is less than the minimum of 0");
+    b.run(&["patch", "crm/person/bad", r#"{"age":5}"#]).ok();
+    b.run(&["schema", "check", "crm", "--data"]).ok();
+}

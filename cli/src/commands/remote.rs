@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
             let rows = list
                 .remotes
                 .iter()
-                .map(|r| vec![r.name.clone(), r.url.clone(), describe(r)])
+                .map(|r| vec![r.name.clone(), r.url.clone(), describe(r, true)])
                 .collect();
             output::table(&["NAME", "URL", "STATE"], rows)
         }
@@ -153,7 +153,9 @@ pub fn token(ctx: &Ctx, cmd: TokenCommand) -> Result<()> {
 }
 
 /// A remote's state in words, for `remote ls` and `status`.
-pub fn describe(r: &syncdb_core::ipc::RemoteStatus) -> String {
+/// A remote's state in a few words; `stopped` adds the databases it leaves
+/// alone, with why (`status` says that under each database instead).
+pub fn describe(r: &syncdb_core::ipc::RemoteStatus, stopped: bool) -> String {
     let state = match (r.connected, r.caught_up) {
         (true, true) => "connected, caught up".to_owned(),
         (true, false) => format!("connected, {} behind", count(r.behind, "record")),
@@ -167,7 +169,7 @@ pub fn describe(r: &syncdb_core::ipc::RemoteStatus) -> String {
     } else {
         state
     };
-    for (db, why) in &r.stopped {
+    for (db, why) in r.stopped.iter().filter(|_| stopped) {
         state.push_str(&format!("; {db} not syncing: {why}"));
     }
     state

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
             output::line(format!("  error: {err}"))?;
         }
         for r in &f.remotes {
-            let state = super::remote::describe(r);
+            let state = super::remote::describe(r, false);
             let last = r
                 .last_sync_ms
                 .map(|ms| {

@@ -193,6 +193,9 @@ impl Refusal {
     /// "record DB/COLL/KEY …" (or "line N: record …"), for people.
     pub fn describe(&self, db: &str) -> String {
         let line = self.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        if self.collection.as_str() == crate::schema::COLLECTION {
+            return format!("{line}schema of {db}: {}", self.message);
+        }
         match &self.key {
             Some(key) => format!(
                 "{line}record {db}/{}/{key} {}",
