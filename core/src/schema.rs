@@ -646,6 +646,34 @@ key_path = "meta.id"
     }
 
     #[test]
+    fn a_stored_schema_reads_back_with_the_same_hash_and_a_newer_format_is_refused() {
+        let s = Schema::parse(CRM, Format::Toml).unwrap();
+        let stored = crate::record::RecordState::put(&s.to_document(), Default::default());
+        let json = stored.visible_json().unwrap();
+        assert_eq!(json, s.canonical(), "the record is the canonical text");
+        assert_eq!(text_hash(&json), s.hash());
+        let head = Head::of([(record_key(3), json.clone())]);
+        assert_eq!((head.version(), head.hash()), (3, Some(s.hash())));
+        let newer = json.replace("\"format\":1", "\"format\":2,\"lenses\":[]");
+        let Head::Unreadable {
+            version,
+            format,
+            reason,
+            ..
+        } = Head::of([(record_key(3), newer)])
+        else {
+            panic!("a newer format does not read")
+        };
+        assert_eq!((version, format), (3, 2));
+        assert!(
+            reason.contains("needs schema format 2") && reason.contains("upgrade syncdb"),
+            "{reason}"
+        );
+        // A record whose key is not its version is not taken for it.
+        assert!(Schema::from_record(&record_key(4), &json).is_err());
+    }
+
+    #[test]
     fn the_format_is_told_by_extension_then_content() {
         assert_eq!(Format::detect("s.json", "name = 1"), Format::Json);
         assert_eq!(Format::detect("s.toml", "{"), Format::Toml);

@@ -45,6 +45,16 @@ impl State {
         self.config.lock().expect("config").clone()
     }
 
+    /// The remotes of the folder at `path` (none when it is not registered).
+    pub fn remotes_of(&self, path: &std::path::Path) -> Vec<syncdb_core::config::RemoteEntry> {
+        self.config()
+            .folders
+            .into_iter()
+            .find(|f| f.path == path)
+            .map(|f| f.remotes)
+            .unwrap_or_default()
+    }
+
     pub fn stop(&self) {
         self.stopping.send_replace(true);
     }

@@ -699,3 +699,49 @@ fn a_replica_cannot_push_writes_in_another_replicas_name() {
     );
     assert_eq!(victim.digests(), hub.home.digests());
 }
+
+/// A hub whose database has a schema in a format newer than this binary
+/// reads: that database stops here with the reason, and the session stays
+/// up for the others (no reconnect).
+#[test]
+fn a_schema_this_binary_cannot_read_stops_only_that_database() {
+    let fake = FakeHub::start(|mut ws| {
+        let _ = ws.read();
+        let ad = |db: &str, schema| DbAd {
+            name: name(db),
+            site: SiteId([0x77; 16]),
+            schema,
+        };
+        let newer = syncdb_core::sync::wire::SchemaAd {
+            version: 5,
+            hash: "ab".repeat(16),
+            format: syncdb_core::schema::FORMAT + 1,
+        };
+        let welcome = Message::Welcome(Welcome {
+            version: PROTOCOL_VERSION,
+            databases: vec![ad("crm", Some(newer)), ad("notes", None)],
+            read_only: false,
+            schema_format: syncdb_core::schema::FORMAT + 1,
+        });
+        let _ = ws.send(frame(&welcome));
+        while ws.read().is_ok() {}
+    });
+    let c = Home::with_folder("redb");
+    c.put("crm/person/1", r#"{"name":"Ada"}"#);
+    c.run(&["remote", "add", "newer", &fake.url()]).ok();
+    let once = c.run(&["sync", "--once", "--timeout", "10"]);
+    once.fails(
+        1,
+        "database crm cannot be synced with newer: the peer's schema version 5 of crm needs schema format 2, and this syncdb reads format 1: upgrade syncdb here to sync crm",
+    );
+    let status = c.run(&["status"]).ok().to_owned();
+    assert!(
+        status.contains("not syncing with newer: the peer's schema version 5"),
+        "{status}"
+    );
+    assert!(
+        remote_status(&c)["connected"].as_bool().unwrap(),
+        "no reconnect: {status}"
+    );
+    assert_eq!(fake.accepted(), 1, "one connection");
+}

@@ -104,6 +104,14 @@ schema = { type = "object", required = ["name"], properties = { name = { type = 
 key_path = "meta.id"
 "#;
 
+/// Starts `home` syncing with `hub`, as remote `hub`.
+fn connect(hub: &Hub, home: &Home) {
+    let token = hub.token_file(&[]);
+    let token = token.to_str().unwrap();
+    home.run(&["remote", "add", "hub", &hub.url(), "--token-file", token])
+        .ok();
+}
+
 fn schema_file(home: &Home, name: &str, text: &str) -> String {
     let path = home.dir.path().join(name);
     std::fs::write(&path, text).unwrap();
@@ -279,16 +287,7 @@ fn the_same_version_with_other_content_stops_only_that_database_on_both_sides() 
     let other = schema_file(&b, "other.toml", &V1.replace("minimum = 0", "minimum = 18"));
     b.run(&["schema", "set", "crm", &other]).ok();
     b.put("notes/n/1", r#"{"text":"still syncs"}"#);
-    let token = hub.token_file(&[]);
-    b.run(&[
-        "remote",
-        "add",
-        "hub",
-        &hub.url(),
-        "--token-file",
-        token.to_str().unwrap(),
-    ])
-    .ok();
+    connect(&hub, &b);
     let once = b.run(&["sync", "--once", "--timeout", "30"]);
     once.fails(
         1,
@@ -364,16 +363,7 @@ fn a_merge_is_never_refused_and_what_breaks_the_schema_is_counted_and_listed() {
     let b = hub.follower("");
     b.put("crm/person/bad", r#"{"name":"Eve","age":-5}"#);
     b.put("crm/person/good", r#"{"name":"Fay"}"#);
-    let token = hub.token_file(&[]);
-    b.run(&[
-        "remote",
-        "add",
-        "hub",
-        &hub.url(),
-        "--token-file",
-        token.to_str().unwrap(),
-    ])
-    .ok();
+    connect(&hub, &b);
     b.run(&["sync", "--once", "--timeout", "30"]).ok();
     a.run(&["sync", "--once", "--timeout", "30"]).ok();
     converged(&[&a, &b, &hub.home]);

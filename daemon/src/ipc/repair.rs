@@ -60,13 +60,7 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
             )
         })?;
     tracing::warn!(db = %path.display(), to = %moved[0].1.display(), "damaged database moved aside");
-    let remotes = state
-        .config()
-        .folders
-        .into_iter()
-        .find(|f| f.path == folder.path)
-        .map(|f| f.remotes)
-        .unwrap_or_default();
+    let remotes = state.remotes_of(&folder.path);
     // A new session: it lists the folder afresh, finds the database gone
     // here and offered by the remote, creates it and pulls it all. A link
     // waiting to reconnect (the damaged file ended its last session) is

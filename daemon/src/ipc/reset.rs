@@ -41,13 +41,7 @@ fn own_after(reader: &Reader, site: SiteId, acked: u64) -> syncdb_core::store::R
 
 pub async fn reset(state: &Arc<State>, p: ResetParams) -> Result<ResetOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
-    let remotes: Vec<_> = state
-        .config()
-        .folders
-        .into_iter()
-        .find(|f| f.path == folder.path)
-        .map(|f| f.remotes)
-        .unwrap_or_default();
+    let remotes = state.remotes_of(&folder.path);
     if remotes.is_empty() {
         return Err(bad_input(format!(
             "folder {} has no remote to pull {} from again: a reset would only lose it (to remove it, `syncdb drop {}`)",
