@@ -517,6 +517,9 @@ pub enum SchemaCommand {
     #[command(after_help = "Examples:\n  syncdb schema show crm\n  syncdb schema show crm --json")]
     Show { db: String },
     /// Show what `schema set DB FILE` would change and what its steps would touch.
+    ///
+    /// Exits 2 when `schema set` would refuse the file: a version older than
+    /// the database's, or its version with other content.
     #[command(after_help = "Example:\n  syncdb schema diff crm crm.schema.toml")]
     Diff {
         db: String,

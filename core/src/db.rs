@@ -279,6 +279,41 @@ impl Database {
         items: &[crate::store::Item],
         end_seq: u64,
     ) -> Result<(Commit, Vec<u64>)> {
+        self.merge_chunk(now_ms, peer, items, end_seq)
+    }
+
+    /// As [`Database::apply_chunk`], first refusing a chunk that brings
+    /// the newest schema version here with other content
+    /// ([`schema::clash`]; `peer_schema` is what the session knows the
+    /// peer holds). Checked here, by the one writer, so two sessions cannot
+    /// both pass the check and both merge.
+    pub fn apply_chunk_from(
+        &mut self,
+        now_ms: u64,
+        peer: SiteId,
+        items: &[crate::store::Item],
+        end_seq: u64,
+        peer_schema: Option<&crate::sync::wire::SchemaAd>,
+    ) -> Result<(Commit, Vec<u64>)> {
+        if let Some((version, ours, theirs)) =
+            schema::clash(self.state.schema.ad().as_ref(), peer_schema, items)
+        {
+            return Err(StoreError::SchemaConflict {
+                version,
+                ours,
+                theirs,
+            });
+        }
+        self.merge_chunk(now_ms, peer, items, end_seq)
+    }
+
+    fn merge_chunk(
+        &mut self,
+        now_ms: u64,
+        peer: SiteId,
+        items: &[crate::store::Item],
+        end_seq: u64,
+    ) -> Result<(Commit, Vec<u64>)> {
         let mut echoes = Vec::new();
         let commit = self.transact(now_ms, &mut |batch| {
             echoes.clear();
@@ -459,7 +494,10 @@ impl Batch<'_> {
         let Some(schema) = self.state.schema.schema() else {
             return Ok(());
         };
-        schema.check(collection, doc).map_err(|violation| {
+        let checked = schema
+            .check(collection, doc)
+            .and_then(|()| schema.check_key(collection, key, doc));
+        checked.map_err(|violation| {
             StoreError::Refused(Refusal {
                 collection: collection.clone(),
                 key: Some(key.clone()),
@@ -902,12 +940,7 @@ impl Reader {
         let mut count = 0;
         let mut listed = Vec::new();
         for (collection, _) in self.collections()? {
-            if !schema.strict
-                && !schema
-                    .collections
-                    .get(&collection)
-                    .is_some_and(|c| c.validates())
-            {
+            if !schema.strict && !schema.collections.contains_key(&collection) {
                 continue;
             }
             let mut after: Option<Key> = None;
@@ -917,7 +950,10 @@ impl Reader {
                 after = Some(last.clone());
                 for (key, json) in page {
                     let doc = Document::parse(&json, usize::MAX)?;
-                    if let Err(v) = schema.check(&collection, &doc) {
+                    let checked = schema
+                        .check(&collection, &doc)
+                        .and_then(|()| schema.check_key(&collection, &key, &doc));
+                    if let Err(v) = checked {
                         count += 1;
                         if listed.len() < limit {
                             listed.push((collection.clone(), key, v));
@@ -948,7 +984,9 @@ impl Reader {
     /// that keeps older writes from other replicas out.
     pub fn is_dropped(&self) -> Result<bool> {
         let dropped = self.markers()?.iter().any(|(scope, _)| scope.is_none());
-        Ok(dropped && self.record_count()? == 0)
+        // A schema set since counts as a write: the database is back.
+        let all = guarded(|| self.engine.collections())?;
+        Ok(dropped && all.iter().all(|(_, n)| *n == 0))
     }
 }
 

@@ -94,6 +94,9 @@ pub struct StepPlan {
     pub touched: u64,
     /// Of those, records where a value is lost.
     pub lost: u64,
+    /// Records a re-key leaves under their key: their document holds no
+    /// usable key at the new path.
+    pub kept: u64,
 }
 
 /// Lists a collection's records (tombstones too) for [`plan`].
@@ -113,8 +116,15 @@ pub fn plan(
             step: step.clone(),
             touched: 0,
             lost: 0,
+            kept: 0,
         };
         for (key, state) in records(step.source())? {
+            if let Step::ChangeKeyPath { .. } = step
+                && state.exists()
+                && step.new_key(&state).is_none()
+            {
+                plan.kept += 1;
+            }
             if !step.touches(&key, &state) {
                 continue;
             }

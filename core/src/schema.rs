@@ -89,6 +89,58 @@ impl SchemaError {
     }
 }
 
+/// The newest schema version among a chunk's records, as an ad.
+pub fn top(items: &[crate::Item]) -> Option<crate::sync::wire::SchemaAd> {
+    let coll = collection();
+    items
+        .iter()
+        .filter_map(|item| match item {
+            crate::Item::Record {
+                collection,
+                key,
+                state,
+            } if *collection == coll => Some(crate::sync::wire::SchemaAd {
+                version: key_version(key)?,
+                hash: text_hash(&state.visible_json()?),
+                format: FORMAT,
+            }),
+            _ => None,
+        })
+        .max_by_key(|a| a.version)
+}
+
+/// Whether a chunk from a peer brings our newest schema version with other
+/// content: (version, our hash, theirs). Merging it would pick one of the
+/// two by clock, silently, so the session ends instead and the next
+/// handshake stops the database on both sides. Not when the peer is known
+/// to be past that version (an older version merges as any record), nor
+/// when it is known to hold our very schema: a peer that agrees with us
+/// merges another content of our version only from a replica already past
+/// it (it stops anyone else), so the newer version follows.
+pub fn clash(
+    ours: Option<&crate::sync::wire::SchemaAd>,
+    peer: Option<&crate::sync::wire::SchemaAd>,
+    items: &[crate::Item],
+) -> Option<(u64, String, String)> {
+    let incoming = top(items)?;
+    let ours = ours?;
+    if peer == Some(ours) || peer.is_some_and(|p| p.version > incoming.version) {
+        return None;
+    }
+    (ours.version == incoming.version && ours.hash != incoming.hash)
+        .then(|| (incoming.version, ours.hash.clone(), incoming.hash))
+}
+
+/// Why a database stops syncing when both sides edited its schema apart.
+pub fn conflict_reason(db: &Name, version: u64, ours: &str, theirs: &str) -> String {
+    format!(
+        "schema conflict: {db} has schema version {version} here and on the peer, with different content (here {}, there {}); set a higher version on one side (`syncdb schema set {db} FILE` with version {}) and both sync again",
+        &ours[..ours.len().min(12)],
+        &theirs[..theirs.len().min(12)],
+        version + 1
+    )
+}
+
 /// A database's schema as its replica holds it: the newest version among
 /// its schema records.
 #[derive(Debug, Clone, Default)]
@@ -240,13 +292,6 @@ pub struct Collection {
     validator: Option<std::sync::Arc<jsonschema::Validator>>,
 }
 
-impl Collection {
-    /// True when documents of this collection are checked against a JSON Schema.
-    pub fn validates(&self) -> bool {
-        self.validator.is_some()
-    }
-}
-
 /// Why a document may not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
@@ -357,6 +402,14 @@ impl Schema {
             let here = ["collections", coll_name.as_str()];
             let cname = Name::parse_as("collection", &coll_name)
                 .map_err(|e| SchemaError::at(at(&here), format!("collections.{coll_name}: {e}")))?;
+            if cname.as_str() == COLLECTION {
+                return Err(SchemaError::at(
+                    at(&here),
+                    format!(
+                        "collections.{COLLECTION}: the name is the schema's own collection; choose another"
+                    ),
+                ));
+            }
             let key_path = match &coll.key_path {
                 None => vec![DEFAULT_KEY_PATH.to_owned()],
                 Some(path) => parse_key_path(path).map_err(|m| {
@@ -392,6 +445,22 @@ impl Schema {
                 };
                 SchemaError::at(at, format!("migrate step {}: {m}", i + 1))
             })?;
+            if let crate::migrate::Step::RenameCollection { to, .. } = &step
+                && file.strict
+                && !collections.contains_key(to)
+            {
+                let at = match format {
+                    Format::Toml => toml_step_location(text, i),
+                    Format::Json => None,
+                };
+                return Err(SchemaError::at(
+                    at,
+                    format!(
+                        "migrate step {}: renames a collection to {to}, which this strict schema does not name: add [collections.{to}]",
+                        i + 1
+                    ),
+                ));
+            }
             migrate.push(step);
         }
         let mut schema = Schema {
@@ -502,6 +571,33 @@ impl Schema {
     }
 }
 
+impl Schema {
+    /// Whether `key` agrees with the key the document holds at its
+    /// collection's key path (a document without one may have any key).
+    pub fn check_key(
+        &self,
+        collection: &Name,
+        key: &crate::Key,
+        doc: &Document,
+    ) -> Result<(), Violation> {
+        let Some(coll) = self.collections.get(collection) else {
+            return Ok(());
+        };
+        let path = coll.key_path.join(".");
+        match doc.key_at(&path) {
+            Ok(Some(held)) if held != *key => Err(Violation::Rule {
+                pointer: format!("/{}", coll.key_path.join("/")),
+                rule: format!(
+                    "the key {:?} differs from the document's {path} ({:?})",
+                    key.as_str(),
+                    held.as_str()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// `a.b.c`: each part non-empty, at most 8 parts.
 fn parse_key_path(path: &str) -> Result<Vec<String>, String> {
     let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
@@ -523,7 +619,14 @@ fn compile(value: &serde_json::Value) -> Result<jsonschema::Validator, String> {
     jsonschema::options()
         .should_validate_formats(true)
         .build(value)
-        .map_err(|e| format!("not a valid JSON Schema (drafts {DRAFTS}): {e}"))
+        .map_err(|e| {
+            let e = e.to_string();
+            if e.contains("resolve") || e.contains("resolver") {
+                "a `$ref` to a file or URL is not allowed: a schema must be self-contained (`$ref` within it, to `#/...`, is)".to_owned()
+            } else {
+                format!("not a valid JSON Schema (drafts {DRAFTS}): {e}")
+            }
+        })
 }
 
 fn hex16(bytes: &[u8]) -> String {
@@ -631,7 +734,7 @@ key_path = "meta.id"
             (
                 "name = \"crm\"\nversion = 1\n[collections.p]\nschema = { \"$ref\" = \"http://example.com/s.json\" }\n",
                 Format::Toml,
-                "4:10: collections.p.schema: not a valid JSON Schema",
+                "4:10: collections.p.schema: a `$ref` to a file or URL is not allowed",
             ),
             (
                 "{\"name\": \"crm\",\n \"version\": }",

@@ -18,6 +18,7 @@ use syncdb_core::db::{Commit, OpOutcome, WriteOp};
 use syncdb_core::folder::{Folder, FolderError};
 use syncdb_core::schema::Head;
 use syncdb_core::store::{Change, Item, StoreError};
+use syncdb_core::sync::wire::SchemaAd;
 use syncdb_core::version::SiteId;
 use syncdb_core::{Database, Name, Reader};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -70,6 +71,8 @@ enum Job {
         peer: SiteId,
         items: Vec<Item>,
         end_seq: u64,
+        /// What the session knows the peer holds of the schema.
+        peer_schema: Option<SchemaAd>,
         reply: oneshot::Sender<Result<Vec<u64>, StoreError>>,
     },
 }
@@ -177,6 +180,7 @@ impl Replica {
         peer: SiteId,
         items: Vec<Item>,
         end_seq: u64,
+        peer_schema: Option<SchemaAd>,
     ) -> Result<Vec<u64>, ReplicaError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
@@ -184,6 +188,7 @@ impl Replica {
                 peer,
                 items,
                 end_seq,
+                peer_schema,
                 reply,
             })
             .map_err(|_| ReplicaError::Stopped)?;
@@ -599,12 +604,15 @@ impl Writer {
                     peer,
                     items,
                     end_seq,
+                    peer_schema,
                     reply,
                 } => {
                     let prev_high = self.db.high_seq();
                     let dropped = self.db.drop_marker();
                     let now = self.now_ms();
-                    let outcome = self.db.apply_chunk(now, peer, &items, end_seq);
+                    let outcome =
+                        self.db
+                            .apply_chunk_from(now, peer, &items, end_seq, peer_schema.as_ref());
                     let outcome = outcome.map(|(commit, echoes)| {
                         self.announce(prev_high, commit);
                         echoes

@@ -341,10 +341,18 @@ fn sync_over_slow_link(
             .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
         "counts are monotone: {samples:?}"
     );
-    assert_eq!(
-        proxy.accepted(),
-        1,
-        "no timeout killed the progressing connection"
+    // The one redial allowed: tungstenite's client refuses an HTTP upgrade
+    // answer that comes in over 64 reads of under 128 bytes on average
+    // ("Attack attempt detected"), which a link of one-byte slices can
+    // make happen before the session starts; it redials at once.
+    let log = c.run(&["logs", "-n", "500"]).stdout;
+    let ended: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sync session ended") && !l.contains("Attack attempt detected"))
+        .collect();
+    assert!(
+        ended.is_empty() && proxy.accepted() <= 2,
+        "no timeout killed the progressing connection: {ended:?}"
     );
     let mut expect = BTreeMap::from([("bulk".to_owned(), records)]);
     if own > 0 {

@@ -74,7 +74,7 @@ fn schema_check_names_file_line_and_column_and_what_is_allowed() {
         ),
         (
             "name = \"crm\"\nversion = 1\n[collections.p]\nschema = { \"$ref\" = \"https://example.com/x.json\" }\n",
-            "s.toml:4:10: collections.p.schema: not a valid JSON Schema",
+            "s.toml:4:10: collections.p.schema: a `$ref` to a file or URL is not allowed: a schema must be self-contained",
         ),
     ];
     let file = home.dir.path().join("s.toml");
@@ -312,6 +312,19 @@ fn the_same_version_with_other_content_stops_only_that_database_on_both_sides() 
         (a.run(&["get", "notes/n/1"]).code == 0).then_some(())
     });
     b.run(&["get", "crm/person/1"]).fails(3, "no record");
+    // `sync --once` still waits for the databases that sync, then fails.
+    let lines: String = (0..3000)
+        .map(|i| format!("{{\"_id\":\"{i}\",\"n\":{i}}}\n"))
+        .collect();
+    b.run_stdin(&["put", "notes/bulk", "--batch", "-"], lines.as_bytes())
+        .ok();
+    b.run(&["sync", "--once", "--timeout", "30"])
+        .fails(1, "schema conflict");
+    assert_eq!(
+        hub.home.records("notes/bulk").len(),
+        3000,
+        "the other database is across"
+    );
 
     // A higher version on one side ends it: both sync again, at v2.
     let v2 = schema_file(&b, "v2.toml", &V1.replace("version = 1", "version = 2"));
@@ -386,4 +399,108 @@ fn a_merge_is_never_refused_and_what_breaks_the_schema_is_counted_and_listed() {
         .fails(2, "at /age: -5 is less than the minimum of 0");
     b.run(&["patch", "crm/person/bad", r#"{"age":5}"#]).ok();
     b.run(&["schema", "check", "crm", "--data"]).ok();
+}
+
+#[test]
+fn two_clients_setting_one_version_at_once_never_lose_a_schema_in_silence() {
+    let hub = Hub::new("redb");
+    let a = hub.client("");
+    let b = hub.client("");
+    for round in 0..3 {
+        let db = format!("race{round}");
+        a.put(&format!("{db}/x/1"), "{}");
+        a.run(&["sync", "--once", "--timeout", "30"]).ok();
+        b.run(&["sync", "--once", "--timeout", "30"]).ok();
+        let text = V1.replace("name = \"crm\"", &format!("name = \"{db}\""));
+        let fa = schema_file(&a, "a.toml", &text);
+        let fb = schema_file(&b, "b.toml", &format!("strict = true\n{text}"));
+        let (ra, rb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| a.run(&["schema", "set", &db, &fa]));
+            let tb = s.spawn(|| b.run(&["schema", "set", &db, &fb]));
+            (ta.join().unwrap(), tb.join().unwrap())
+        });
+        let show =
+            |h: &Home| h.run(&["schema", "show", &db, "--json"]).json()["schema"]["hash"].clone();
+        if ra.code == 0 && rb.code == 0 {
+            // Both took: each keeps its own, and the database stops, visibly.
+            let once = |h: &Home| h.run(&["sync", "--once", "--timeout", "30"]);
+            let (oa, ob) = (once(&a), once(&b));
+            assert!(
+                [&oa, &ob]
+                    .iter()
+                    .any(|o| o.code == 1 && o.stderr.contains("schema conflict")),
+                "a: {oa:?}\nb: {ob:?}"
+            );
+            let ours = |r: &Run| r.stdout.split(['(', ')']).nth(1).map(str::to_owned);
+            let (ha, hb) = (show(&a), show(&b));
+            assert_ne!(ha, hb, "neither schema was replaced by the other");
+            assert!(
+                ha.as_str().unwrap().starts_with(&ours(&ra).unwrap()),
+                "{ra:?}"
+            );
+            assert!(
+                hb.as_str().unwrap().starts_with(&ours(&rb).unwrap()),
+                "{rb:?}"
+            );
+            // A version 2 from one side ends it, for the next round.
+            let v2 = schema_file(&a, "a2.toml", &text.replace("version = 1", "version = 2"));
+            a.run(&["schema", "set", &db, &v2]).ok();
+            a.run(&["sync", "--once", "--timeout", "30"]).ok();
+            b.run(&["sync", "--once", "--timeout", "30"]).ok();
+            assert_eq!(show(&a), show(&b));
+        } else {
+            // One came second and was refused here: one schema everywhere.
+            let refused = if ra.code == 0 { &rb } else { &ra };
+            refused.fails(2, "already, with other content");
+            a.run(&["sync", "--once", "--timeout", "30"]).ok();
+            b.run(&["sync", "--once", "--timeout", "30"]).ok();
+            assert_eq!(show(&a), show(&b));
+        }
+    }
+}
+
+#[test]
+fn a_schema_must_fit_its_database_and_a_record_keeps_its_key_path() {
+    let home = Home::new();
+    home.set_config("[daemon]\nmax_document_bytes = 2048\n");
+    home.run(&["init", home.folder().to_str().unwrap(), "-q"])
+        .ok();
+    let v1 = schema_file(&home, "v1.toml", V1);
+    home.run(&["schema", "set", "notes", &v1]).fails(
+        2,
+        "the schema is named crm, not notes: set it on database crm, or name it notes",
+    );
+    home.run(&["ls"]).ok();
+    home.run(&["get", "notes/x/1"])
+        .fails(3, "no database notes");
+    let big = format!(
+        "{V1}\n[collections.big]\nschema = {{ description = \"{}\" }}\n",
+        "x".repeat(3000)
+    );
+    let big = schema_file(&home, "big.toml", &big);
+    home.run(&["schema", "set", "crm", &big]).fails(
+        2,
+        "over the 2048-byte limit of a record (daemon.max_document_bytes)",
+    );
+    // diff before the database exists; diff of an older version exits 2.
+    let diff = home.run(&["schema", "diff", "crm", &v1]).ok().to_owned();
+    assert!(diff.contains("there is no database crm yet"), "{diff}");
+    home.run(&["schema", "set", "crm", &v1]).ok();
+    let v2 = schema_file(&home, "v2.toml", &V1.replace("version = 1", "version = 2"));
+    home.run(&["schema", "set", "crm", &v2]).ok();
+    home.run(&["schema", "diff", "crm", &v1]).fails(
+        2,
+        "`schema set crm FILE` would refuse it: its version is older",
+    );
+    // The address's key must agree with the key path.
+    home.run(&["put", "crm/org/other", r#"{"meta":{"id":"acme"}}"#])
+        .fails(
+            2,
+            "the key \"other\" differs from the document's meta.id (\"acme\")",
+        );
+    // Dropped, then given a schema: the database is back, and listed.
+    home.run(&["drop", "crm", "--yes"]).ok();
+    home.run(&["schema", "set", "crm", &v1]).ok();
+    let ls = home.run(&["ls"]).ok().to_owned();
+    assert!(ls.contains("crm"), "{ls}");
 }

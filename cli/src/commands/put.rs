@@ -38,7 +38,7 @@ pub fn one(ctx: &Ctx, address: &str, input: Option<&str>) -> Result<()> {
 /// A write into a database that did not exist created it: said to a person
 /// at a terminal, so `put cmr/...` for `crm` does not pass unnoticed
 /// (scripts see `created_database` with `--json`).
-fn created_note(ctx: &Ctx, created: bool, db: &syncdb_core::Name) {
+pub fn created_note(ctx: &Ctx, created: bool, db: &syncdb_core::Name) {
     use std::io::IsTerminal;
     if created && std::io::stderr().is_terminal() {
         output::note(&ctx.global, format!("created database {db}"));

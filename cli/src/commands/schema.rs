@@ -55,8 +55,16 @@ fn step_lines(steps: &[StepReport]) -> Vec<String> {
                     syncdb_core::words::count(n, "record")
                 ),
             };
+            let kept = match s.kept {
+                0 => String::new(),
+                1 => "; 1 record has no usable key at the new path and keeps its own".to_owned(),
+                n => format!(
+                    "; {} records have no usable key at the new path and keep theirs",
+                    syncdb_core::words::thousands(n)
+                ),
+            };
             format!(
-                "  step: {} ({}{lost})",
+                "  step: {} ({}{lost}{kept})",
                 s.step,
                 syncdb_core::words::count(s.records, "record")
             )
@@ -77,9 +85,7 @@ fn set(ctx: &Ctx, db: &str, file: &Path, allow_data_loss: bool) -> Result<()> {
     if ctx.global.json {
         return output::json(&out);
     }
-    if out.created_database {
-        output::note(&ctx.global, format!("created database {}", out.db));
-    }
+    super::put::created_note(ctx, out.created_database, &out.db);
     let mut lines = vec![match (&out.previous, out.unchanged) {
         (_, true) => format!(
             "{} already has schema {} {}: nothing changed",
@@ -165,7 +171,8 @@ fn diff(ctx: &Ctx, db: &str, file: &Path) -> Result<()> {
     };
     let out = ctx.client()?.call::<SchemaDiff>(&params)?;
     if ctx.global.json {
-        return output::json(&out);
+        output::json(&out)?;
+        return refused_by_set(&out);
     }
     let from = out.from.as_ref().map_or("no schema".to_owned(), short);
     let verdict = match out.verdict.as_str() {
@@ -181,7 +188,21 @@ fn diff(ctx: &Ctx, db: &str, file: &Path) -> Result<()> {
     )];
     lines.extend(out.changes.iter().map(|c| format!("  {c}")));
     lines.extend(step_lines(&out.steps));
-    output::line(lines.join("\n"))
+    output::line(lines.join("\n"))?;
+    refused_by_set(&out)
+}
+
+/// `schema diff` exits 2 when `schema set` would refuse the file.
+fn refused_by_set(out: &syncdb_core::ipc::SchemaDiffOutput) -> Result<()> {
+    let why = match out.verdict.as_str() {
+        "older" => "its version is older than the database's",
+        "conflict" => "the database has this version with other content",
+        _ => return Ok(()),
+    };
+    Err(CliError::usage(format!(
+        "`schema set {} FILE` would refuse it: {why}",
+        out.db
+    )))
 }
 
 fn check_data(ctx: &Ctx, db: &str, limit: u64) -> Result<()> {
@@ -243,18 +264,33 @@ fn check_data(ctx: &Ctx, db: &str, limit: u64) -> Result<()> {
     Ok(())
 }
 
+/// The largest schema file read: a schema is stored as one record, which
+/// the daemon limits further (`daemon.max_document_bytes`, 16 MiB).
+const MAX_SCHEMA_FILE: u64 = 64 << 20;
+
 /// Reads FILE (or stdin for `-`) as a schema, naming FILE in every error.
 pub fn read(file: &Path) -> Result<Schema> {
+    use std::io::Read;
     let name = file.display().to_string();
-    let text = if name == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| CliError::usage(format!("cannot read the schema from stdin: {e}")))?;
-        text
+    let source: Box<dyn Read> = if name == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| CliError::usage(format!("cannot read {name}: {e}")))?
+        Box::new(
+            std::fs::File::open(file)
+                .map_err(|e| CliError::usage(format!("cannot read {name}: {e}")))?,
+        )
     };
+    let mut text = String::new();
+    source
+        .take(MAX_SCHEMA_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::usage(format!("cannot read {name}: {e}")))?;
+    if text.len() as u64 > MAX_SCHEMA_FILE {
+        return Err(CliError::usage(format!(
+            "{name} is over {} MiB: too large for a schema",
+            MAX_SCHEMA_FILE >> 20
+        )));
+    }
     Schema::parse(&text, Format::detect(&name, &text)).map_err(|e| {
         let sep = if e.location.is_some() { ":" } else { ": " };
         CliError::usage(format!("{name}{sep}{e}"))

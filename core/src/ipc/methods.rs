@@ -626,6 +626,9 @@ pub struct StepReport {
     /// Of those, records where a value is lost.
     pub lost: u64,
     pub drops_data: bool,
+    /// Records a re-key leaves under their key (no usable key at the path).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kept: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

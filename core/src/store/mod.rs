@@ -130,6 +130,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database file is in use by another process: {0}")]
     InUse(String),
+    /// A peer's chunk brings the newest schema version here with other
+    /// content (see `schema::clash`); nothing was applied.
+    #[error("schema version {version} here differs from the peer's")]
+    SchemaConflict {
+        version: u64,
+        ours: String,
+        theirs: String,
+    },
     /// A local write the database's schema does not allow; nothing was
     /// written. Merges from peers are never refused this way.
     #[error("{0}")]
@@ -160,7 +168,7 @@ impl StoreError {
     pub fn is_damage(&self) -> bool {
         match self {
             StoreError::Corrupt(_) => return true,
-            StoreError::Refused(_) => return false,
+            StoreError::Refused(_) | StoreError::SchemaConflict { .. } => return false,
             _ => {}
         }
         let text = self.to_string().to_ascii_lowercase();

@@ -234,36 +234,6 @@ pub struct Session {
     schema_blocked: BTreeMap<Name, Option<SchemaAd>>,
 }
 
-/// The newest schema version among a chunk's records, as an ad.
-fn schema_top(items: &[Item]) -> Option<SchemaAd> {
-    let coll = schema::collection();
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Record {
-                collection,
-                key,
-                state,
-            } if *collection == coll => Some(SchemaAd {
-                version: schema::key_version(key)?,
-                hash: schema::text_hash(&state.visible_json()?),
-                format: schema::FORMAT,
-            }),
-            _ => None,
-        })
-        .max_by_key(|a| a.version)
-}
-
-/// Why a database stops syncing when both sides edited its schema apart.
-fn conflict(db: &Name, version: u64, ours: &str, theirs: &str) -> String {
-    format!(
-        "schema conflict: {db} has schema version {version} here and on the peer, with different content (here {}, there {}); set a higher version on one side (`syncdb schema set {db} FILE` with version {}) and both sync again",
-        &ours[..ours.len().min(12)],
-        &theirs[..theirs.len().min(12)],
-        version + 1
-    )
-}
-
 fn fail(e: String) -> Vec<Action> {
     vec![Action::Close(Reject::Internal(e))]
 }
@@ -417,7 +387,7 @@ impl Session {
                 o.version, o.format, self.peer_reads
             ),
             (Some(o), Some(t)) if o.version == t.version && o.hash != t.hash => {
-                conflict(db, o.version, &o.hash, &t.hash)
+                schema::conflict_reason(db, o.version, &o.hash, &t.hash)
             }
             _ => return true,
         };
@@ -443,17 +413,15 @@ impl Session {
     /// session, so the next handshake stops that database on both sides.
     /// Versions older than either side's newest merge as any record.
     fn schema_clash(&self, db: &Name, items: &[Item], local: &mut dyn Local) -> Option<String> {
-        let SchemaAd { version, hash, .. } = schema_top(items)?;
-        let ours = local.schema(db)?;
-        // A peer that agreed with our head at the handshake merges another
-        // content of that version only from a replica already past it (it
-        // stops anyone else), so the newer version follows: no conflict.
-        let theirs = self.peer_schemas.get(db);
-        if theirs == Some(&ours) || theirs.is_some_and(|t| t.version > version) {
-            return None;
-        }
-        (ours.version == version && ours.hash != hash)
-            .then(|| conflict(db, version, &ours.hash, &hash))
+        let (version, ours, theirs) =
+            schema::clash(local.schema(db).as_ref(), self.peer_schemas.get(db), items)?;
+        Some(schema::conflict_reason(db, version, &ours, &theirs))
+    }
+
+    /// What this session knows the peer holds of `db`'s schema, for the
+    /// writer's own check of a chunk (see [`schema::clash`]).
+    pub fn peer_schema(&self, db: &Name) -> Option<&SchemaAd> {
+        self.peer_schemas.get(db)
     }
 
     /// Stops syncing `db` in this session (it cannot be used here), keeping
@@ -677,9 +645,12 @@ impl Session {
     /// the peer had committed when it answered is merged durably here.
     pub fn barrier_reached(&self) -> Option<u64> {
         let (id, heads) = self.barrier.as_ref()?;
-        let all = heads
-            .iter()
-            .all(|(db, head)| *head == 0 || self.inc.get(db).is_some_and(|i| i.through() >= *head));
+        // What this session leaves alone is not waited for (`broken`).
+        let all = heads.iter().all(|(db, head)| {
+            *head == 0
+                || self.broken.contains_key(db)
+                || self.inc.get(db).is_some_and(|i| i.through() >= *head)
+        });
         (self.phase == Phase::Open && all).then_some(*id)
     }
 
@@ -947,7 +918,7 @@ impl Session {
         if let Some(why) = self.schema_clash(&db, &items, local) {
             return vec![Action::Close(Reject::Schema(why))];
         }
-        if let Some(top) = schema_top(&items) {
+        if let Some(top) = schema::top(&items) {
             self.peer_holds(&db, top);
         }
         let Some(inc) = self.inc.get_mut(&db) else {
@@ -1154,7 +1125,7 @@ impl Session {
                 done: out.done,
                 total: out.done + remaining,
             }));
-            if let Some(top) = schema_top(&items) {
+            if let Some(top) = schema::top(&items) {
                 out.schema_sent.push_back((end_seq, top));
             }
             out.in_flight.push_back(end_seq);

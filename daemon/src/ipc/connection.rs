@@ -422,12 +422,15 @@ impl Connection {
             let line_no = p.first_line + i as u64;
             let read = import.lines.read(line, line_no).and_then(|(key, doc)| {
                 match &import.schema {
-                    Some(schema) => schema.check(&import.collection, &doc).map_err(|v| {
-                        format!(
-                            "line {line_no}: record {}/{}/{key} breaks schema {} v{}: {v}",
-                            import.db, import.collection, schema.name, schema.version
-                        )
-                    }),
+                    Some(schema) => schema
+                        .check(&import.collection, &doc)
+                        .and_then(|()| schema.check_key(&import.collection, &key, &doc))
+                        .map_err(|v| {
+                            format!(
+                                "line {line_no}: record {}/{}/{key} breaks schema {} v{}: {v}",
+                                import.db, import.collection, schema.name, schema.version
+                            )
+                        }),
                     None => Ok(()),
                 }
                 .map(|()| (key, doc))

@@ -40,7 +40,8 @@ fn own_after(reader: &Reader, site: SiteId, acked: u64) -> syncdb_core::store::R
 }
 
 pub async fn reset(state: &Arc<State>, p: ResetParams) -> Result<ResetOutput, RpcError> {
-    let folder = state.resolve_writable(&p.folder)?;
+    // A read-only replica may be reset: it has nothing of its own to lose.
+    let folder = state.resolve(&p.folder)?;
     let remotes = state.remotes_of(&folder.path);
     if remotes.is_empty() {
         return Err(bad_input(format!(
@@ -82,7 +83,7 @@ pub async fn reset(state: &Arc<State>, p: ResetParams) -> Result<ResetOutput, Rp
         return Err(RpcError::new(
             ErrorCode::Remote,
             format!(
-                "{} to {} made here {} not on a remote yet: a reset would lose {}; sync first (`syncdb sync --once`), or reset with --force to discard {}",
+                "{} to {} made here {} not on a remote yet: a reset would lose {}; sync them first if the remote can take them (`syncdb sync --once`), or reset with --force to discard {}",
                 syncdb_core::words::count(unpushed, "write"),
                 p.db,
                 if unpushed == 1 { "is" } else { "are" },

@@ -46,6 +46,7 @@ fn reports(plans: Vec<StepPlan>) -> Vec<StepReport> {
             records: p.touched,
             lost: p.lost,
             drops_data: p.step.drops_data(),
+            kept: p.kept,
         })
         .collect()
 }
@@ -64,8 +65,28 @@ fn existing(state: &State, p_folder: &FolderRef, db: &Name) -> Result<Arc<Replic
 }
 
 /// Blocking: counts what the steps touch, and what breaks the new schema.
+/// A schema fit for database `db`: named for it, and no larger than a
+/// record may be (it is stored, and synced, as one).
+fn fit_for(state: &State, db: &Name, new: &Schema) -> Result<(), RpcError> {
+    if new.name != *db {
+        return Err(bad_input(format!(
+            "the schema is named {}, not {db}: set it on database {}, or name it {db}",
+            new.name, new.name
+        )));
+    }
+    let max = state.config().daemon.max_document_bytes;
+    let size = new.canonical().len();
+    if size > max {
+        return Err(bad_input(format!(
+            "the schema is {size} bytes, over the {max}-byte limit of a record (daemon.max_document_bytes): it is stored and synced as one"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn set(state: &Arc<State>, p: SchemaSetParams) -> Result<SchemaSetOutput, RpcError> {
     let new = parse(&p.schema)?;
+    fit_for(state, &p.db, &new)?;
     let folder = state.resolve_writable(&p.folder)?;
     let (replica, created) = state
         .replicas
@@ -140,8 +161,14 @@ fn versions(reader: &Reader) -> syncdb_core::store::Result<Vec<u64>> {
 /// What `schema set` would do, without doing it. Blocking: counts records.
 pub fn diff(state: &State, p: SchemaSetParams) -> Result<SchemaDiffOutput, RpcError> {
     let new = parse(&p.schema)?;
-    let replica = existing(state, &p.folder, &p.db)?;
-    let head = replica.schema();
+    fit_for(state, &p.db, &new)?;
+    // A database that does not exist yet: `set` would make it.
+    let folder = state.resolve(&p.folder)?;
+    let replica = state
+        .replicas
+        .get(&folder, &p.db, false)
+        .map_err(replica_error)?;
+    let head = replica.as_ref().map(|r| r.schema()).unwrap_or_default();
     let verdict = match head.version() {
         0 => "new",
         v if v > new.version => "older",
@@ -155,14 +182,20 @@ pub fn diff(state: &State, p: SchemaSetParams) -> Result<SchemaDiffOutput, RpcEr
             "the database's version {} cannot be read here ({reason})",
             head.version()
         )],
+        Head::None if replica.is_none() => {
+            vec![format!(
+                "there is no database {} yet: `schema set` makes it",
+                p.db
+            )]
+        }
         Head::None => vec!["the database has no schema yet".to_owned()],
     };
-    let steps = match verdict {
-        "new" | "upgrade" => reports(
+    let steps = match (verdict, &replica) {
+        ("new" | "upgrade", Some(replica)) => reports(
             replica
                 .reader
                 .plan(&new.migrate)
-                .map_err(|e| storage(&replica, e))?,
+                .map_err(|e| storage(replica, e))?,
         ),
         _ => Vec::new(),
     };

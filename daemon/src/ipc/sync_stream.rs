@@ -249,7 +249,10 @@ fn missing(s: &LinkStatus, start: &Start, targets: &BTreeMap<Name, u64>) -> Opti
     }
     let unacked: Vec<&str> = targets
         .iter()
-        .filter(|(db, seq)| **seq > 0 && s.acked.get(*db).is_none_or(|a| a < *seq))
+        .filter(|(db, seq)| {
+            // A database the session leaves alone is reported, not awaited.
+            **seq > 0 && !s.broken.contains_key(*db) && s.acked.get(*db).is_none_or(|a| a < *seq)
+        })
         .map(|(db, _)| db.as_str())
         .collect();
     if s.pushes && !unacked.is_empty() {
@@ -269,16 +272,21 @@ fn check(
     targets: &BTreeMap<Name, u64>,
 ) -> Option<Result<(), RpcError>> {
     let mut all_done = true;
+    let mut stopped = None;
     for (link, start) in links.iter().zip(start) {
         let s = link.status();
-        // A failure counts if it ended the attempt under way when the
-        // request came, or one begun after it; an older one does not.
-        if let Some((db, why)) = s.broken.first_key_value() {
-            return Some(Err(RpcError::new(
+        // A database left alone fails the request, once the others are
+        // across: a script learns both that they are and that it is not.
+        if stopped.is_none()
+            && let Some((db, why)) = s.broken.first_key_value()
+        {
+            stopped = Some(RpcError::new(
                 ErrorCode::Storage,
                 format!("database {db} cannot be synced with {}: {why}", link.name),
-            )));
+            ));
         }
+        // A failure counts if it ended the attempt under way when the
+        // request came, or one begun after it; an older one does not.
         if let Some((attempt, why)) = &s.failed
             && (*attempt > start.attempts || (*attempt == start.attempts && !start.stale_error))
         {
@@ -291,7 +299,7 @@ fn check(
             all_done = false;
         }
     }
-    all_done.then_some(Ok(()))
+    all_done.then(|| stopped.map_or(Ok(()), Err))
 }
 
 fn timed_out(

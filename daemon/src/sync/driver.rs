@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use syncdb_core::folder::Folder;
+use syncdb_core::schema;
 use syncdb_core::sync::session::Direction;
 use syncdb_core::sync::{Action, Local, Message, Reject, Session, SessionEvent, wire};
 use syncdb_core::{Item, Name, Reader, SiteId, Version};
@@ -337,8 +338,21 @@ pub async fn drive<W: Wire>(
                     Ok(r) => r,
                     Err(reject) => return close(wire, reject).await,
                 };
-                let echoes = match replica.apply_chunk(peer, items, end_seq).await {
+                let known = session.peer_schema(&db).cloned();
+                let echoes = match replica.apply_chunk(peer, items, end_seq, known).await {
                     Ok(echoes) => echoes,
+                    Err(crate::replicas::ReplicaError::Store {
+                        source:
+                            syncdb_core::store::StoreError::SchemaConflict {
+                                version,
+                                ours,
+                                theirs,
+                            },
+                        ..
+                    }) => {
+                        let why = schema::conflict_reason(&db, version, &ours, &theirs);
+                        return close(wire, Reject::Schema(why)).await;
+                    }
                     // A damaged file is left alone; the others go on.
                     Err(e) if e.is_damage() => {
                         tracing::warn!(db = %db, error = %e, "not syncing a damaged database");
