@@ -264,9 +264,9 @@ fn check_data(ctx: &Ctx, db: &str, limit: u64) -> Result<()> {
     Ok(())
 }
 
-/// The largest schema file read: a schema is stored as one record, which
-/// the daemon limits further (`daemon.max_document_bytes`, 16 MiB).
-const MAX_SCHEMA_FILE: u64 = 64 << 20;
+/// The largest schema file read: a schema is stored as one record, and a
+/// record is at most `daemon.max_document_bytes` (16 MiB unless raised).
+const MAX_SCHEMA_FILE: u64 = 16 << 20;
 
 /// Reads FILE (or stdin for `-`) as a schema, naming FILE in every error.
 pub fn read(file: &Path) -> Result<Schema> {
