@@ -351,6 +351,37 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "create_folders", "insecure"])]
         stop: bool,
     },
+    /// Serve the HTTP API for applications on ADDR; kept across restarts.
+    ///
+    /// Documents, bulk import, the change feed (JSON, long poll, Server-Sent
+    /// Events, JSON Lines) and an nkvd-compatible key-value surface, described
+    /// at /v1/openapi.json. Every TCP request needs a token (`syncdb token
+    /// create`). The same API is served on the Unix socket `http.sock` beside
+    /// the daemon's, without a token (`curl --unix-socket`). Without --addr
+    /// or --stop, shows what is served.
+    #[command(
+        after_help = "Examples:\n  syncdb http --addr localhost:7780\n  syncdb http --addr 0.0.0.0:7780 --tls-cert cert.pem --tls-key key.pem\n  syncdb http --cors-origin https://app.example\n  syncdb http\n  syncdb http --stop"
+    )]
+    Http {
+        /// IP:PORT or localhost:PORT to listen on (port 0 picks a free one).
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<String>,
+        /// PEM certificate chain, for https:// (with --tls-key).
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, requires = "addr")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key, for https:// (with --tls-cert).
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, requires = "addr")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain http:// on an address beyond loopback (tokens cross the network in clear).
+        #[arg(long, requires = "addr")]
+        insecure: bool,
+        /// Let pages from ORIGIN (scheme://host[:port]) call the API; repeat for more. `--cors-origin ''` allows none.
+        #[arg(long = "cors-origin", value_name = "ORIGIN")]
+        cors_origins: Vec<String>,
+        /// Stop the TCP listener (the Unix socket stays).
+        #[arg(long, conflicts_with_all = ["addr", "tls_cert", "tls_key", "insecure"])]
+        stop: bool,
+    },
     /// Create, list and revoke the tokens remotes use to reach this hub.
     #[command(
         subcommand,

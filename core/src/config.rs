@@ -18,6 +18,7 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub sync: SyncConfig,
     pub serve: ServeConfig,
+    pub http: HttpConfig,
     #[serde(rename = "folder")]
     pub folders: Vec<FolderEntry>,
 }
@@ -106,6 +107,47 @@ impl Default for ServeConfig {
     }
 }
 
+/// `syncdb http`: the HTTP API for applications, kept here so it resumes
+/// when the daemon restarts. Connections before their token is checked are
+/// bounded by `[serve]`'s deadlines and caps, as the hub's are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on (`127.0.0.1:7780`); no TCP listener when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// PEM certificate chain and private key: serve `https://`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain `http://` on an address beyond loopback.
+    pub insecure: bool,
+    /// Origins whose pages may call the API (CORS); none: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Also serve on `http.sock` beside the daemon's socket (0600, no token).
+    pub unix_socket: bool,
+    /// Largest request body (a bulk import), in bytes.
+    pub max_body_bytes: usize,
+    /// A request's body must have arrived this long after its headers, in ms.
+    pub body_ms: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            addr: None,
+            tls_cert: None,
+            tls_key: None,
+            insecure: false,
+            cors_origins: Vec::new(),
+            unix_socket: true,
+            max_body_bytes: 64 << 20,
+            body_ms: 60_000,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DaemonConfig {
@@ -178,6 +220,7 @@ impl Default for Config {
             daemon: DaemonConfig::default(),
             sync: SyncConfig::default(),
             serve: ServeConfig::default(),
+            http: HttpConfig::default(),
             folders: Vec::new(),
         }
     }

@@ -14,7 +14,9 @@ use crate::migrate::{Step, StepPlan};
 use crate::names::{Key, Name};
 use crate::record::RecordState;
 use crate::schema::{self, Head, Schema};
-use crate::store::{Change, Engine, EngineKind, Item, Meta, Refusal, Result, StoreError, WriteTxn};
+use crate::store::{
+    Change, Engine, EngineKind, Item, Meta, Precondition, Refusal, Result, StoreError, WriteTxn,
+};
 use crate::version::{Hlc, SiteId, Version};
 
 /// Commits with more changes than this do not carry them in `Commit::changes`;
@@ -51,6 +53,16 @@ pub enum WriteOp {
         schema: Arc<Schema>,
         allow_data_loss: bool,
     },
+    /// Writes nothing: fails the whole transaction with
+    /// [`StoreError::Precondition`] unless the record's newest version is
+    /// `version` (`None`: unless the record does not exist). Put before the
+    /// write it guards, in the same transaction, it makes that write
+    /// conditional (HTTP's `If-Match`).
+    Expect {
+        collection: Name,
+        key: Key,
+        version: Option<Version>,
+    },
 }
 
 /// What one operation did.
@@ -62,25 +74,30 @@ pub enum OpOutcome {
     },
     /// Patch or delete of a record that does not exist: nothing written.
     NotFound,
+    /// A precondition that held ([`WriteOp::Expect`]).
+    Unchanged,
 }
 
 impl WriteOp {
     /// The collection a record or collection operation writes to.
-    fn collection(&self) -> Option<&Name> {
+    pub fn collection(&self) -> Option<&Name> {
         match self {
             WriteOp::Put { collection, .. }
             | WriteOp::Patch { collection, .. }
             | WriteOp::Delete { collection, .. }
+            | WriteOp::Expect { collection, .. }
             | WriteOp::DropCollection { collection } => Some(collection),
             WriteOp::DropDatabase | WriteOp::SetSchema { .. } => None,
         }
     }
 
-    fn key(&self) -> Option<&Key> {
+    /// The key of a record operation.
+    pub fn key(&self) -> Option<&Key> {
         match self {
-            WriteOp::Put { key, .. } | WriteOp::Patch { key, .. } | WriteOp::Delete { key, .. } => {
-                Some(key)
-            }
+            WriteOp::Put { key, .. }
+            | WriteOp::Patch { key, .. }
+            | WriteOp::Delete { key, .. }
+            | WriteOp::Expect { key, .. } => Some(key),
             _ => None,
         }
     }
@@ -458,6 +475,25 @@ impl Batch<'_> {
                 schema,
                 allow_data_loss,
             } => self.set_schema(schema, *allow_data_loss),
+            WriteOp::Expect {
+                collection,
+                key,
+                version,
+            } => {
+                let current = self
+                    .txn
+                    .get(collection, key)?
+                    .filter(|s| s.state.exists())
+                    .map(|s| s.state.max_version().unwrap_or_default());
+                match current == *version {
+                    true => Ok(OpOutcome::Unchanged),
+                    false => Err(StoreError::Precondition(Precondition {
+                        collection: collection.clone(),
+                        key: key.clone(),
+                        current,
+                    })),
+                }
+            }
         }
     }
 

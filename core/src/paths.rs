@@ -250,6 +250,15 @@ impl Paths {
         Ok(path)
     }
 
+    /// The HTTP API for the daemon's own user (`http.unix_socket`).
+    pub fn http_socket(&self) -> Result<PathBuf, PathsError> {
+        let path = self.runtime_dir.join("http.sock");
+        if path.as_os_str().len() > MAX_SOCKET_PATH {
+            return Err(PathsError::SocketPathTooLong(path));
+        }
+        Ok(path)
+    }
+
     /// Held (flock) by the running daemon; holds its pid.
     pub fn lock_file(&self) -> PathBuf {
         self.runtime_dir.join("daemon.lock")

@@ -53,6 +53,19 @@ impl Version {
     pub fn millis(&self) -> u64 {
         self.hlc >> 16
     }
+
+    /// Reads the `Display` form back (`HLC.SITE`, as an ETag carries it).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (hlc, site) = s.split_once('.')?;
+        let hex = |t: &str| t.bytes().all(|b| b.is_ascii_hexdigit());
+        if hlc.len() != 16 || !hex(hlc) || !hex(site) {
+            return None;
+        }
+        Some(Version {
+            hlc: u64::from_str_radix(hlc, 16).ok()?,
+            site: SiteId::from_hex(site)?,
+        })
+    }
 }
 
 impl fmt::Display for Version {
@@ -110,6 +123,25 @@ pub fn wall_clock_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_text_reads_back() {
+        let v = Version {
+            hlc: 0x1234_5678_9abc,
+            site: SiteId::random(),
+        };
+        assert_eq!(Version::parse(&v.to_string()), Some(v));
+        let text = v.to_string();
+        for bad in [
+            "",
+            "x",
+            &text[1..],
+            &text.replacen('0', "+", 1),
+            &format!("{text}0"),
+        ] {
+            assert_eq!(Version::parse(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn clock_is_monotone_even_when_time_goes_back() {

@@ -55,7 +55,7 @@ fn doc(json: &str) -> Document {
 fn written(outcome: &OpOutcome) -> (u64, Version) {
     match outcome {
         OpOutcome::Written { seq, version } => (*seq, *version),
-        OpOutcome::NotFound => panic!("expected a write, got NotFound"),
+        other => panic!("expected a write, got {other:?}"),
     }
 }
 
@@ -358,6 +358,7 @@ for_each_engine!(
     drop_collection_removes_older_records_and_later_writes_live,
     drop_database_removes_older_records_and_later_writes_live,
     failed_transaction_writes_nothing,
+    an_expect_that_fails_writes_nothing_of_its_transaction,
     data_survives_close_and_reopen,
     merging_a_replicas_feed_gives_the_same_state_and_is_idempotent,
     checkpoints_persist_and_roll_back_with_their_transaction,
@@ -834,6 +835,55 @@ fn compaction_after_a_drop_keeps_the_marker_and_everything_replicas_agree_on(kin
     );
     assert!(r.high_seq() > meta.next_seq - 1);
     assert_feed_well_formed(&r);
+}
+
+/// `If-Match` and `If-None-Match: *`: a precondition checked in the
+/// transaction of the write it guards.
+fn an_expect_that_fails_writes_nothing_of_its_transaction(kind: EngineKind) {
+    let mut r = Replica::new(kind);
+    let (_, v1) = written(&r.put("person", "1", r#"{"a":1}"#));
+    let expect = |version| WriteOp::Expect {
+        collection: name("person"),
+        key: key("1"),
+        version,
+    };
+    let put = |json| WriteOp::Put {
+        collection: name("person"),
+        key: key("1"),
+        doc: doc(json),
+    };
+    let now = r.tick();
+    let (_, outcomes) = r
+        .db()
+        .commit(&[expect(Some(v1)), put(r#"{"a":2}"#)], now)
+        .unwrap();
+    assert_eq!(outcomes[0], OpOutcome::Unchanged);
+    let (_, v2) = written(&outcomes[1]);
+    let high = r.high_seq();
+    for stale in [Some(v1), None] {
+        let now = r.tick();
+        let err = r
+            .db()
+            .commit(&[expect(stale), put(r#"{"a":3}"#)], now)
+            .unwrap_err();
+        let StoreError::Precondition(p) = err else {
+            panic!("expected a precondition failure, got {err}");
+        };
+        assert_eq!(p.current, Some(v2));
+    }
+    assert_eq!(r.get("person", "1").as_deref(), Some(r#"{"a":2}"#));
+    assert_eq!(r.high_seq(), high, "no seq used");
+    // Absent: true of a key never written and of a deleted one.
+    let absent = |k: &str| WriteOp::Expect {
+        collection: name("person"),
+        key: key(k),
+        version: None,
+    };
+    let now = r.tick();
+    r.db().commit(&[absent("2")], now).unwrap();
+    r.delete("person", "1");
+    let now = r.tick();
+    r.db().commit(&[absent("1")], now).unwrap();
 }
 
 fn failed_transaction_writes_nothing(kind: EngineKind) {

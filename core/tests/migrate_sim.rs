@@ -286,6 +286,7 @@ impl World {
                         .insert((version.hlc, version.site, key.into()), owrite);
                 }
                 OpOutcome::NotFound => {}
+                OpOutcome::Unchanged => unreachable!("no precondition is written here"),
             },
             // A v2 patch of a record a v1 peer gave a negative age: the
             // local write is refused (merges never are).

@@ -4,11 +4,15 @@
 //! - [`replicas`]: one writer thread per database with group commit; the
 //!   only seam between tokio and the blocking engines.
 //! - [`ipc`]: the local socket server and its request handlers.
+//! - [`feed`]: the change feed, from a cursor then live (`watch`, HTTP).
+//! - [`http`]: the HTTP API for applications, and the status page.
 //! - [`state`]: what handlers share.
 //!
 //! [`run`] is the one entry point; it takes the stop signal as a future, so
 //! tests and `syncdb daemon run` stop it the same way.
 
+pub mod feed;
+pub mod http;
 pub mod ipc;
 pub mod lock;
 pub mod replicas;
@@ -164,8 +168,18 @@ async fn sync_start(state: &Arc<state::State>) {
         // One quick try, so that once `daemon start` returns the hub is
         // listening; if the address is busy, keep trying in the background
         // (and `status` says so) rather than never serving again.
-        let server = sync::listener::Server::start(state, config.serve.clone()).await;
+        let server =
+            sync::listener::Server::start(state, sync::listener::Kind::Hub, config.serve.clone())
+                .await;
         *state.sync.serving.lock().expect("serving") = Some(server);
+    }
+    if config.http.addr.is_some() {
+        let cfg = ipc::http::listen_config(state, &config.http);
+        let server = sync::listener::Server::start(state, sync::listener::Kind::Api, cfg).await;
+        *state.http.serving.lock().expect("serving") = Some(server);
+    }
+    if let Some(path) = ipc::http::unix_socket(state) {
+        tokio::spawn(http::serve_unix(state.clone(), path));
     }
 }
 

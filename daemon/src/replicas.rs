@@ -644,16 +644,17 @@ impl Writer {
                     let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
                 }
             }
-            // One client's write the schema refuses must not fail the
-            // others it was grouped with: each commits on its own.
-            Err(StoreError::Refused(_)) if replies.len() > 1 => {
+            // One client's write the schema refuses, or whose condition no
+            // longer holds, must not fail the others it was grouped with:
+            // each commits on its own.
+            Err(StoreError::Refused(_) | StoreError::Precondition(_)) if replies.len() > 1 => {
                 let mut all = all.into_iter();
                 for (n, reply) in replies {
                     let ops: Vec<WriteOp> = all.by_ref().take(n).collect();
                     self.commit_group(vec![(ops, reply)]);
                 }
             }
-            Err(e @ StoreError::Refused(_)) => {
+            Err(e @ (StoreError::Refused(_) | StoreError::Precondition(_))) => {
                 let _ = replies.pop().expect("one reply").1.send(Err(e));
             }
             Err(e) => {

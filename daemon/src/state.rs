@@ -19,6 +19,7 @@ pub struct State {
     pub config: Mutex<Config>,
     pub replicas: Replicas,
     pub sync: Syncs,
+    pub http: crate::http::Http,
     pub started: Instant,
     /// Flips to true once; every task watching it winds down.
     pub stopping: watch::Sender<bool>,
@@ -33,6 +34,7 @@ impl State {
         );
         State {
             sync: Syncs::new(&paths.data_dir),
+            http: crate::http::Http::default(),
             paths,
             config: Mutex::new(config),
             replicas,

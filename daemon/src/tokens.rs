@@ -33,6 +33,8 @@ pub struct TokenEntry {
 pub struct Grant {
     pub id: String,
     pub read_only: bool,
+    /// The only folder it opens; any when `None`.
+    pub folder: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,14 @@ impl Tokens {
     /// Checks `token` for `folder`; `None` for a missing, malformed, wrong,
     /// revoked or other-folder token (one answer, so nothing is learned).
     pub fn check(&self, token: &str, folder: &str) -> Result<Option<Grant>, TokenError> {
+        Ok(self
+            .lookup(token)?
+            .filter(|g| g.folder.as_deref().is_none_or(|f| f == folder)))
+    }
+
+    /// What `token` allows; `None` for a missing, malformed, wrong or
+    /// revoked one.
+    pub fn lookup(&self, token: &str) -> Result<Option<Grant>, TokenError> {
         let file = self.load()?;
         let Some((id, secret)) = token.strip_prefix("sdb_").and_then(|t| t.split_once('_')) else {
             return Ok(None);
@@ -143,10 +153,11 @@ impl Tokens {
         let presented = hash(secret);
         for entry in &file.tokens {
             let matches = constant_time_eq(entry.hash.as_bytes(), presented.as_bytes());
-            if entry.id == id && matches && entry.folder.as_deref().is_none_or(|f| f == folder) {
+            if entry.id == id && matches {
                 return Ok(Some(Grant {
                     id: entry.id.clone(),
                     read_only: entry.read_only,
+                    folder: entry.folder.clone(),
                 }));
             }
         }

@@ -8,6 +8,8 @@ mod batch;
 mod daemon;
 mod faultproxy;
 mod faults_net;
+mod http;
+mod http_client;
 mod hub_listener;
 mod ipc_bad_input;
 mod isolation;

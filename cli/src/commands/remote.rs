@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use syncdb_core::ipc::{
-    Empty, FolderParams, RemoteAdd, RemoteAddParams, RemoteLs, RemoteRm, RemoteRmParams, Serve,
-    ServeParams, TokenCreate, TokenCreateParams, TokenLs, TokenRevoke, TokenRevokeParams,
+    Empty, FolderParams, HttpParams, HttpServe, RemoteAdd, RemoteAddParams, RemoteLs, RemoteRm,
+    RemoteRmParams, Serve, ServeParams, TokenCreate, TokenCreateParams, TokenLs, TokenRevoke,
+    TokenRevokeParams,
 };
 use syncdb_core::words::count;
 
@@ -94,6 +95,49 @@ pub fn serve(
         Some(url) => output::line(format!("serving on {url}")),
         None => output::line("not serving"),
     }
+}
+
+pub fn http(
+    ctx: &Ctx,
+    addr: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    insecure: bool,
+    cors_origins: Vec<String>,
+    stop: bool,
+) -> Result<()> {
+    // `--cors-origin ''` is "none"; no flag at all keeps what is set.
+    let cors_origins = match cors_origins.is_empty() {
+        true => None,
+        false => Some(cors_origins.into_iter().filter(|o| !o.is_empty()).collect()),
+    };
+    let params = HttpParams {
+        addr,
+        tls_cert: tls_cert.as_deref().map(absolute).transpose()?,
+        tls_key: tls_key.as_deref().map(absolute).transpose()?,
+        insecure,
+        cors_origins,
+        stop,
+    };
+    let out = ctx.client()?.call::<HttpServe>(&params)?;
+    if ctx.global.json {
+        return output::json(&out);
+    }
+    match &out.url {
+        Some(url) => output::line(format!("serving the HTTP API on {url}"))?,
+        None => output::line("not serving the HTTP API on TCP")?,
+    }
+    if let Some(socket) = &out.socket {
+        output::line(format!(
+            "and on {} (no token: curl --unix-socket {} http://localhost/v1/status)",
+            socket.display(),
+            socket.display()
+        ))?;
+    }
+    if !out.cors_origins.is_empty() {
+        output::line(format!("CORS origins: {}", out.cors_origins.join(", ")))?;
+    }
+    Ok(())
 }
 
 pub fn token(ctx: &Ctx, cmd: TokenCommand) -> Result<()> {

@@ -71,6 +71,7 @@ method!(
     SchemaDataOutput
 );
 method!(Reset, "reset", ResetParams, ResetOutput);
+method!(HttpServe, "http", HttpParams, HttpOutput);
 
 /// Methods that change something: when the daemon stops before answering
 /// one, the command cannot know whether it took effect and must say so.
@@ -89,6 +90,7 @@ pub const WRITE_METHODS: &[&str] = &[
     TokenCreate::NAME,
     TokenRevoke::NAME,
     Serve::NAME,
+    HttpServe::NAME,
     Repair::NAME,
     FolderRm::NAME,
     FolderMv::NAME,
@@ -793,6 +795,34 @@ pub struct ServeOutput {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HttpParams {
+    /// `HOST:PORT`; absent with `stop`, or to only show what is served.
+    pub addr: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub insecure: bool,
+    /// Origins allowed by CORS; `None` keeps the configured ones.
+    #[serde(default)]
+    pub cors_origins: Option<Vec<String>>,
+    /// Stop the TCP listener (and forget it in the config).
+    pub stop: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HttpOutput {
+    /// The address listened on (with the real port for `:0`), if any.
+    pub addr: Option<String>,
+    /// `http://ADDR` or `https://ADDR`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The Unix socket the API is served on too (no token), if it is.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StatusOutput {
     pub daemon: DaemonInfo,
     pub folders: Vec<FolderStatus>,
@@ -814,6 +844,12 @@ pub struct DaemonInfo {
     /// Sync connections open now (remotes dialed and peers served).
     #[serde(default)]
     pub peers_connected: i64,
+    /// The HTTP API's TCP listener as configured, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<ServeStatus>,
+    /// The HTTP API's Unix socket, if served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_socket: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

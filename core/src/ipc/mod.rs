@@ -39,10 +39,13 @@ pub enum ErrorCode {
     Unavailable,
     /// A remote could not be reached, or refused us.
     Remote,
+    /// A conditional write found the record changed (or present where it
+    /// was to be absent): nothing written.
+    Conflict,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::ParseError,
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotFound,
@@ -53,6 +56,7 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::Unavailable,
         ErrorCode::Remote,
+        ErrorCode::Conflict,
     ];
 
     pub fn code(self) -> i64 {
@@ -67,6 +71,7 @@ impl ErrorCode {
             ErrorCode::Storage => -32003,
             ErrorCode::Unavailable => -32004,
             ErrorCode::Remote => -32005,
+            ErrorCode::Conflict => -32006,
         }
     }
 }

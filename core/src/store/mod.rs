@@ -142,6 +142,10 @@ pub enum StoreError {
     /// written. Merges from peers are never refused this way.
     #[error("{0}")]
     Refused(Refusal),
+    /// A conditional write found the record at another version (or
+    /// present where it was to be absent); nothing was written.
+    #[error("{0}")]
+    Precondition(Precondition),
     /// The caller abandoned the transaction (a bad line in an import, a
     /// client that went away); nothing was written.
     #[error("{0}")]
@@ -168,7 +172,9 @@ impl StoreError {
     pub fn is_damage(&self) -> bool {
         match self {
             StoreError::Corrupt(_) => return true,
-            StoreError::Refused(_) | StoreError::SchemaConflict { .. } => return false,
+            StoreError::Refused(_)
+            | StoreError::Precondition(_)
+            | StoreError::SchemaConflict { .. } => return false,
             _ => {}
         }
         let text = self.to_string().to_ascii_lowercase();
@@ -183,6 +189,19 @@ impl StoreError {
         .iter()
         .any(|needle| text.contains(needle))
     }
+}
+
+/// A conditional write that no longer matches: what the record is now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", match current {
+    Some(v) => format!("record {collection}/{key} is at version {v} now"),
+    None => format!("record {collection}/{key} does not exist"),
+})]
+pub struct Precondition {
+    pub collection: Name,
+    pub key: Key,
+    /// Its newest version; `None` when it does not exist.
+    pub current: Option<crate::version::Version>,
 }
 
 /// Why a local write was refused, and where.

@@ -10,16 +10,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use syncdb_core::Name;
-use syncdb_core::db::WriteOp;
 use syncdb_core::ipc::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
-use super::errors::{bad_input, replica_error};
-use super::import::LineReader;
+use super::errors::bad_input;
+use super::import::{Import, no_import};
 use super::{handlers, sync_handlers};
-use crate::replicas::{ImportDone, ImportMsg, Replica};
 use crate::state::State;
 
 pub struct Connection {
@@ -31,49 +27,6 @@ pub struct Connection {
     /// what the client sends while it streams.
     pub(super) max_line: usize,
     import: Option<Import>,
-}
-
-struct Import {
-    db: Name,
-    collection: Name,
-    lines: LineReader,
-    /// The schema lines are checked against here, beside the writer.
-    schema: Option<Arc<syncdb_core::schema::Schema>>,
-    /// The database's writer; none for a dry run, which writes nothing.
-    writer: Option<ImportWriter>,
-    queued: u64,
-}
-
-struct ImportWriter {
-    replica: Arc<Replica>,
-    tx: mpsc::Sender<ImportMsg>,
-    done: ImportDone,
-    /// The import created the database: if it fails, the database goes.
-    created: bool,
-}
-
-impl ImportWriter {
-    /// Ends an import that will not commit: its writer rolls back, and a
-    /// database it created is removed (exit 2 means nothing was written,
-    /// so nothing is left). Returns the writer's reason, if it had one.
-    async fn abandon(self, state: &Arc<State>) -> Option<crate::replicas::ReplicaError> {
-        drop(self.tx);
-        let reason = match self.done.await {
-            Ok(Err(e)) => Some(self.replica.store_error(e)),
-            _ => None,
-        };
-        if self.created {
-            discard(state, self.replica).await;
-        }
-        reason
-    }
-}
-
-/// Removes a database created by a write that wrote nothing (off the async
-/// workers: it joins the database's writer thread).
-async fn discard(state: &Arc<State>, replica: Arc<Replica>) {
-    let state = state.clone();
-    let _ = tokio::task::spawn_blocking(move || state.replicas.discard_new(replica)).await;
 }
 
 /// What reading the next request gave.
@@ -131,8 +84,8 @@ impl Connection {
             }
         }
         // The client went away mid-import: it never committed.
-        if let Some(w) = self.import.take().and_then(|i| i.writer) {
-            w.abandon(&state).await;
+        if let Some(import) = self.import.take() {
+            import.abandon(&state).await;
         }
     }
 
@@ -255,15 +208,41 @@ impl Connection {
                 Err(e) => self.reply::<()>(&id, Err(e)).await,
             },
             ImportBegin::NAME => {
-                let out = params(p).and_then(|p| self.import_begin(p));
+                let out = match (&self.import, params(p)) {
+                    (Some(_), _) => Err(bad_input(
+                        "an import is already in progress on this connection",
+                    )),
+                    (None, Ok(p)) => Import::begin(&state, p).map(|(import, out)| {
+                        self.import = Some(import);
+                        out
+                    }),
+                    (None, Err(e)) => Err(e),
+                };
                 self.reply(&id, out).await
             }
             ImportChunk::NAME => {
-                let out = with_params(p, |p| self.import_chunk(p)).await;
+                let out = match self.import.as_mut() {
+                    None => Err(no_import()),
+                    Some(import) => match params(p) {
+                        Err(e) => Err(e),
+                        Ok(p) => match import.chunk(p).await {
+                            Ok(out) => Ok(out),
+                            Err(e) => {
+                                // A refused line or a writer that gave up:
+                                // the import is over, nothing written.
+                                let e = self.import.take().expect("import").fail(&state, e).await;
+                                Err(e)
+                            }
+                        },
+                    },
+                };
                 self.reply(&id, out).await
             }
             ImportEnd::NAME => {
-                let out = self.import_end().await;
+                let out = match self.import.take() {
+                    None => Err(no_import()),
+                    Some(import) => import.end(&state).await,
+                };
                 self.reply(&id, out).await
             }
             RemoteAdd::NAME => {
@@ -338,6 +317,10 @@ impl Connection {
                 let out = with_params(p, |p| sync_handlers::serve(&state, p)).await;
                 self.reply(&id, out).await
             }
+            HttpServe::NAME => {
+                let out = with_params(p, |p| super::http::http(&state, p)).await;
+                self.reply(&id, out).await
+            }
             Sync::NAME => match params(p) {
                 Ok(p) => self.sync(&id, p).await,
                 Err(e) => self.reply::<()>(&id, Err(e)).await,
@@ -351,177 +334,6 @@ impl Connection {
             }
         }
     }
-
-    fn import_begin(&mut self, p: ImportBeginParams) -> Result<ImportOutput, RpcError> {
-        if self.import.is_some() {
-            return Err(bad_input(
-                "an import is already in progress on this connection",
-            ));
-        }
-        let folder = self.state.resolve_writable(&p.folder)?;
-        let existing = self
-            .state
-            .replicas
-            .get(&folder, &p.db, false)
-            .map_err(replica_error)?;
-        let head = existing.as_ref().map(|r| r.schema()).unwrap_or_default();
-        handlers::writable_collection(&p.db, &p.collection, &head)?;
-        let schema = head.schema().cloned();
-        let lines = {
-            let c = self.state.config.lock().expect("config");
-            let key_path = handlers::key_path(&head, &p.collection, &c.daemon.key_path);
-            LineReader {
-                format: p.format,
-                key_required: p.key_field.is_some(),
-                key_field: p.key_field.unwrap_or(key_path),
-                max_doc_bytes: c.daemon.max_document_bytes,
-            }
-        };
-        let writer = if p.dry_run {
-            None
-        } else {
-            let (replica, created) = self
-                .state
-                .replicas
-                .get_or_create(&folder, &p.db)
-                .map_err(replica_error)?;
-            let (tx, done) = replica.import().map_err(replica_error)?;
-            Some(ImportWriter {
-                replica,
-                tx,
-                done,
-                created,
-            })
-        };
-        self.import = Some(Import {
-            db: p.db,
-            collection: p.collection,
-            lines,
-            schema,
-            writer,
-            queued: 0,
-        });
-        Ok(ImportOutput {
-            imported: 0,
-            dry_run: p.dry_run,
-            seq: None,
-            created_database: false,
-        })
-    }
-
-    async fn import_chunk(&mut self, p: ImportChunkParams) -> Result<ImportOutput, RpcError> {
-        let Some(import) = self.import.as_mut() else {
-            return Err(bad_input("no import in progress; call import.begin first"));
-        };
-        let mut ops = Vec::with_capacity(p.lines.len());
-        let mut line_nos = Vec::with_capacity(p.lines.len());
-        for (i, line) in p.lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let line_no = p.first_line + i as u64;
-            let read = import.lines.read(line, line_no).and_then(|(key, doc)| {
-                match &import.schema {
-                    Some(schema) => schema
-                        .check(&import.collection, &doc)
-                        .and_then(|()| schema.check_key(&import.collection, &key, &doc))
-                        .map_err(|v| {
-                            format!(
-                                "line {line_no}: record {}/{}/{key} breaks schema {} v{}: {v}",
-                                import.db, import.collection, schema.name, schema.version
-                            )
-                        }),
-                    None => Ok(()),
-                }
-                .map(|()| (key, doc))
-            });
-            match read {
-                Ok((key, doc)) => {
-                    line_nos.push(line_no);
-                    ops.push(WriteOp::Put {
-                        collection: import.collection.clone(),
-                        key,
-                        doc,
-                    })
-                }
-                Err(message) => {
-                    // Dropping the sender aborts: nothing written.
-                    if let Some(w) = self.import.take().and_then(|i| i.writer) {
-                        w.abandon(&self.state).await;
-                    }
-                    return Err(bad_input(format!("{message}; nothing was imported")));
-                }
-            }
-        }
-        import.queued += ops.len() as u64;
-        let dry_run = import.writer.is_none();
-        if let Some(w) = &import.writer
-            && w.tx
-                .send(ImportMsg::Ops {
-                    ops,
-                    lines: line_nos,
-                    checked: import.schema.as_ref().map(|s| s.hash().to_owned()),
-                })
-                .await
-                .is_err()
-        {
-            return Err(self.import_failed().await);
-        }
-        Ok(ImportOutput {
-            imported: import_queued(&self.import),
-            dry_run,
-            seq: None,
-            created_database: false,
-        })
-    }
-
-    async fn import_end(&mut self) -> Result<ImportOutput, RpcError> {
-        let Some(import) = self.import.take() else {
-            return Err(bad_input("no import in progress; call import.begin first"));
-        };
-        let Some(w) = import.writer else {
-            return Ok(ImportOutput {
-                imported: import.queued,
-                dry_run: true,
-                seq: None,
-                created_database: false,
-            });
-        };
-        let _ = w.tx.send(ImportMsg::End).await;
-        drop(w.tx);
-        let outcome = match w.done.await {
-            Ok(Ok(imported)) => Ok(ImportOutput {
-                imported,
-                dry_run: false,
-                seq: Some(w.replica.high_seq()),
-                created_database: w.created,
-            }),
-            Ok(Err(e)) => Err(replica_error(w.replica.store_error(e))),
-            Err(_) => Err(RpcError::new(
-                ErrorCode::Unavailable,
-                "the database writer stopped",
-            )),
-        };
-        if outcome.is_err() && w.created {
-            discard(&self.state, w.replica).await;
-        }
-        outcome
-    }
-
-    /// The writer gave up on the import (a storage error): fetch its reason.
-    async fn import_failed(&mut self) -> RpcError {
-        let Some(w) = self.import.take().and_then(|i| i.writer) else {
-            return RpcError::new(ErrorCode::Internal, "import state lost");
-        };
-        match w.abandon(&self.state).await {
-            Some(e) => replica_error(e),
-            None => RpcError::new(ErrorCode::Unavailable, "the database writer stopped"),
-        }
-    }
-}
-
-fn import_queued(import: &Option<Import>) -> u64 {
-    import.as_ref().map_or(0, |i| i.queued)
 }
 
 /// Decodes the params, then runs an async handler on them.

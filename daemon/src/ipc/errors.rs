@@ -19,6 +19,10 @@ pub fn replica_error(e: ReplicaError) -> RpcError {
             source: syncdb_core::store::StoreError::Refused(_),
             ..
         } => RpcError::new(ErrorCode::BadInput, e.to_string()),
+        ReplicaError::Store {
+            source: syncdb_core::store::StoreError::Precondition(p),
+            ..
+        } => RpcError::new(ErrorCode::Conflict, p.to_string()),
         ReplicaError::Store { source, .. } if source.is_disk_full() => {
             RpcError::new(ErrorCode::Storage, format!("disk full: {e}"))
         }

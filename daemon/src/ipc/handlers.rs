@@ -9,7 +9,7 @@ use syncdb_core::db::{OpOutcome, WriteOp};
 use syncdb_core::folder::Folder;
 use syncdb_core::ipc::*;
 use syncdb_core::schema::{self, Head};
-use syncdb_core::{Document, Key, Name};
+use syncdb_core::{Document, Key, Name, Version};
 
 use super::errors::{bad_input, not_found, replica_error};
 use crate::replicas::Replica;
@@ -87,11 +87,42 @@ fn written(
             created_database: false,
         }),
         OpOutcome::NotFound => Err(not_found(what())),
+        OpOutcome::Unchanged => Err(RpcError::new(
+            ErrorCode::Internal,
+            "a write reported no outcome; nothing was written",
+        )),
     }
 }
 
-async fn write_one(replica: &Replica, op: WriteOp) -> Result<OpOutcome, RpcError> {
-    let mut outcomes = replica.write(vec![op]).await.map_err(|e| {
+/// What a conditional write expects of the record it writes (HTTP's
+/// `If-Match` and `If-None-Match: *`), checked in the write's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    /// Its newest version is this one.
+    Version(Version),
+    /// It does not exist.
+    Absent,
+}
+
+/// Writes `op` alone, or after the check `cond` asks for, in one transaction.
+async fn write_one(
+    replica: &Replica,
+    cond: Option<Cond>,
+    op: WriteOp,
+) -> Result<OpOutcome, RpcError> {
+    let mut ops = Vec::with_capacity(2);
+    if let (Some(cond), Some(collection), Some(key)) = (cond, op.collection(), op.key()) {
+        ops.push(WriteOp::Expect {
+            collection: collection.clone(),
+            key: key.clone(),
+            version: match cond {
+                Cond::Version(v) => Some(v),
+                Cond::Absent => None,
+            },
+        });
+    }
+    ops.push(op);
+    let mut outcomes = replica.write(ops).await.map_err(|e| {
         let mut err = replica_error(e);
         err.message.push_str("; nothing was written");
         err
@@ -170,6 +201,15 @@ pub fn put_key(given: Option<Key>, doc: &Document, key_path: &str) -> Result<Key
 }
 
 pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
+    put_if(state, p, None).await
+}
+
+/// `put`, only while the record is as `cond` says.
+pub async fn put_if(
+    state: &State,
+    p: PutParams,
+    cond: Option<Cond>,
+) -> Result<WriteOutput, RpcError> {
     let (max, key_path) = limits(state);
     let doc = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
     let folder = state.resolve_writable(&p.folder)?;
@@ -194,7 +234,7 @@ pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
         key: key.clone(),
         doc,
     };
-    let outcome = write_one(&replica, op).await;
+    let outcome = write_one(&replica, cond, op).await;
     if outcome.is_err() && created {
         // Nothing was written: the database it made goes too.
         state.replicas.discard_new(replica);
@@ -205,6 +245,15 @@ pub async fn put(state: &State, p: PutParams) -> Result<WriteOutput, RpcError> {
 }
 
 pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcError> {
+    patch_if(state, p, None).await
+}
+
+/// `patch`, only while the record is as `cond` says.
+pub async fn patch_if(
+    state: &State,
+    p: PatchParams,
+    cond: Option<Cond>,
+) -> Result<WriteOutput, RpcError> {
     let (max, _) = limits(state);
     let part = Document::parse(&p.doc, max).map_err(|e| bad_input(e.to_string()))?;
     let folder = state.resolve_writable(&p.folder)?;
@@ -215,10 +264,23 @@ pub async fn patch(state: &State, p: PatchParams) -> Result<WriteOutput, RpcErro
         key: p.key.clone(),
         part,
     };
-    written(write_one(&replica, op).await?, Some(p.key.clone()), what)
+    written(
+        write_one(&replica, cond, op).await?,
+        Some(p.key.clone()),
+        what,
+    )
 }
 
 pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError> {
+    del_if(state, p, None).await
+}
+
+/// `del`, only while the record is as `cond` says.
+pub async fn del_if(
+    state: &State,
+    p: RecordParams,
+    cond: Option<Cond>,
+) -> Result<WriteOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
     let replica = replica(state, &folder, &p.db)?;
     let what = || format!("no record {}/{}/{}", p.db, p.collection, p.key);
@@ -226,7 +288,11 @@ pub async fn del(state: &State, p: RecordParams) -> Result<WriteOutput, RpcError
         collection: p.collection.clone(),
         key: p.key.clone(),
     };
-    written(write_one(&replica, op).await?, Some(p.key.clone()), what)
+    written(
+        write_one(&replica, cond, op).await?,
+        Some(p.key.clone()),
+        what,
+    )
 }
 
 pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError> {
@@ -237,7 +303,7 @@ pub async fn drop(state: &State, p: DropParams) -> Result<WriteOutput, RpcError>
         Some(collection) => WriteOp::DropCollection { collection },
         None => WriteOp::DropDatabase,
     };
-    written(write_one(&replica, op).await?, None, String::new)
+    written(write_one(&replica, None, op).await?, None, String::new)
 }
 
 /// A drop replicates to every machine: a typo'd collection, or a database
@@ -448,6 +514,8 @@ pub fn status(state: &State, p: StatusParams) -> Result<StatusOutput, RpcError> 
                 .metrics
                 .peers_connected
                 .load(std::sync::atomic::Ordering::Relaxed),
+            http: state.http.status(),
+            http_socket: super::http::unix_socket(state),
         },
         folders,
     })

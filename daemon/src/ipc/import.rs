@@ -1,11 +1,239 @@
-//! What one line of `put --batch` is: a plain document, whose key comes from
-//! a field or is made, or a record as `syncdb ls --json` prints it, whose key
-//! is kept — so a listing imports back under the same keys.
+//! `put --batch` (and the HTTP API's bulk import): lines are read and
+//! checked here, beside the database's writer, which holds one transaction
+//! open until the end, so a bad line anywhere writes nothing.
+//!
+//! A line is a plain document, whose key comes from a field or is made, or a
+//! record as `syncdb ls --json` prints it, whose key is kept — so a listing
+//! imports back under the same keys.
 
-use syncdb_core::ipc::ImportFormat;
-use syncdb_core::{Document, Key};
+use std::sync::Arc;
 
+use syncdb_core::db::WriteOp;
+use syncdb_core::ipc::{
+    ErrorCode, ImportBeginParams, ImportChunkParams, ImportFormat, ImportOutput, RpcError,
+};
+use syncdb_core::{Document, Key, Name};
+use tokio::sync::mpsc;
+
+use super::errors::{bad_input, replica_error};
 use super::handlers;
+use crate::replicas::{ImportDone, ImportMsg, Replica};
+use crate::state::State;
+
+/// An import in progress.
+pub struct Import {
+    db: Name,
+    collection: Name,
+    lines: LineReader,
+    /// The schema lines are checked against here, beside the writer.
+    schema: Option<Arc<syncdb_core::schema::Schema>>,
+    /// The database's writer; none for a dry run, which writes nothing.
+    writer: Option<ImportWriter>,
+    queued: u64,
+}
+
+/// Why a chunk ended the import; [`Import::fail`] turns it into the answer.
+pub enum Failure {
+    /// A line that cannot be imported, and why.
+    Line(String),
+    /// The writer gave up (a storage error).
+    Writer,
+}
+
+struct ImportWriter {
+    replica: Arc<Replica>,
+    tx: mpsc::Sender<ImportMsg>,
+    done: ImportDone,
+    /// The import created the database: if it fails, the database goes.
+    created: bool,
+}
+
+impl ImportWriter {
+    /// Ends an import that will not commit: its writer rolls back, and a
+    /// database it created is removed (exit 2 means nothing was written,
+    /// so nothing is left). Returns the writer's reason, if it had one.
+    async fn abandon(self, state: &Arc<State>) -> Option<crate::replicas::ReplicaError> {
+        drop(self.tx);
+        let reason = match self.done.await {
+            Ok(Err(e)) => Some(self.replica.store_error(e)),
+            _ => None,
+        };
+        if self.created {
+            discard(state, self.replica).await;
+        }
+        reason
+    }
+}
+
+async fn discard(state: &Arc<State>, replica: Arc<Replica>) {
+    let state = state.clone();
+    let _ = tokio::task::spawn_blocking(move || state.replicas.discard_new(replica)).await;
+}
+
+pub fn no_import() -> RpcError {
+    bad_input("no import in progress; call import.begin first")
+}
+
+impl Import {
+    pub fn begin(
+        state: &Arc<State>,
+        p: ImportBeginParams,
+    ) -> Result<(Import, ImportOutput), RpcError> {
+        let folder = state.resolve_writable(&p.folder)?;
+        let existing = state
+            .replicas
+            .get(&folder, &p.db, false)
+            .map_err(replica_error)?;
+        let head = existing.as_ref().map(|r| r.schema()).unwrap_or_default();
+        handlers::writable_collection(&p.db, &p.collection, &head)?;
+        let schema = head.schema().cloned();
+        let lines = {
+            let c = state.config.lock().expect("config");
+            let key_path = handlers::key_path(&head, &p.collection, &c.daemon.key_path);
+            LineReader {
+                format: p.format,
+                key_required: p.key_field.is_some(),
+                key_field: p.key_field.unwrap_or(key_path),
+                max_doc_bytes: c.daemon.max_document_bytes,
+            }
+        };
+        let writer = if p.dry_run {
+            None
+        } else {
+            let (replica, created) = state
+                .replicas
+                .get_or_create(&folder, &p.db)
+                .map_err(replica_error)?;
+            let (tx, done) = replica.import().map_err(replica_error)?;
+            Some(ImportWriter {
+                replica,
+                tx,
+                done,
+                created,
+            })
+        };
+        let import = Import {
+            db: p.db,
+            collection: p.collection,
+            lines,
+            schema,
+            writer,
+            queued: 0,
+        };
+        let out = ImportOutput {
+            imported: 0,
+            dry_run: p.dry_run,
+            seq: None,
+            created_database: false,
+        };
+        Ok((import, out))
+    }
+
+    /// Reads, checks and queues a chunk of lines. An error ends the import:
+    /// pass it to [`Import::fail`].
+    pub async fn chunk(&mut self, p: ImportChunkParams) -> Result<ImportOutput, Failure> {
+        let mut ops = Vec::with_capacity(p.lines.len());
+        let mut line_nos = Vec::with_capacity(p.lines.len());
+        for (i, line) in p.lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let line_no = p.first_line + i as u64;
+            let (key, doc) = self.read(line, line_no).map_err(Failure::Line)?;
+            line_nos.push(line_no);
+            ops.push(WriteOp::Put {
+                collection: self.collection.clone(),
+                key,
+                doc,
+            });
+        }
+        self.queued += ops.len() as u64;
+        if let Some(w) = &self.writer {
+            let msg = ImportMsg::Ops {
+                ops,
+                lines: line_nos,
+                checked: self.schema.as_ref().map(|s| s.hash().to_owned()),
+            };
+            w.tx.send(msg).await.map_err(|_| Failure::Writer)?;
+        }
+        Ok(ImportOutput {
+            imported: self.queued,
+            dry_run: self.writer.is_none(),
+            seq: None,
+            created_database: false,
+        })
+    }
+
+    /// One line's key and document, checked against the schema.
+    fn read(&self, line: &str, line_no: u64) -> Result<(Key, Document), String> {
+        let (key, doc) = self.lines.read(line, line_no)?;
+        if let Some(schema) = &self.schema {
+            schema
+                .check(&self.collection, &doc)
+                .and_then(|()| schema.check_key(&self.collection, &key, &doc))
+                .map_err(|v| {
+                    format!(
+                        "line {line_no}: record {}/{}/{key} breaks schema {} v{}: {v}",
+                        self.db, self.collection, schema.name, schema.version
+                    )
+                })?;
+        }
+        Ok((key, doc))
+    }
+
+    /// Ends an import a chunk failed: nothing is written; says why.
+    pub async fn fail(self, state: &Arc<State>, failure: Failure) -> RpcError {
+        let reason = match self.writer {
+            Some(w) => w.abandon(state).await,
+            None => None,
+        };
+        match failure {
+            Failure::Line(message) => bad_input(format!("{message}; nothing was imported")),
+            Failure::Writer => match reason {
+                Some(e) => replica_error(e),
+                None => RpcError::new(ErrorCode::Unavailable, "the database writer stopped"),
+            },
+        }
+    }
+
+    /// Ends an import that will not commit (its client went away).
+    pub async fn abandon(self, state: &Arc<State>) {
+        if let Some(w) = self.writer {
+            w.abandon(state).await;
+        }
+    }
+
+    /// Commits everything queued, in one transaction.
+    pub async fn end(self, state: &Arc<State>) -> Result<ImportOutput, RpcError> {
+        let Some(w) = self.writer else {
+            return Ok(ImportOutput {
+                imported: self.queued,
+                dry_run: true,
+                seq: None,
+                created_database: false,
+            });
+        };
+        let _ = w.tx.send(ImportMsg::End).await;
+        drop(w.tx);
+        let outcome = match w.done.await {
+            Ok(Ok(imported)) => Ok(ImportOutput {
+                imported,
+                dry_run: false,
+                seq: Some(w.replica.high_seq()),
+                created_database: w.created,
+            }),
+            Ok(Err(e)) => Err(replica_error(w.replica.store_error(e))),
+            Err(_) => Err(RpcError::new(
+                ErrorCode::Unavailable,
+                "the database writer stopped",
+            )),
+        };
+        if outcome.is_err() && w.created {
+            discard(state, w.replica).await;
+        }
+        outcome
+    }
+}
 
 pub struct LineReader {
     pub format: ImportFormat,

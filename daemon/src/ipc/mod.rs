@@ -2,10 +2,11 @@
 //! uid refused at accept, a cap on connections, then JSON-RPC per connection.
 
 mod connection;
-mod errors;
-mod folders;
+pub(crate) mod errors;
+pub(crate) mod folders;
 pub mod handlers;
-mod import;
+pub(crate) mod http;
+pub(crate) mod import;
 mod repair;
 mod reset;
 pub mod schema;

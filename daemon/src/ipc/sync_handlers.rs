@@ -316,6 +316,7 @@ pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcErr
     }
     // Its sessions end now, and its replicas may come back with a new token.
     state.sync.revocations.send_modify(|n| *n += 1);
+    state.http.tokens.clear();
     if let Err(e) = state.sync.sites.release(&p.id) {
         tracing::warn!(id = %p.id, error = %e, "cannot release the token's replicas");
     }
@@ -327,7 +328,7 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
     // The deadlines and caps are not `serve` flags: kept whatever it does.
     let current = state.config().serve;
     if p.stop {
-        listener::stop(state).await;
+        listener::stop(state, listener::Kind::Hub).await;
         state.update_config(|c| {
             c.serve = ServeConfig {
                 addr: None,
@@ -363,7 +364,7 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         std::fs::create_dir_all(dir)
             .map_err(|e| bad_input(format!("--create-folders {}: {e}", dir.display())))?;
     }
-    let addr = listener::apply(state, cfg.clone())
+    let addr = listener::apply(state, listener::Kind::Hub, cfg.clone())
         .await
         .map_err(|e| RpcError::new(ErrorCode::Storage, e))?;
     // Keep the real port, so a restart serves on the same address.

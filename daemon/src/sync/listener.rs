@@ -1,7 +1,7 @@
-//! The hub's listener: binding (and retrying a busy address), changing
-//! settings in place or moving to a new address without a gap, and the
-//! accept loop that bounds every connection that has not shown a valid
-//! token yet.
+//! The listeners on TCP, the hub's and the HTTP API's: binding (and
+//! retrying a busy address), changing settings in place or moving to a new
+//! address without a gap, and the accept loop that bounds every connection
+//! that has not shown a valid token yet.
 //!
 //! An unauthenticated connection costs a descriptor and some memory and
 //! proves nothing, so each stage of its life has a deadline (first byte,
@@ -34,6 +34,33 @@ use crate::state::State;
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
+/// What a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Sync sessions (`syncdb serve`).
+    Hub,
+    /// The HTTP API for applications (`syncdb http`).
+    Api,
+}
+
+impl Kind {
+    fn router(self, state: &Arc<State>) -> Router {
+        match self {
+            Kind::Hub => super::serve::router(state.clone()),
+            Kind::Api => crate::http::router(state.clone()),
+        }
+    }
+
+    /// Where the running listener of this kind is kept, and the lock that
+    /// makes its changes one at a time.
+    fn slot(self, state: &State) -> (&Mutex<Option<Server>>, &tokio::sync::Mutex<()>) {
+        match self {
+            Kind::Hub => (&state.sync.serving, &state.sync.serve_lock),
+            Kind::Api => (&state.http.serving, &state.http.lock),
+        }
+    }
+}
+
 /// The per-stage deadlines, from `[serve]`.
 #[derive(Clone, Copy, Debug)]
 struct Deadlines {
@@ -41,17 +68,18 @@ struct Deadlines {
     tls: Duration,
     headers: Duration,
     /// The header deadline restarts with each kept-alive request, so this
-    /// bounds the whole life of a connection that never upgrades.
-    unupgraded: Duration,
+    /// bounds the whole life of a hub connection that never upgrades. An
+    /// API connection has none: its requests (a change stream) may last.
+    unupgraded: Option<Duration>,
 }
 
 impl Deadlines {
-    fn from(cfg: &ServeConfig) -> Self {
+    fn from(cfg: &ServeConfig, kind: Kind) -> Self {
         Deadlines {
             first_byte: Duration::from_millis(cfg.first_byte_ms),
             tls: Duration::from_millis(cfg.tls_handshake_ms),
             headers: Duration::from_millis(cfg.headers_ms),
-            unupgraded: Duration::from_millis(cfg.unupgraded_ms),
+            unupgraded: (kind == Kind::Hub).then(|| Duration::from_millis(cfg.unupgraded_ms)),
         }
     }
 }
@@ -232,6 +260,7 @@ struct Listening {
 
 /// A running listener (or one retrying to bind), and how to stop it.
 pub struct Server {
+    pub kind: Kind,
     /// The settings it serves with; `addr` is the bound one once bound.
     pub cfg: ServeConfig,
     tls: SharedTls,
@@ -251,30 +280,31 @@ async fn attempt(cfg: &ServeConfig) -> Result<(TcpListener, Option<Arc<ServerCon
 
 impl Server {
     /// Binds `cfg.addr` now (an error leaves nothing running) and serves.
-    pub async fn bind(state: &Arc<State>, cfg: ServeConfig) -> Result<Server, String> {
+    pub async fn bind(state: &Arc<State>, kind: Kind, cfg: ServeConfig) -> Result<Server, String> {
         let addr = cfg.addr.clone().unwrap_or_default();
         let (listener, tls) = attempt(&cfg)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        Self::run(state, cfg, listener, tls)
+        Self::run(state, kind, cfg, listener, tls)
     }
 
     /// Serves `cfg` as the config says at start: bound before this returns
     /// if it can be; a busy address (another process, or our own previous
     /// self still exiting) is retried with backoff, and [`Server::status`]
     /// says why it is not listening meanwhile.
-    pub async fn start(state: &Arc<State>, cfg: ServeConfig) -> Server {
+    pub async fn start(state: &Arc<State>, kind: Kind, cfg: ServeConfig) -> Server {
         match attempt(&cfg).await {
-            Ok((listener, tls)) => match Self::run(state, cfg.clone(), listener, tls) {
+            Ok((listener, tls)) => match Self::run(state, kind, cfg.clone(), listener, tls) {
                 Ok(server) => server,
-                Err(e) => Self::retrying(state, cfg, e),
+                Err(e) => Self::retrying(state, kind, cfg, e),
             },
-            Err(e) => Self::retrying(state, cfg, e),
+            Err(e) => Self::retrying(state, kind, cfg, e),
         }
     }
 
     fn run(
         state: &Arc<State>,
+        kind: Kind,
         mut cfg: ServeConfig,
         listener: TcpListener,
         tls: Option<Arc<ServerConfig>>,
@@ -288,16 +318,18 @@ impl Server {
         let tls: SharedTls = Arc::new(RwLock::new(tls));
         let gate = Arc::new(Gate::new(&cfg));
         let (stop, rx) = watch::channel(false);
-        log_serving(bound, &tls);
+        log_serving(kind, bound, &tls);
         let task = tokio::spawn(accept_loop(
             state.clone(),
-            Deadlines::from(&cfg),
+            kind,
+            Deadlines::from(&cfg, kind),
             gate.clone(),
             listener,
             tls.clone(),
             rx,
         ));
         Ok(Server {
+            kind,
             cfg,
             tls,
             gate,
@@ -307,7 +339,7 @@ impl Server {
         })
     }
 
-    fn retrying(state: &Arc<State>, cfg: ServeConfig, first: String) -> Server {
+    fn retrying(state: &Arc<State>, kind: Kind, cfg: ServeConfig, first: String) -> Server {
         let addr = cfg.addr.clone().unwrap_or_default();
         tracing::error!(addr, error = %first, "cannot serve as configured; retrying");
         let listening = Arc::new(Mutex::new(Listening {
@@ -341,10 +373,11 @@ impl Server {
                             *listening.lock().expect("listening") =
                                 Listening { bound, error: None };
                             if let Some(bound) = bound {
-                                log_serving(bound, &tls);
+                                log_serving(kind, bound, &tls);
                             }
-                            let deadlines = Deadlines::from(&cfg);
-                            return accept_loop(state, deadlines, gate, listener, tls, rx).await;
+                            let deadlines = Deadlines::from(&cfg, kind);
+                            return accept_loop(state, kind, deadlines, gate, listener, tls, rx)
+                                .await;
                         }
                         Err(e) => {
                             // Logged once above; `status` shows the latest.
@@ -356,6 +389,7 @@ impl Server {
             })
         };
         Server {
+            kind,
             cfg,
             tls,
             gate,
@@ -404,24 +438,30 @@ async fn told_to_stop(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-fn log_serving(bound: SocketAddr, tls: &SharedTls) {
-    let scheme = if tls.read().expect("tls").is_some() {
-        "wss"
-    } else {
-        "ws"
-    };
-    tracing::info!(addr = %bound, scheme, "serving sync");
+fn log_serving(kind: Kind, bound: SocketAddr, tls: &SharedTls) {
+    let tls = tls.read().expect("tls").is_some();
+    match kind {
+        Kind::Hub => {
+            let scheme = if tls { "wss" } else { "ws" };
+            tracing::info!(addr = %bound, scheme, "serving sync");
+        }
+        Kind::Api => {
+            let scheme = if tls { "https" } else { "http" };
+            tracing::info!(addr = %bound, scheme, "serving the HTTP API");
+        }
+    }
 }
 
 async fn accept_loop(
     state: Arc<State>,
+    kind: Kind,
     deadlines: Deadlines,
     gate: Arc<Gate>,
     listener: TcpListener,
     tls: SharedTls,
     mut stop: watch::Receiver<bool>,
 ) {
-    let router = super::serve::router(state.clone());
+    let router = kind.router(&state);
     let stopping = state.stopped();
     tokio::pin!(stopping);
     loop {
@@ -457,11 +497,18 @@ async fn accept_loop(
                 // An upgrade completes `connection` (the session lives on in
                 // its own task), so only a connection that never upgrades
                 // meets this.
-                _ = tokio::time::sleep(deadlines.unupgraded) => {
+                _ = sleep_or_never(deadlines.unupgraded) => {
                     tracing::debug!(%peer, "closed a connection not upgraded within serve.unupgraded_ms");
                 }
             }
         });
+    }
+}
+
+async fn sleep_or_never(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -532,14 +579,15 @@ async fn http<I>(
     }
 }
 
-/// The `serve` command: serve `cfg`, returning the bound address. Same
+/// `serve` or `http`: serve `cfg`, returning the bound address. Same
 /// address as now: the settings change in place. Another one: it is bound
 /// before the old one closes, and a failure leaves the old one serving.
-pub async fn apply(state: &Arc<State>, cfg: ServeConfig) -> Result<SocketAddr, String> {
-    let _one_at_a_time = state.sync.serve_lock.lock().await;
+pub async fn apply(state: &Arc<State>, kind: Kind, cfg: ServeConfig) -> Result<SocketAddr, String> {
+    let (slot, lock) = kind.slot(state);
+    let _one_at_a_time = lock.lock().await;
     let addr = super::serve::check_addr(&cfg)?;
     {
-        let mut serving = state.sync.serving.lock().expect("serving");
+        let mut serving = slot.lock().expect("serving");
         if let Some(server) = serving.as_mut()
             && server.bound() == Some(addr)
         {
@@ -547,28 +595,37 @@ pub async fn apply(state: &Arc<State>, cfg: ServeConfig) -> Result<SocketAddr, S
             return Ok(addr);
         }
     }
-    let new = Server::bind(state, cfg)
-        .await
-        .map_err(|e| match state.sync.serving_addr() {
+    let new = Server::bind(state, kind, cfg).await.map_err(|e| {
+        match slot
+            .lock()
+            .expect("serving")
+            .as_ref()
+            .and_then(Server::bound)
+        {
             Some(old) => format!("{e}; still serving on {old}"),
             None => e,
-        })?;
+        }
+    })?;
     let bound = new.bound().expect("bound");
-    let old = state.sync.serving.lock().expect("serving").replace(new);
+    let old = slot.lock().expect("serving").replace(new);
     if let Some(old) = old {
         old.stop().await;
     }
     Ok(bound)
 }
 
-/// `serve --stop`: the listener is closed when this returns, and every
-/// session it served ends (their clients see why).
-pub async fn stop(state: &Arc<State>) {
-    let _one_at_a_time = state.sync.serve_lock.lock().await;
-    let old = state.sync.serving.lock().expect("serving").take();
+/// `serve --stop` or `http --stop`: the listener is closed when this
+/// returns, and what it served ends (sync clients see why; API streams end).
+pub async fn stop(state: &Arc<State>, kind: Kind) {
+    let (slot, lock) = kind.slot(state);
+    let _one_at_a_time = lock.lock().await;
+    let old = slot.lock().expect("serving").take();
     if let Some(old) = old {
         old.stop().await;
-        state.sync.serve_epoch.send_modify(|e| *e += 1);
+        match kind {
+            Kind::Hub => state.sync.serve_epoch.send_modify(|e| *e += 1),
+            Kind::Api => state.http.epoch.send_modify(|e| *e += 1),
+        }
     }
 }
 

@@ -1,0 +1,272 @@
+//! The change feed over HTTP: the events `watch` prints, for a folder, a
+//! database, a collection or a key, from a cursor. As one JSON page, a long
+//! poll that waits for the first event, Server-Sent Events (each `id` is the
+//! cursor after that event, so `Last-Event-ID` resumes with no gap and no
+//! duplicate) or JSON Lines.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use syncdb_core::ipc::Event;
+
+use super::auth::Caller;
+use super::docs::{Params, blocking, key, name, number, query};
+use super::error::ApiError;
+use crate::feed::{Feed, Scope, Since};
+use crate::state::State;
+
+type Api = AxumState<Arc<State>>;
+
+const DEFAULT_PAGE: u64 = 1000;
+const MAX_PAGE: u64 = 10_000;
+const DEFAULT_WAIT_MS: u64 = 30_000;
+const MAX_WAIT_MS: u64 = 300_000;
+const DEFAULT_HEARTBEAT_MS: u64 = 15_000;
+/// Events a stream takes from the feed at a time.
+const STREAM_BATCH: usize = 256;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Page,
+    LongPoll,
+    Sse,
+    Lines,
+}
+
+const QUERY: &[&str] = &["since", "feed", "limit", "timeout", "heartbeat"];
+
+pub async fn folder(
+    state: Api,
+    caller: Caller,
+    Path(f): Path<String>,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    changes(state, caller, f, Scope::default(), headers, q).await
+}
+
+pub async fn database(
+    state: Api,
+    caller: Caller,
+    Path((f, db)): Path<(String, String)>,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    let scope = Scope {
+        db: Some(name("database", &db)?),
+        ..Scope::default()
+    };
+    changes(state, caller, f, scope, headers, q).await
+}
+
+pub async fn collection(
+    state: Api,
+    caller: Caller,
+    Path((f, db, coll)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    let scope = Scope {
+        db: Some(name("database", &db)?),
+        collection: Some(name("collection", &coll)?),
+        key: None,
+    };
+    changes(state, caller, f, scope, headers, q).await
+}
+
+pub async fn record(
+    state: Api,
+    caller: Caller,
+    Path((f, db, coll, k)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    let scope = Scope {
+        db: Some(name("database", &db)?),
+        collection: Some(name("collection", &coll)?),
+        key: Some(key(&k)?),
+    };
+    changes(state, caller, f, scope, headers, q).await
+}
+
+async fn changes(
+    AxumState(state): Api,
+    caller: Caller,
+    f: String,
+    scope: Scope,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    let q = query(q, QUERY)?;
+    let folder = caller.folder(&state, &f, false)?;
+    let wants_sse = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    let mode = match q.get("feed").map(String::as_str) {
+        None if wants_sse => Mode::Sse,
+        None | Some("normal") => Mode::Page,
+        Some("longpoll") => Mode::LongPoll,
+        Some("sse") | Some("eventsource") => Mode::Sse,
+        Some("jsonl") | Some("continuous") => Mode::Lines,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "feed={other:?}: expected normal, longpoll, sse or jsonl"
+            )));
+        }
+    };
+    // An event stream resumes after the last event it got.
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| mode == Mode::Sse)
+        .map(str::to_owned);
+    let since = match resume.as_deref().or(q.get("since").map(String::as_str)) {
+        Some("now") => Since::Now,
+        None => Since::Seqs(BTreeMap::new()),
+        Some(text) => Since::parse(text, scope.db.as_ref())?,
+    };
+    let limit = number(&q, "limit", MAX_PAGE)?.unwrap_or(DEFAULT_PAGE) as usize;
+    let wait =
+        Duration::from_millis(number(&q, "timeout", MAX_WAIT_MS)?.unwrap_or(DEFAULT_WAIT_MS));
+    let heartbeat = Duration::from_millis(
+        number(&q, "heartbeat", MAX_WAIT_MS)?
+            .unwrap_or(DEFAULT_HEARTBEAT_MS)
+            .max(100),
+    );
+    let s = state.clone();
+    let feed = blocking(move || Ok(Feed::open(&s, folder, scope, since)?)).await?;
+    match mode {
+        Mode::Page | Mode::LongPoll => {
+            let (mut feed, mut events) = blocking(move || {
+                let mut feed = feed;
+                let events = feed.backlog(limit)?;
+                Ok((feed, events))
+            })
+            .await?;
+            if events.is_empty() && mode == Mode::LongPoll {
+                tokio::select! {
+                    got = feed.next(limit) => events = got?,
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = state.stopped() => {}
+                }
+            }
+            let body = serde_json::json!({ "events": events, "cursor": feed.cursor() });
+            Ok(axum::Json(body).into_response())
+        }
+        Mode::Sse | Mode::Lines => Ok(stream(state, caller, feed, mode, heartbeat)),
+    }
+}
+
+/// A stream's feed, and what ends it besides its client going away.
+struct Stream {
+    state: Arc<State>,
+    caller: Caller,
+    feed: Feed,
+    mode: Mode,
+    heartbeat: Duration,
+    epoch: tokio::sync::watch::Receiver<u64>,
+    revocations: tokio::sync::watch::Receiver<u64>,
+    done: bool,
+}
+
+fn stream(
+    state: Arc<State>,
+    caller: Caller,
+    feed: Feed,
+    mode: Mode,
+    heartbeat: Duration,
+) -> Response {
+    let st = Stream {
+        epoch: state.http.epoch.subscribe(),
+        revocations: state.sync.revocations.subscribe(),
+        state,
+        caller,
+        feed,
+        mode,
+        heartbeat,
+        done: false,
+    };
+    // A first chunk at once, so the client knows the stream is open.
+    let first = match mode {
+        Mode::Sse => Bytes::from_static(b": syncdb change feed\n\n"),
+        _ => Bytes::from_static(b"\n"),
+    };
+    let body = futures_util::stream::unfold((st, Some(first)), |(mut st, first)| async move {
+        if let Some(first) = first {
+            return Some((Ok::<_, std::io::Error>(first), (st, None)));
+        }
+        if st.done {
+            return None;
+        }
+        let chunk = st.next_chunk().await;
+        Some((Ok(chunk), (st, None)))
+    });
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    let ct = match mode {
+        Mode::Sse => "text/event-stream",
+        _ => "application/x-ndjson",
+    };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Proxies that buffer would hold events back.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+impl Stream {
+    /// The next bytes to send: events, a heartbeat, or the last words.
+    async fn next_chunk(&mut self) -> Bytes {
+        let marked = self.mode == Mode::Sse;
+        tokio::select! {
+            got = self.feed.next_marked(STREAM_BATCH, marked) => match got {
+                Ok(events) => self.encode(&events),
+                Err(e) => self.end(&e.message),
+            },
+            _ = tokio::time::sleep(self.heartbeat) => match self.mode {
+                Mode::Sse => Bytes::from_static(b": keep-alive\n\n"),
+                _ => Bytes::from_static(b"\n"),
+            },
+            _ = self.epoch.changed() => self.end("the HTTP API stopped serving"),
+            _ = self.revocations.changed() => {
+                if self.caller.still_valid(&self.state) {
+                    Bytes::new()
+                } else {
+                    self.end("the token was revoked")
+                }
+            }
+            _ = self.state.stopped() => self.end("the daemon is shutting down"),
+        }
+    }
+
+    fn end(&mut self, why: &str) -> Bytes {
+        self.done = true;
+        match self.mode {
+            Mode::Sse => {
+                let data = serde_json::json!({ "reason": why });
+                Bytes::from(format!("event: end\ndata: {data}\n\n"))
+            }
+            _ => Bytes::new(),
+        }
+    }
+
+    fn encode(&self, events: &[(Event, String)]) -> Bytes {
+        let mut out = Vec::with_capacity(events.len() * 256);
+        for (event, cursor) in events {
+            let json = serde_json::to_string(event).expect("events serialize");
+            if self.mode == Mode::Sse {
+                out.extend_from_slice(format!("id: {cursor}\ndata: {json}\n\n").as_bytes());
+            } else {
+                out.extend_from_slice(json.as_bytes());
+                out.push(b'\n');
+            }
+        }
+        Bytes::from(out)
+    }
+}

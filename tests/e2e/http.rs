@@ -1,0 +1,585 @@
+//! The HTTP API, end to end: the real daemon serving on TCP (with tokens)
+//! and on its Unix socket, driven by raw HTTP/1.1 from outside.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::http_client::{Api, Target, raw, request, sse_events};
+use crate::support::*;
+
+/// A home with folder `f` (redb) serving the API on a free port: the
+/// Unix-socket client, the TCP address, and the folder's id.
+fn serving() -> (Home, Api, String, String) {
+    let home = Home::with_folder("redb");
+    let out = home
+        .run(&["http", "--addr", "127.0.0.1:0", "--json"])
+        .json();
+    let addr = out["addr"].as_str().unwrap().to_owned();
+    let socket = out["socket"].as_str().expect("http.sock is served").into();
+    let id = home.run(&["status", "--json"]).json()["folders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let local = Api {
+        target: Target::Unix(socket),
+        token: None,
+    };
+    (home, local, addr, id)
+}
+
+fn tcp(addr: &str, token: Option<&str>) -> Api {
+    Api {
+        target: Target::Tcp(addr.to_owned()),
+        token: token.map(str::to_owned),
+    }
+}
+
+fn token(home: &Home, args: &[&str]) -> String {
+    let mut all = vec!["token", "create", "-q"];
+    all.extend_from_slice(args);
+    home.run(&all).ok().to_owned()
+}
+
+#[test]
+fn tcp_needs_a_token_with_its_scope_and_the_unix_socket_does_not() {
+    let (home, local, addr, id) = serving();
+    home.put("crm/person/ada", r#"{"name":"Ada"}"#);
+    assert_eq!(local.get("/v1/docs/f/crm/person/ada").json()["name"], "Ada");
+
+    let anon = tcp(&addr, None);
+    let r = anon.get("/v1/docs/f/crm/person/ada");
+    r.fails(401, "needs a token");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"syncdb\"")
+    );
+    tcp(&addr, Some("sdb_0000_nope"))
+        .get("/v1/folders")
+        .fails(401, "not valid");
+
+    let rw = token(&home, &[]);
+    let by_id = format!("/v1/docs/{id}/crm/person/ada");
+    assert_eq!(tcp(&addr, Some(&rw)).get(&by_id).json()["name"], "Ada");
+    // Basic, the token as the password: what `http://user:TOKEN@host/` sends.
+    let basic = format!("Basic {}", base64(&format!("app:{rw}")));
+    let r = request(
+        &Target::Tcp(addr.clone()),
+        "GET",
+        "/v1/docs/f/crm/person/ada",
+        &[("Authorization", &basic)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Read-only: reads yes, writes 403 with nothing written.
+    let ro = token(&home, &["--read-only"]);
+    let reader = tcp(&addr, Some(&ro));
+    assert_eq!(reader.get(&by_id).status, 200);
+    reader
+        .send_json("PUT", "/v1/docs/f/crm/person/ada", r#"{"name":"Eve"}"#)
+        .fails(403, "read-only");
+    assert_eq!(home.get("crm/person/ada")["name"], "Ada");
+
+    // A token for another folder learns nothing of this one, nor whether
+    // a folder exists.
+    let other = token(&home, &["--folder", "00000000-0000-0000-0000-000000000000"]);
+    let scoped = tcp(&addr, Some(&other));
+    scoped.get(&by_id).fails(403, "does not open folder");
+    scoped
+        .get("/v1/docs/nosuch")
+        .fails(403, "does not open folder");
+    let listed = scoped.get("/v1/folders").json();
+    assert_eq!(listed["folders"], Value::Array(vec![]), "{listed}");
+    // Over TCP the daemon's own paths are not shown.
+    let status = tcp(&addr, Some(&rw)).get("/v1/status").json();
+    assert_eq!(status["daemon"]["socket"], "", "{status}");
+
+    // Revoked: refused at once, not after a cache expires.
+    let id_of = |t: &str| t[4..12].to_owned();
+    home.run(&["token", "revoke", &id_of(&rw)]).ok();
+    tcp(&addr, Some(&rw)).get(&by_id).fails(401, "not valid");
+    // No token ever reaches the log.
+    let log = std::fs::read_to_string(home.home().join("state/daemon.log")).unwrap_or_default();
+    for t in [&rw, &ro, &other] {
+        assert!(!log.contains(&t[13..]), "a token's secret is in the log");
+    }
+}
+
+#[test]
+fn documents_are_written_read_listed_and_deleted_with_etags() {
+    let (home, api, _, _) = serving();
+    let url = "/v1/docs/f/crm/person/ada";
+    let put = api.send_json("PUT", url, r#"{"name":"Ada","age":36}"#);
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(put.json()["created_database"], true);
+    let etag = put.header("etag").unwrap().to_owned();
+
+    let got = api.get(url);
+    assert_eq!(got.header("etag"), Some(etag.as_str()));
+    assert_eq!(got.json(), serde_json::json!({"name":"Ada","age":36}));
+    let not_modified = api.call("GET", url, &[("If-None-Match", &etag)], b"");
+    assert_eq!(not_modified.status, 304);
+
+    // If-Match: the first write with the ETag wins; the second is 412 and
+    // writes nothing.
+    let h = [
+        ("Content-Type", "application/json"),
+        ("If-Match", etag.as_str()),
+    ];
+    let first = api.call("PATCH", url, &h, br#"{"age":37}"#);
+    assert_eq!(first.status, 200, "{}", first.text());
+    api.call("PUT", url, &h, br#"{"name":"Eve"}"#)
+        .fails(412, "is at version");
+    api.call("DELETE", url, &[("If-Match", &etag)], b"")
+        .fails(412, "nothing was written");
+    assert_eq!(home.get("crm/person/ada")["age"], 37);
+    assert_eq!(home.get("crm/person/ada")["name"], "Ada");
+    let h = [("Content-Type", "application/json"), ("If-None-Match", "*")];
+    api.call("PUT", url, &h, b"{}").fails(412, "is at version");
+
+    // POST: the key from the key path, or a new UUIDv7; a taken key is 409.
+    let created = api.send_json("POST", "/v1/docs/f/crm/person", r#"{"_id":"bob","n":1}"#);
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(
+        created.header("location"),
+        Some("/v1/docs/f/crm/person/bob")
+    );
+    api.send_json("POST", "/v1/docs/f/crm/person", r#"{"_id":"bob","n":2}"#)
+        .fails(409, "bob");
+    assert_eq!(home.get("crm/person/bob")["n"], 1);
+    let fresh = api
+        .send_json("POST", "/v1/docs/f/crm/person", r#"{"n":3}"#)
+        .json();
+    let key = fresh["key"].as_str().unwrap();
+    assert_eq!(key.len(), 36, "a UUIDv7: {key}");
+
+    // Pages in key order, each naming where the next starts.
+    for i in 0..5 {
+        home.put(&format!("crm/task/t{i}"), &format!(r#"{{"i":{i}}}"#));
+    }
+    let mut keys = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = api
+            .get(&format!("/v1/docs/f/crm/task?limit=2{after}"))
+            .json();
+        for r in page["records"].as_array().unwrap() {
+            keys.push(r["key"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(keys, ["t0", "t1", "t2", "t3", "t4"]);
+    let prefixed = api
+        .get("/v1/docs/f/crm/task?prefix=t3&keys_only=true")
+        .json();
+    assert_eq!(prefixed["records"], serde_json::json!([{"key":"t3"}]));
+    let colls = api.get("/v1/docs/f/crm").json();
+    assert_eq!(colls["collections"].as_array().unwrap().len(), 2, "{colls}");
+
+    // Delete: a tombstone, then 404 as the command says it.
+    assert_eq!(api.call("DELETE", url, &[], b"").status, 200);
+    api.get(url).fails(404, "no record crm/person/ada");
+    api.call("DELETE", url, &[], b"")
+        .fails(404, "no record crm/person/ada");
+    home.run(&["get", "crm/person/ada"])
+        .fails(3, "no record crm/person/ada");
+}
+
+#[test]
+fn bad_requests_get_a_clear_status_and_write_nothing() {
+    let (home, api, _, _) = serving();
+    home.put("crm/person/ada", r#"{"name":"Ada"}"#);
+    let url = "/v1/docs/f/crm/person/ada";
+    let before = home.get("crm/person/ada");
+
+    // The same words as the command for the same mistake.
+    let cli = home.run(&["put", "crm/person/ada", r#"{"name":}"#]);
+    let cli_message = cli.stderr.trim().to_owned();
+    let http = api.send_json("PUT", url, r#"{"name":}"#);
+    http.fails(400, "expected a JSON value");
+    let message = http.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        cli_message.contains(&message),
+        "{cli_message:?} vs {message:?}"
+    );
+
+    api.call("PUT", url, &[], br#"{"a":1}"#)
+        .fails(415, "Content-Type none");
+    api.call("PUT", url, &[("Content-Type", "text/plain")], br#"{"a":1}"#)
+        .fails(415, "application/json");
+    api.send_json("PUT", "/v1/docs/f/crm/per%2Fson/x", "{}")
+        .fails(400, "invalid collection");
+    api.send_json("PUT", "/v1/docs/f/bad%20db/person/x", "{}")
+        .fails(400, "invalid database");
+    api.send_json("PUT", url, "[1,2]").fails(400, "object");
+    api.get("/v1/docs/f/crm/person?limit=5000")
+        .fails(400, "from 0 to 1000");
+    api.get("/v1/docs/f/crm/person?color=red")
+        .fails(400, "unknown query parameter");
+    api.get("/v1/docs/nosuch/crm/person/ada")
+        .fails(404, "no folder nosuch");
+    api.get("/v1/docs/f/nosuch/person/ada")
+        .fails(404, "no database nosuch");
+    let wrong = api.call("POST", url, &[], b"");
+    wrong.fails(405, "allowed: GET, PUT, PATCH, DELETE");
+    assert_eq!(wrong.header("allow"), Some("GET, PUT, PATCH, DELETE"));
+    api.get("/v2/anything").fails(404, "no route");
+    api.call(
+        "PUT",
+        url,
+        &[("Content-Type", "application/json"), ("If-Match", "nope")],
+        b"{}",
+    )
+    .fails(400, "If-Match");
+
+    // Larger than a document may be: 413, from the length alone.
+    let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(17 << 20));
+    api.send_json("PUT", url, &big)
+        .fails(413, "document too large");
+    // A body declared far larger than allowed is refused before it is sent.
+    let r = raw(
+        &api.target,
+        b"PUT /v1/docs/f/crm/person/ada HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{",
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    // Not HTTP at all: the server answers 400 and goes on serving.
+    let r = raw(&api.target, b"HELLO\r\n\r\n");
+    assert_eq!(r.status, 400);
+
+    assert_eq!(home.get("crm/person/ada"), before);
+    let dbs = home.run(&["ls", "--json"]).json_lines();
+    assert_eq!(dbs.len(), 1, "no database was created: {dbs:?}");
+}
+
+#[test]
+fn a_body_that_stalls_is_cut_off_and_writes_nothing() {
+    let home = Home::new();
+    home.set_config("[http]\nbody_ms = 300\n");
+    home.run(&["init"]).ok();
+    let socket = home.run(&["http", "--json"]).json()["socket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use std::io::{BufReader, Write};
+    let target = Target::Unix(socket.into());
+    let mut conn = target.connect();
+    conn.write_all(b"PUT /v1/docs/f/crm/person/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"a\"")
+        .unwrap();
+    let r = crate::http_client::read_response(&mut BufReader::new(conn));
+    r.fails(408, "did not arrive within 300 ms");
+    home.run(&["get", "crm/person/x"])
+        .fails(3, "no database crm");
+}
+
+#[test]
+fn a_bulk_import_is_one_transaction() {
+    let (home, api, _, _) = serving();
+    let url = "/v1/bulk/f/crm/person";
+    let nd = [("Content-Type", "application/x-ndjson")];
+    let good = b"{\"_id\":\"a\",\"n\":1}\n{\"_id\":\"b\",\"n\":2}\r\n\n{\"_id\":\"c\",\"n\":3}";
+    let r = api.call("POST", url, &nd, good);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["imported"], 3);
+    assert_eq!(home.records("crm/person").len(), 3);
+
+    // One bad line among many: 400 naming it, and none of them written.
+    let mut lines: Vec<String> = (0..2000).map(|i| format!(r#"{{"_id":"k{i}"}}"#)).collect();
+    lines[1500] = r#"{"_id":"k1500",}"#.into();
+    let r = api.call("POST", url, &nd, lines.join("\n").as_bytes());
+    r.fails(400, "line 1501");
+    r.fails(400, "nothing was imported");
+    assert_eq!(home.records("crm/person").len(), 3);
+    // Into a new database: a failed import leaves no file behind.
+    let r = api.call("POST", "/v1/bulk/f/fresh/person", &nd, b"{\"a\":1}\nnope\n");
+    r.fails(400, "line 2");
+    home.run(&["ls", "fresh"]).fails(3, "no database fresh");
+    api.call("POST", url, &[("Content-Type", "application/json")], b"{}")
+        .fails(415, "application/x-ndjson");
+    let dry = api.call(
+        "POST",
+        &format!("{url}?dry_run=true"),
+        &nd,
+        b"{\"_id\":\"z\"}\n",
+    );
+    assert_eq!(dry.json()["dry_run"], true);
+    assert_eq!(home.records("crm/person").len(), 3);
+}
+
+#[test]
+fn the_change_feed_resumes_from_its_cursor_with_no_gap_and_no_duplicate() {
+    let (home, api, _, _) = serving();
+    for i in 0..30 {
+        home.put(&format!("crm/person/p{i}"), &format!(r#"{{"i":{i}}}"#));
+    }
+    home.put("crm/task/t0", "{}");
+    home.put("ops/log/l0", "{}");
+
+    // Pages of a database, each resuming at the cursor of the one before.
+    let mut seqs = Vec::new();
+    let mut since = "0".to_owned();
+    loop {
+        let page = api
+            .get(&format!("/v1/changes/f/crm?since={since}&limit=7"))
+            .json();
+        let events = page["events"].as_array().unwrap().clone();
+        if events.is_empty() {
+            break;
+        }
+        seqs.extend(events.iter().map(|e| e["seq"].as_u64().unwrap()));
+        since = page["cursor"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(seqs, (1..=31).collect::<Vec<u64>>());
+
+    // A collection's feed skips the others' changes but its cursor moves
+    // past them.
+    let task = api.get("/v1/changes/f/crm/task?since=0").json();
+    assert_eq!(task["events"].as_array().unwrap().len(), 1, "{task}");
+    assert_eq!(task["cursor"], "31");
+    // The folder's feed covers both databases, with one cursor for them.
+    let folder = api.get("/v1/changes/f?since=0&limit=1000").json();
+    assert_eq!(folder["events"].as_array().unwrap().len(), 32);
+    assert_eq!(folder["cursor"], "crm:31,ops:1");
+    api.get("/v1/changes/f?since=31").fails(400, "DB:SEQ");
+    api.get("/v1/changes/f/crm?since=x").fails(400, "not a seq");
+
+    // A long poll waits for the first event.
+    let poller = {
+        let api = api.clone();
+        std::thread::spawn(move || {
+            api.get("/v1/changes/f/crm/person?feed=longpoll&since=31&timeout=20000")
+                .json()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    home.put("crm/person/late", "{}");
+    let polled = poller.join().unwrap();
+    assert_eq!(polled["events"][0]["key"], "late", "{polled}");
+    assert_eq!(polled["cursor"], "32");
+    let empty = api
+        .get("/v1/changes/f/crm?feed=longpoll&since=32&timeout=100")
+        .json();
+    assert_eq!(empty["events"], serde_json::json!([]));
+
+    // SSE: read some events, drop the connection while writes go on, come
+    // back with Last-Event-ID: every seq exactly once.
+    let mut sse = api.stream(
+        "/v1/changes/f/crm?since=20",
+        &[("Accept", "text/event-stream")],
+    );
+    assert_eq!(sse.status, 200);
+    assert_eq!(sse.header("content-type"), Some("text/event-stream"));
+    let text = sse.until(Duration::from_secs(10), |t| sse_events(t).len() >= 5);
+    let got = sse_events(&text);
+    drop(sse);
+    let (last_id, _) = got.last().unwrap().clone();
+    let writer = {
+        let home_dir = home.home();
+        let folder = home.folder();
+        std::thread::spawn(move || {
+            for i in 0..20 {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncdb"))
+                    .args(["put", &format!("crm/person/w{i}"), "{}"])
+                    .env("SYNCDB_HOME", &home_dir)
+                    .current_dir(&folder)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+            }
+        })
+    };
+    let mut again = api.stream(
+        "/v1/changes/f/crm",
+        &[("Accept", "text/event-stream"), ("Last-Event-ID", &last_id)],
+    );
+    let text = again.until(Duration::from_secs(20), |t| {
+        sse_events(t).last().is_some_and(|(_, e)| e["key"] == "w19")
+    });
+    writer.join().unwrap();
+    let mut all: Vec<u64> = got
+        .iter()
+        .map(|(_, e)| e["seq"].as_u64().unwrap())
+        .collect();
+    all.extend(
+        sse_events(&text)
+            .iter()
+            .map(|(_, e)| e["seq"].as_u64().unwrap()),
+    );
+    assert_eq!(all, (21..=52).collect::<Vec<u64>>());
+    for (id, e) in sse_events(&text) {
+        assert_eq!(
+            id,
+            e["seq"].to_string(),
+            "an event's id is the cursor after it"
+        );
+    }
+
+    // JSON Lines: the same events as `watch --json` prints.
+    let mut lines = api.stream("/v1/changes/f/crm/person/p3?feed=jsonl&since=0", &[]);
+    let text = lines.until(Duration::from_secs(10), |t| {
+        t.lines().any(|l| !l.is_empty())
+    });
+    let event: Value = serde_json::from_str(text.lines().find(|l| !l.is_empty()).unwrap()).unwrap();
+    let mut watch = home
+        .cmd(&["watch", "crm/person/p3", "--since", "0", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(watch.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(event, serde_json::from_str::<Value>(&first).unwrap());
+}
+
+#[test]
+fn the_api_resumes_after_a_restart_until_stopped() {
+    let (home, _, addr, _) = serving();
+    let t = token(&home, &[]);
+    home.put("crm/person/ada", "{}");
+    home.run(&["daemon", "stop"]).ok();
+    home.run(&["daemon", "start", "-q"]).ok();
+    let r = tcp(&addr, Some(&t)).get("/v1/docs/f/crm/person/ada");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let shown = home.run(&["http", "--json"]).json();
+    assert_eq!(shown["addr"], addr.as_str());
+    let status = home.run(&["status", "--json"]).json();
+    assert_eq!(status["daemon"]["http"]["listening"], true, "{status}");
+
+    // A stream ends, and says why, when the listener stops.
+    let api = tcp(&addr, Some(&t));
+    let mut s = api.stream("/v1/changes/f/crm?feed=sse", &[]);
+    s.until(Duration::from_secs(5), |t| t.contains("syncdb change feed"));
+    let stop = home.run(&["http", "--stop", "--json"]).json();
+    assert_eq!(stop["addr"], Value::Null);
+    let rest = s.read_to_end(Duration::from_secs(5));
+    assert!(rest.contains("event: end"), "{rest}");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "stopped listening"
+    );
+    home.run(&["daemon", "stop"]).ok();
+    home.run(&["daemon", "start", "-q"]).ok();
+    assert_eq!(home.run(&["http", "--json"]).json()["addr"], Value::Null);
+
+    // Beyond loopback without TLS is refused, as for the hub.
+    home.run(&["http", "--addr", "0.0.0.0:0"])
+        .fails(2, "without TLS");
+    home.run(&["http", "--cors-origin", "app.example"])
+        .fails(2, "scheme://host");
+}
+
+#[test]
+fn cors_headers_only_for_configured_origins() {
+    let (home, api, _, _) = serving();
+    home.put("crm/person/ada", "{}");
+    let url = "/v1/docs/f/crm/person/ada";
+    let r = api.call("GET", url, &[("Origin", "https://app.example")], b"");
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    home.run(&["http", "--cors-origin", "https://app.example"])
+        .ok();
+    let r = api.call("GET", url, &[("Origin", "https://app.example")], b"");
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let pre = api.call(
+        "OPTIONS",
+        url,
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+        b"",
+    );
+    assert_eq!(pre.status, 204);
+    assert!(
+        pre.header("access-control-allow-methods")
+            .unwrap()
+            .contains("PUT")
+    );
+    let r = api.call("GET", url, &[("Origin", "https://evil.example")], b"");
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn the_openapi_document_names_exactly_the_routes_served() {
+    let (home, api, _, _) = serving();
+    home.put("crm/person/ada", "{}");
+    let doc = api.get("/v1/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 10, "{}", paths.len());
+    let all = ["get", "put", "patch", "post", "delete"];
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{folder}", "f")
+            .replace("{db}", "crm")
+            .replace("{collection}", "person")
+            .replace("{key}", "ada");
+        for method in all {
+            let upper = method.to_ascii_uppercase();
+            // Streams are asked for one page: only the route is checked.
+            let r = api.call(
+                &upper,
+                &format!(
+                    "{concrete}{}",
+                    if concrete.contains("changes") {
+                        "?feed=normal"
+                    } else {
+                        ""
+                    }
+                ),
+                &[],
+                b"",
+            );
+            let routed = r.status != 405 && !r.text().contains("no route");
+            let listed = item.get(method).is_some();
+            assert_eq!(routed, listed, "{upper} {path}: {} {}", r.status, r.text());
+            if listed {
+                let op = &item[method];
+                assert!(
+                    op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                    "{upper} {path}"
+                );
+                let declared: Vec<u64> = op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|k| k.parse().unwrap())
+                    .collect();
+                assert!(
+                    declared.contains(&(r.status as u64)) || r.status == 415,
+                    "{upper} {path} answered {} not in {declared:?}",
+                    r.status
+                );
+            }
+        }
+    }
+}
+
+fn base64(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
