@@ -45,6 +45,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand digest 'Print a hash of each database''s merged state: equal on converged replicas'
             cand repair 'Move a damaged database file aside and pull the database again from the folder''s remotes'
             cand serve 'Serve this daemon''s folders to remotes (a hub); kept across restarts'
+            cand http 'Serve the HTTP API for applications on ADDR; kept across restarts'
             cand token 'Create, list and revoke the tokens remotes use to reach this hub'
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
@@ -391,6 +392,25 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --insecure 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)'
             cand --stop 'Stop serving'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;http'= {
+            cand --addr 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)'
+            cand --tls-cert 'PEM certificate chain, for https:// (with --tls-key)'
+            cand --tls-key 'PEM private key, for https:// (with --tls-cert)'
+            cand --cors-origin 'Let pages from ORIGIN (scheme://host[:port]) call the API; repeat for more. `--cors-origin ''''` allows none'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --insecure 'Serve plain http:// on an address beyond loopback (tokens cross the network in clear)'
+            cand --stop 'Stop the TCP listener (the Unix socket stays)'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -843,6 +863,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand digest 'Print a hash of each database''s merged state: equal on converged replicas'
             cand repair 'Move a damaged database file aside and pull the database again from the folder''s remotes'
             cand serve 'Serve this daemon''s folders to remotes (a hub); kept across restarts'
+            cand http 'Serve the HTTP API for applications on ADDR; kept across restarts'
             cand token 'Create, list and revoke the tokens remotes use to reach this hub'
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
@@ -901,6 +922,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;repair'= {
         }
         &'syncdb;help;serve'= {
+        }
+        &'syncdb;help;http'= {
         }
         &'syncdb;help;token'= {
             cand create 'Create a token and print it (shown once; only its hash is kept)'
