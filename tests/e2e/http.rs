@@ -583,3 +583,134 @@ fn base64(s: &str) -> String {
     }
     out
 }
+
+/// nkvd's own test cases (agavazov/nkvd, packages/tests/src/spec/*.spec.ts),
+/// in its order, against `/kv/f/store/items`: status, JSON body, and the
+/// `text/json` content type, each exactly as nkvd answers.
+#[test]
+fn the_kv_surface_answers_as_nkvd_does() {
+    let (home, _, addr, _) = serving();
+    let t = token(&home, &[]);
+    let api = tcp(&addr, Some(&t));
+    let base = "/kv/f/store/items";
+    let long = "x".repeat(500);
+    let rows: &[(&str, u16, &str)] = &[
+        ("/healthcheck", 200, r#"{"status":"ok"}"#),
+        ("/set?k=test:set:2&v=", 200, r#"{"success":true}"#),
+        ("/set?k=test:set:3&v=ok", 200, r#"{"success":true}"#),
+        (
+            "/set?k=test:set:utf:%E2%9C%93&v=%F0%A4%AD%A2",
+            200,
+            r#"{"success":true}"#,
+        ),
+        ("/get?k=test:set:utf:%E2%9C%93", 200, r#""𤭢""#),
+        ("/set", 400, r#"{"error":"MISSING_KEY_PARAM"}"#),
+        ("/set?k=", 400, r#"{"error":"EMPTY_KEY"}"#),
+        (
+            &format!("/set?k={long}"),
+            400,
+            r#"{"error":"MAXIMUM_KEY_LENGTH_REACHED"}"#,
+        ),
+        (
+            "/set?k=test:set:4",
+            400,
+            r#"{"error":"MISSING_VALUE_PARAM"}"#,
+        ),
+        (
+            &format!("/set?k=test:set:5&v={long}"),
+            400,
+            r#"{"error":"MAXIMUM_VALUE_LENGTH_REACHED"}"#,
+        ),
+        ("/set?k=test:get:1&v=ok", 200, r#"{"success":true}"#),
+        ("/get?k=test:get:1", 200, r#""ok""#),
+        (
+            "/get?k=test:get:missing",
+            404,
+            r#"{"error":"MISSING_RECORD"}"#,
+        ),
+        ("/get", 400, r#"{"error":"MISSING_KEY_PARAM"}"#),
+        ("/get?k=", 400, r#"{"error":"EMPTY_KEY"}"#),
+        (
+            &format!("/get?k={long}"),
+            400,
+            r#"{"error":"MAXIMUM_KEY_LENGTH_REACHED"}"#,
+        ),
+        ("/set?k=test:rm:1&v=ok", 200, r#"{"success":true}"#),
+        ("/rm?k=test:rm:1", 200, r#"{"success":true}"#),
+        ("/rm?k=test:rm:1", 404, r#"{"error":"MISSING_RECORD"}"#),
+        ("/rm", 400, r#"{"error":"MISSING_KEY_PARAM"}"#),
+        ("/set?k=test:is:1&v=ok", 200, r#"{"success":true}"#),
+        ("/is?k=test:is:1", 200, r#"{"success":true}"#),
+        (
+            "/is?k=test:is:missing",
+            404,
+            r#"{"error":"MISSING_RECORD"}"#,
+        ),
+        ("/is?k=", 400, r#"{"error":"EMPTY_KEY"}"#),
+        // The query as Node reads it: `+` is a space, a repeated key a list.
+        ("/set?k=a+b&v=1+2", 200, r#"{"success":true}"#),
+        ("/get?k=a%20b", 200, r#""1 2""#),
+        ("/get?k=a&k=b", 404, r#"{"error":"MISSING_RECORD"}"#),
+        // Keys this store keeps only encoded come back as given.
+        ("/set?k=a/b%25c&v=slash", 200, r#"{"success":true}"#),
+        ("/get?k=a/b%25c", 200, r#""slash""#),
+        (
+            "/nope",
+            404,
+            r#"{"error":"No register handler for [/nope]"}"#,
+        ),
+        ("/clear", 200, r#"{"success":true}"#),
+        ("/getKeys", 200, "[]"),
+        ("/set?k=k1&v=v1", 200, r#"{"success":true}"#),
+        ("/set?k=k2&v=v2", 200, r#"{"success":true}"#),
+        ("/set?k=k1&v=v1", 200, r#"{"success":true}"#),
+        ("/getKeys", 200, r#"["k1","k2"]"#),
+        ("/getValues", 200, r#"["v1","v2"]"#),
+        (
+            "/getAll",
+            200,
+            r#"[{"k":"k1","v":"v1"},{"k":"k2","v":"v2"}]"#,
+        ),
+    ];
+    for (path, status, body) in rows {
+        for method in ["GET", "POST"] {
+            let r = api.call(method, &format!("{base}{path}"), &[], b"");
+            assert_eq!(
+                (r.status, r.text().as_str()),
+                (*status, *body),
+                "{method} {path}"
+            );
+            assert_eq!(r.header("content-type"), Some("text/json"), "{path}");
+            if *path == "/set?k=k1&v=v1" || path.starts_with("/rm?k=test:rm") {
+                break; // once is the case
+            }
+        }
+    }
+    let status = api.get(&format!("{base}/status")).json();
+    assert_eq!(status["maxKeyLength"], 64);
+    assert_eq!(status["maxValueLength"], 256);
+    assert_eq!(status["availableRecords"], 2);
+    assert_eq!(
+        status["port"],
+        addr.rsplit(':').next().unwrap().parse::<u64>().unwrap()
+    );
+
+    // The values are ordinary records, seen and synced like any other.
+    assert_eq!(home.get("store/items/k1"), serde_json::json!({"v":"v1"}));
+    // The base URL is ours: a token is needed, and names are checked.
+    tcp(&addr, None)
+        .get(&format!("{base}/getKeys"))
+        .fails(401, "needs a token");
+    let ro = token(&home, &["--read-only"]);
+    tcp(&addr, Some(&ro))
+        .get(&format!("{base}/set?k=z&v=1"))
+        .fails(403, "read-only");
+    assert_eq!(
+        tcp(&addr, Some(&ro))
+            .get(&format!("{base}/get?k=k2"))
+            .text(),
+        r#""v2""#
+    );
+    api.get("/kv/f/bad%20db/items/getKeys")
+        .fails(400, "invalid database");
+}

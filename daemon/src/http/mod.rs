@@ -12,6 +12,7 @@ mod auth;
 mod changes;
 mod docs;
 mod error;
+mod kv;
 mod openapi;
 mod routes;
 mod unix;
@@ -72,6 +73,11 @@ pub fn router(state: Arc<State>) -> Router {
     }
     let mut router = Router::new();
     for (path, (methods, names)) in paths {
+        // `any` routes (nkvd's) take every method: no 405 to add.
+        if names.contains(&"ANY") {
+            router = router.route(path, methods);
+            continue;
+        }
         let allow = names.join(", ");
         let wrong = move |method: axum::http::Method| error::wrong_method(method, allow.clone());
         router = router.route(path, methods.fallback(wrong));

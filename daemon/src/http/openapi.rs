@@ -13,10 +13,19 @@ pub async fn document() -> Json<Value> {
 pub fn build(routes: &[Route]) -> Value {
     let mut paths = Map::new();
     for route in routes {
+        // OpenAPI names a path parameter `{rest}`, not the router's `{*rest}`.
+        let path = route.path.replace("{*", "{");
         let item = paths
-            .entry(route.path)
+            .entry(path)
             .or_insert_with(|| Value::Object(Map::new()));
-        item[route.method.to_ascii_lowercase()] = operation(route);
+        // nkvd's routes take any method: each is listed.
+        let methods = match route.method {
+            "ANY" => vec!["GET", "PUT", "POST", "PATCH", "DELETE"],
+            one => vec![one],
+        };
+        for method in methods {
+            item[method.to_ascii_lowercase()] = operation(route, method);
+        }
     }
     json!({
         "openapi": "3.1.0",
@@ -36,10 +45,14 @@ pub fn build(routes: &[Route]) -> Value {
     })
 }
 
-fn operation(route: &Route) -> Value {
+fn operation(route: &Route, method: &str) -> Value {
     let mut parameters = Vec::new();
     for segment in route.path.split('/') {
-        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        if let Some(name) = segment
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .map(|s| s.trim_start_matches('*'))
+        {
             parameters.push(json!({
                 "name": name, "in": "path", "required": true, "schema": { "type": "string" },
             }));
@@ -56,7 +69,7 @@ fn operation(route: &Route) -> Value {
         .iter()
         .map(|(code, why)| (code.to_string(), json!({ "description": why })))
         .collect();
-    let id: String = format!("{} {}", route.method, route.path)
+    let id: String = format!("{method} {}", route.path)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::routing::{self, MethodRouter};
 
-use super::{changes, docs, openapi};
+use super::{changes, docs, kv, openapi};
 use crate::state::State;
 
 pub struct Route {
@@ -76,6 +76,43 @@ const CHANGES: &[(u16, &str)] = &[
     (403, "the token does not open this folder"),
     (404, "no such folder or database"),
 ];
+
+const KV: &[(u16, &str)] = &[
+    (200, "as nkvd answers"),
+    (
+        400,
+        "as nkvd: MISSING_KEY_PARAM, EMPTY_KEY, MAXIMUM_KEY_LENGTH_REACHED, MISSING_VALUE_PARAM, MAXIMUM_VALUE_LENGTH_REACHED",
+    ),
+    (401, "no valid token"),
+    (
+        403,
+        "the token does not open this folder, or is read-only (writes)",
+    ),
+    (
+        404,
+        "as nkvd: MISSING_RECORD, or a path nkvd has no handler for",
+    ),
+];
+const KEY: &[(&str, &str)] = &[("k", "the key: 1 to 63 UTF-16 units")];
+const KEY_VALUE: &[(&str, &str)] = &[
+    ("k", "the key: 1 to 63 UTF-16 units"),
+    ("v", "the value: up to 255 UTF-16 units"),
+];
+
+macro_rules! kv {
+    ($path:literal, $handler:path, $summary:literal, $query:expr) => {
+        Route {
+            method: "ANY",
+            path: $path,
+            summary: $summary,
+            query: $query,
+            body: None,
+            responses: KV,
+            token: true,
+            handler: || routing::any($handler),
+        }
+    };
+}
 
 macro_rules! route {
     ($method:literal, $fn:ident, $path:literal, $handler:path, $summary:literal, $query:expr, $body:expr, $responses:expr) => {
@@ -254,6 +291,72 @@ pub static ROUTES: &[Route] = &[
         CHANGES_QUERY,
         None,
         CHANGES
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/set",
+        kv::set,
+        "nkvd: sets k to v (a record {\"v\": v}).",
+        KEY_VALUE
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/get",
+        kv::get,
+        "nkvd: the value of k, as a JSON string.",
+        KEY
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/rm",
+        kv::rm,
+        "nkvd: removes k.",
+        KEY
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/is",
+        kv::is,
+        "nkvd: whether k exists.",
+        KEY
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/clear",
+        kv::clear,
+        "nkvd: removes every record (drops the collection).",
+        &[]
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/getKeys",
+        kv::get_keys,
+        "nkvd: every key.",
+        &[]
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/getValues",
+        kv::get_values,
+        "nkvd: every value.",
+        &[]
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/getAll",
+        kv::get_all,
+        "nkvd: every record as {k, v}.",
+        &[]
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/healthcheck",
+        kv::healthcheck,
+        "nkvd: {\"status\": \"ok\"}.",
+        &[]
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/status",
+        kv::status,
+        "nkvd: version, hostname, port, limits and record count.",
+        &[]
+    ),
+    kv!(
+        "/kv/{folder}/{db}/{collection}/{*rest}",
+        kv::unknown,
+        "nkvd: any other path is 404 No register handler.",
+        &[]
     ),
     Route {
         method: "GET",
