@@ -94,6 +94,7 @@ fn tcp_needs_a_token_with_its_scope_and_the_unix_socket_does_not() {
     // Over TCP the daemon's own paths are not shown.
     let status = tcp(&addr, Some(&rw)).get("/v1/status").json();
     assert_eq!(status["daemon"]["socket"], "", "{status}");
+    assert!(status["daemon"].get("http_socket").is_none(), "{status}");
 
     // Revoked: refused at once, not after a cache expires.
     let id_of = |t: &str| t[4..12].to_owned();

@@ -258,6 +258,7 @@ pub async fn status(
         // Where the daemon's files are is the local user's business.
         out.daemon.socket = Default::default();
         out.daemon.config = Default::default();
+        out.daemon.http_socket = None;
     }
     Ok(axum::Json(out).into_response())
 }
