@@ -17,6 +17,7 @@ mod lifecycle;
 mod local;
 mod net_bad_input;
 mod output;
+mod page;
 mod promises;
 mod readme;
 mod schema;

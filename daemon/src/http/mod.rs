@@ -1,5 +1,5 @@
-//! The HTTP API for applications: documents, bulk import, the change feed
-//! and an nkvd-compatible key-value surface, on the address `syncdb http`
+//! The HTTP API for applications: documents, bulk import, the change feed,
+//! an nkvd-compatible key-value surface and a status page, on the address `syncdb http`
 //! sets (with a token per request) and on `http.sock` beside the daemon's
 //! socket (its owner only, no token).
 //!
@@ -14,6 +14,7 @@ mod docs;
 mod error;
 mod kv;
 mod openapi;
+mod page;
 mod routes;
 mod unix;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::routing::{self, MethodRouter};
 
-use super::{changes, docs, kv, openapi};
+use super::{changes, docs, kv, openapi, page};
 use crate::state::State;
 
 pub struct Route {
@@ -358,6 +358,16 @@ pub static ROUTES: &[Route] = &[
         "nkvd: any other path is 404 No register handler.",
         &[]
     ),
+    Route {
+        method: "GET",
+        path: "/",
+        summary: "The status page: folders, databases, remotes, the live change feed, browsing; it logs in with a token.",
+        query: &[],
+        body: None,
+        responses: &[(200, "the page (HTML)")],
+        token: false,
+        handler: || routing::get(page::page),
+    },
     Route {
         method: "GET",
         path: "/v1/openapi.json",
