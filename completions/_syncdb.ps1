@@ -426,6 +426,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)')
+            [CompletionResult]::new('--api', '--api', [CompletionResultType]::ParameterName, 'Serve the HTTP API on this port too (the routes and token rules of `syncdb http`)')
             [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Stop serving')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')

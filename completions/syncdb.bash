@@ -2604,7 +2604,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__serve)
-            opts="-C -q -v -h -V --addr --tls-cert --tls-key --create-folders --insecure --stop --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --addr --tls-cert --tls-key --create-folders --insecure --api --stop --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

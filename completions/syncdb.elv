@@ -391,6 +391,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --insecure 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)'
+            cand --api 'Serve the HTTP API on this port too (the routes and token rules of `syncdb http`)'
             cand --stop 'Stop serving'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'

@@ -226,6 +226,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-key -d 'PEM 
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l create-folders -d 'Create folders under DIR when an authorized client asks for one this hub lacks' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l insecure -d 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)'
+complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l api -d 'Serve the HTTP API on this port too (the routes and token rules of `syncdb http`)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l stop -d 'Stop serving'
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -s q -l quiet -d 'Print nothing but results and errors: no progress, no notes'

@@ -326,31 +326,13 @@ pub enum Command {
     },
     /// Serve this daemon's folders to remotes (a hub); kept across restarts.
     ///
-    /// Listens on ADDR with /v1/sync (WebSocket), /healthz and /metrics.
+    /// Listens on ADDR with /v1/sync (WebSocket), /healthz and /metrics, and
+    /// with --api the HTTP API of `syncdb http` as well.
     /// Remotes need a token from `syncdb token create`.
     #[command(
-        after_help = "Examples:\n  syncdb serve --addr localhost:7700\n  syncdb serve --addr 0.0.0.0:7700 --tls-cert cert.pem --tls-key key.pem\n  syncdb serve --addr 0.0.0.0:7700 --insecure --create-folders /srv/syncdb\n  syncdb serve --stop"
+        after_help = "Examples:\n  syncdb serve --addr localhost:7700\n  syncdb serve --addr 0.0.0.0:7700 --tls-cert cert.pem --tls-key key.pem\n  syncdb serve --addr 0.0.0.0:7700 --insecure --create-folders /srv/syncdb\n  syncdb serve --addr localhost:7700 --api\n  syncdb serve --stop"
     )]
-    Serve {
-        /// IP:PORT or localhost:PORT to listen on (port 0 picks a free one).
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
-        addr: String,
-        /// PEM certificate chain, for wss:// (with --tls-key).
-        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key, for wss:// (with --tls-cert).
-        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
-        tls_key: Option<PathBuf>,
-        /// Create folders under DIR when an authorized client asks for one this hub lacks.
-        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
-        create_folders: Option<PathBuf>,
-        /// Serve plain ws:// on an address beyond loopback (tokens cross the network in clear).
-        #[arg(long)]
-        insecure: bool,
-        /// Stop serving.
-        #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "create_folders", "insecure"])]
-        stop: bool,
-    },
+    Serve(ServeArgs),
     /// Serve the HTTP API for applications on ADDR; kept across restarts.
     ///
     /// Documents, bulk import, the change feed (JSON, long poll, Server-Sent
@@ -675,4 +657,30 @@ pub enum DaemonCommand {
     /// Say whether the daemon runs (exit code 4 if not).
     #[command(after_help = "Example:\n  syncdb daemon status -q || syncdb daemon start")]
     Status,
+}
+
+/// `syncdb serve`'s flags.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// IP:PORT or localhost:PORT to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
+    pub addr: String,
+    /// PEM certificate chain, for wss:// (with --tls-key).
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key, for wss:// (with --tls-cert).
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub tls_key: Option<PathBuf>,
+    /// Create folders under DIR when an authorized client asks for one this hub lacks.
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub create_folders: Option<PathBuf>,
+    /// Serve plain ws:// on an address beyond loopback (tokens cross the network in clear).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Serve the HTTP API on this port too (the routes and token rules of `syncdb http`).
+    #[arg(long)]
+    pub api: bool,
+    /// Stop serving.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "create_folders", "insecure", "api"])]
+    pub stop: bool,
 }

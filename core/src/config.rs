@@ -68,6 +68,9 @@ pub struct ServeConfig {
     pub create_folders: Option<PathBuf>,
     /// Allow plain `ws://` on an address beyond loopback.
     pub insecure: bool,
+    /// Serve the HTTP API (`[http]`'s routes, tokens and limits) on this
+    /// port too, beside `/v1/sync`.
+    pub api: bool,
     /// From accepting a TCP connection to its first byte, in ms.
     pub first_byte_ms: u64,
     /// From accepting a TLS connection to the end of its handshake, in ms.
@@ -96,6 +99,7 @@ impl Default for ServeConfig {
             tls_key: None,
             create_folders: None,
             insecure: false,
+            api: false,
             first_byte_ms: 5_000,
             tls_handshake_ms: 10_000,
             headers_ms: 10_000,

@@ -715,3 +715,42 @@ fn the_kv_surface_answers_as_nkvd_does() {
     api.get("/kv/f/bad%20db/items/getKeys")
         .fails(400, "invalid database");
 }
+
+#[test]
+fn the_hub_serves_the_api_on_its_port_with_api_and_only_then() {
+    // Short enough to see it pass while a stream is open.
+    let hub = Hub::with_config("redb", "[serve]\nunupgraded_ms = 700\n");
+    let (home, addr) = (&hub.home, hub.addr.clone());
+    let t = token(home, &[]);
+    home.put("crm/person/ada", r#"{"name":"Ada"}"#);
+    let r = tcp(&addr, Some(&t)).get("/v1/docs/f/crm/person/ada");
+    assert_eq!(r.status, 404, "no API without --api: {}", r.text());
+
+    // On the same address: turned on in place, kept in the config.
+    let out = home
+        .run(&["serve", "--addr", &addr, "--api", "--json"])
+        .json();
+    assert_eq!(out["api_url"], format!("http://{addr}").as_str(), "{out}");
+    let api = tcp(&addr, Some(&t));
+    assert_eq!(api.get("/v1/docs/f/crm/person/ada").json()["name"], "Ada");
+    tcp(&addr, None)
+        .get("/v1/docs/f/crm/person/ada")
+        .fails(401, "needs a token");
+    let health = request(&Target::Tcp(addr.clone()), "GET", "/healthz", &[], b"");
+    assert_eq!(health.text(), "ok\n", "the hub's own routes stay");
+
+    // An authenticated stream outlives serve.unupgraded_ms; sync still works.
+    let mut s = api.stream("/v1/changes/f/crm?feed=sse&since=now", &[]);
+    s.until(Duration::from_secs(5), |t| t.contains("syncdb change feed"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let client = hub.client("");
+    client.put("crm/person/bob", r#"{"name":"Bob"}"#);
+    client.run(&["sync", "--once"]).ok();
+    let seen = s.until(Duration::from_secs(10), |t| t.contains("bob"));
+    assert!(seen.contains("Bob"), "{seen}");
+
+    home.run(&["daemon", "stop"]).ok();
+    home.run(&["daemon", "start", "-q"]).ok();
+    let back = tcp(&addr, Some(&t)).get("/v1/docs/f/crm/person/bob");
+    assert_eq!(back.status, 200, "resumed with the API: {}", back.text());
+}

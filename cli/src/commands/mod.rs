@@ -112,22 +112,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Digest { db } => sync::digest(&ctx, db),
         Command::Repair { db } => repair::run(&ctx, &db),
         Command::Reset { db, force, timeout } => reset::run(&ctx, &db, force, timeout),
-        Command::Serve {
-            addr,
-            tls_cert,
-            tls_key,
-            create_folders,
-            insecure,
-            stop,
-        } => remote::serve(
-            &ctx,
-            addr,
-            tls_cert,
-            tls_key,
-            create_folders,
-            insecure,
-            stop,
-        ),
+        Command::Serve(args) => remote::serve(&ctx, args),
         Command::Http {
             addr,
             tls_cert,

@@ -10,7 +10,7 @@ use syncdb_core::ipc::{
 use syncdb_core::words::count;
 
 use super::{Ctx, absolute};
-use crate::args::{RemoteCommand, TokenCommand};
+use crate::args::{RemoteCommand, ServeArgs, TokenCommand};
 use crate::exit::Result;
 use crate::output;
 
@@ -70,30 +70,24 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
     }
 }
 
-pub fn serve(
-    ctx: &Ctx,
-    addr: String,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    create_folders: Option<PathBuf>,
-    insecure: bool,
-    stop: bool,
-) -> Result<()> {
+pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let params = ServeParams {
-        addr: (!stop).then_some(addr),
-        tls_cert: tls_cert.as_deref().map(absolute).transpose()?,
-        tls_key: tls_key.as_deref().map(absolute).transpose()?,
-        create_folders: create_folders.as_deref().map(absolute).transpose()?,
-        insecure,
-        stop,
+        addr: (!args.stop).then_some(args.addr),
+        tls_cert: args.tls_cert.as_deref().map(absolute).transpose()?,
+        tls_key: args.tls_key.as_deref().map(absolute).transpose()?,
+        create_folders: args.create_folders.as_deref().map(absolute).transpose()?,
+        insecure: args.insecure,
+        api: args.api,
+        stop: args.stop,
     };
     let out = ctx.client()?.call::<Serve>(&params)?;
     if ctx.global.json {
         return output::json(&out);
     }
-    match out.url {
-        Some(url) => output::line(format!("serving on {url}")),
-        None => output::line("not serving"),
+    match (out.url, out.api_url) {
+        (Some(url), Some(api)) => output::line(format!("serving on {url}, the HTTP API on {api}")),
+        (Some(url), None) => output::line(format!("serving on {url}")),
+        _ => output::line("not serving"),
     }
 }
 

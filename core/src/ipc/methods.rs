@@ -781,6 +781,9 @@ pub struct ServeParams {
     pub tls_key: Option<PathBuf>,
     pub create_folders: Option<PathBuf>,
     pub insecure: bool,
+    /// The HTTP API on the same port too.
+    #[serde(default)]
+    pub api: bool,
     /// Stop serving (and forget it in the config).
     pub stop: bool,
 }
@@ -792,6 +795,9 @@ pub struct ServeOutput {
     /// What remotes put in `remote add`: `ws://ADDR` or `wss://ADDR`.
     #[serde(default)]
     pub url: Option<String>,
+    /// The HTTP API's base URL on the same port, with `--api`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -336,6 +336,7 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
                 tls_key: None,
                 create_folders: None,
                 insecure: false,
+                api: false,
                 ..current.clone()
             };
             Ok(())
@@ -343,6 +344,7 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         return Ok(ServeOutput {
             addr: None,
             url: None,
+            api_url: None,
         });
     }
     let cfg = ServeConfig {
@@ -351,6 +353,7 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         tls_key: p.tls_key,
         create_folders: p.create_folders,
         insecure: p.insecure,
+        api: p.api,
         ..current
     };
     serve::check_addr(&cfg).map_err(bad_input)?;
@@ -368,14 +371,18 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
         .await
         .map_err(|e| RpcError::new(ErrorCode::Storage, e))?;
     // Keep the real port, so a restart serves on the same address.
-    let saved_tls = cfg.tls_cert.is_some();
+    let (saved_tls, api) = (cfg.tls_cert.is_some(), cfg.api);
     let mut saved = cfg;
     saved.addr = Some(addr.to_string());
     state.update_config(|c| {
         c.serve = saved;
         Ok(())
     })?;
-    let scheme = if saved_tls { "wss" } else { "ws" };
+    let (scheme, api_scheme) = if saved_tls {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     // Served as `localhost`: remotes dial that name, the one a certificate
     // made for it lists.
     let host = match given_host.eq_ignore_ascii_case("localhost") {
@@ -385,5 +392,6 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
     Ok(ServeOutput {
         addr: Some(addr.to_string()),
         url: Some(format!("{scheme}://{host}")),
+        api_url: api.then(|| format!("{api_scheme}://{host}")),
     })
 }

@@ -46,7 +46,7 @@ pub enum Kind {
 impl Kind {
     fn router(self, state: &Arc<State>) -> Router {
         match self {
-            Kind::Hub => super::serve::router(state.clone()),
+            Kind::Hub => super::serve::router(state.clone()).fallback(api_on_hub(state)),
             Kind::Api => crate::http::router(state.clone()),
         }
     }
@@ -497,7 +497,7 @@ async fn accept_loop(
                 // An upgrade completes `connection` (the session lives on in
                 // its own task), so only a connection that never upgrades
                 // meets this.
-                _ = sleep_or_never(deadlines.unupgraded) => {
+                _ = unupgraded(deadlines.unupgraded, &pending) => {
                     tracing::debug!(%peer, "closed a connection not upgraded within serve.unupgraded_ms");
                 }
             }
@@ -505,9 +505,54 @@ async fn accept_loop(
     }
 }
 
-async fn sleep_or_never(d: Option<Duration>) {
+/// What the hub's port answers beyond its own routes: the HTTP API when
+/// it serves with `api` (read per request, so `serve --api` on the same
+/// address turns it on in place), else an empty 404 as before.
+fn api_on_hub(
+    state: &Arc<State>,
+) -> impl Fn(
+    axum::extract::Request,
+) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    let api = crate::http::router(state.clone());
+    let state = Arc::downgrade(state);
+    move |req| {
+        let mut api = api.clone();
+        let on = state.upgrade().is_some_and(|s| {
+            s.sync
+                .serving
+                .lock()
+                .expect("serving")
+                .as_ref()
+                .is_some_and(|server| server.cfg.api)
+        });
+        Box::pin(async move {
+            use axum::response::IntoResponse;
+            if !on {
+                return axum::http::StatusCode::NOT_FOUND.into_response();
+            }
+            match tower_service::Service::call(&mut api, req).await {
+                Ok(res) => res,
+                Err(never) => match never {},
+            }
+        })
+    }
+}
+
+/// The deadline of a connection that never upgrades: none once a request
+/// on it has shown a valid token (an API call on the hub's port, a change
+/// stream that may last), as on the API's own port.
+async fn unupgraded(d: Option<Duration>, pending: &Pending) {
     match d {
-        Some(d) => tokio::time::sleep(d).await,
+        Some(d) => {
+            tokio::time::sleep(d).await;
+            if pending.done.load(Ordering::Relaxed) {
+                std::future::pending::<()>().await;
+            }
+        }
         None => std::future::pending().await,
     }
 }
