@@ -54,15 +54,25 @@ pub enum WriteOp {
         allow_data_loss: bool,
     },
     /// Writes nothing: fails the whole transaction with
-    /// [`StoreError::Precondition`] unless the record's newest version is
-    /// `version` (`None`: unless the record does not exist). Put before the
-    /// write it guards, in the same transaction, it makes that write
-    /// conditional (HTTP's `If-Match`).
+    /// [`StoreError::Precondition`] unless the record is as `expected`.
+    /// Put before the write it guards, in the same transaction, it makes
+    /// that write conditional (HTTP's `If-Match`, `If-None-Match: *`).
     Expect {
         collection: Name,
         key: Key,
-        version: Option<Version>,
+        expected: Expected,
     },
+}
+
+/// What [`WriteOp::Expect`] asks of a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// It does not exist (never written, or deleted).
+    Absent,
+    /// It exists, whatever its version.
+    Present,
+    /// Its newest version is one of these.
+    Version(Vec<Version>),
 }
 
 /// What one operation did.
@@ -478,14 +488,20 @@ impl Batch<'_> {
             WriteOp::Expect {
                 collection,
                 key,
-                version,
+                expected,
             } => {
                 let current = self
                     .txn
                     .get(collection, key)?
                     .filter(|s| s.state.exists())
                     .map(|s| s.state.max_version().unwrap_or_default());
-                match current == *version {
+                let holds = match (expected, current) {
+                    (Expected::Absent, current) => current.is_none(),
+                    (Expected::Present, current) => current.is_some(),
+                    (Expected::Version(any), Some(v)) => any.contains(&v),
+                    (Expected::Version(_), None) => false,
+                };
+                match holds {
                     true => Ok(OpOutcome::Unchanged),
                     false => Err(StoreError::Precondition(Precondition {
                         collection: collection.clone(),
@@ -879,18 +895,43 @@ impl Reader {
         after: Option<&Key>,
         limit: usize,
     ) -> Result<Vec<(Key, String)>> {
+        self.list_within(collection, prefix, after, limit, usize::MAX)
+    }
+
+    /// As [`Reader::list`], stopping once the documents add up to `max_bytes`
+    /// (past the first one, so a page always moves on). The store is read
+    /// in steps sized by the documents seen so far, so a page of large
+    /// ones holds little more than `max_bytes` in memory.
+    pub fn list_within(
+        &self,
+        collection: &Name,
+        prefix: &str,
+        after: Option<&Key>,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Key, String)>> {
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         let mut cursor = after.cloned();
-        while out.len() < limit {
-            let want = (limit - out.len()).max(64);
+        while out.len() < limit && (out.is_empty() || bytes < max_bytes) {
+            let left = limit - out.len();
+            let want = match (max_bytes, out.len()) {
+                (usize::MAX, _) => left.max(64),
+                (_, 0) => left.min(16),
+                (_, n) => ((max_bytes - bytes) / (bytes / n).max(1))
+                    .clamp(1, 1024)
+                    .min(left),
+            };
             let page = guarded(|| self.engine.scan(collection, prefix, cursor.as_ref(), want))?;
             let Some((last, _)) = page.last() else { break };
             cursor = Some(last.clone());
             let full = page.len();
             for (key, state) in page {
-                if out.len() < limit
-                    && let Some(doc) = state.visible_json()
-                {
+                if out.len() >= limit || (!out.is_empty() && bytes >= max_bytes) {
+                    break;
+                }
+                if let Some(doc) = state.visible_json() {
+                    bytes += doc.len();
                     out.push((key, doc));
                 }
             }

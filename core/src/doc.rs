@@ -89,7 +89,7 @@ fn in_words(reason: &str) -> String {
         "expected `,` or `}`" => "expected `,` or `}` after a field's value",
         "expected `,` or `]`" => "expected `,` or `]` after an array element",
         "trailing characters" => {
-            "more text after the JSON value (one document at a time; JSON Lines need --batch)"
+            "more text after the JSON value (one document at a time; JSON Lines are imported with put --batch, or POST /v1/bulk)"
         }
         "invalid escape" => {
             "invalid escape in a string (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use syncdb_core::db::Commit;
+use syncdb_core::db::{Commit, Expected};
 use syncdb_core::store::StoreError;
 use syncdb_core::{
     Change, Database, Document, EngineKind, Item, Key, Name, OpOutcome, Reader, SiteId, Version,
@@ -842,10 +842,10 @@ fn compaction_after_a_drop_keeps_the_marker_and_everything_replicas_agree_on(kin
 fn an_expect_that_fails_writes_nothing_of_its_transaction(kind: EngineKind) {
     let mut r = Replica::new(kind);
     let (_, v1) = written(&r.put("person", "1", r#"{"a":1}"#));
-    let expect = |version| WriteOp::Expect {
+    let expect = |expected| WriteOp::Expect {
         collection: name("person"),
         key: key("1"),
-        version,
+        expected,
     };
     let put = |json| WriteOp::Put {
         collection: name("person"),
@@ -855,12 +855,15 @@ fn an_expect_that_fails_writes_nothing_of_its_transaction(kind: EngineKind) {
     let now = r.tick();
     let (_, outcomes) = r
         .db()
-        .commit(&[expect(Some(v1)), put(r#"{"a":2}"#)], now)
+        .commit(
+            &[expect(Expected::Version(vec![v1])), put(r#"{"a":2}"#)],
+            now,
+        )
         .unwrap();
     assert_eq!(outcomes[0], OpOutcome::Unchanged);
     let (_, v2) = written(&outcomes[1]);
     let high = r.high_seq();
-    for stale in [Some(v1), None] {
+    for stale in [Expected::Version(vec![v1]), Expected::Absent] {
         let now = r.tick();
         let err = r
             .db()
@@ -873,17 +876,27 @@ fn an_expect_that_fails_writes_nothing_of_its_transaction(kind: EngineKind) {
     }
     assert_eq!(r.get("person", "1").as_deref(), Some(r#"{"a":2}"#));
     assert_eq!(r.high_seq(), high, "no seq used");
+    // One of several versions, and any version at all.
+    let now = r.tick();
+    r.db()
+        .commit(&[expect(Expected::Version(vec![v1, v2]))], now)
+        .unwrap();
+    let now = r.tick();
+    r.db().commit(&[expect(Expected::Present)], now).unwrap();
     // Absent: true of a key never written and of a deleted one.
-    let absent = |k: &str| WriteOp::Expect {
+    let on = |k: &str, expected| WriteOp::Expect {
         collection: name("person"),
         key: key(k),
-        version: None,
+        expected,
     };
     let now = r.tick();
-    r.db().commit(&[absent("2")], now).unwrap();
+    r.db().commit(&[on("2", Expected::Absent)], now).unwrap();
+    let now = r.tick();
+    let err = r.db().commit(&[on("2", Expected::Present)], now);
+    assert!(matches!(err, Err(StoreError::Precondition(_))), "{err:?}");
     r.delete("person", "1");
     let now = r.tick();
-    r.db().commit(&[absent("1")], now).unwrap();
+    r.db().commit(&[on("1", Expected::Absent)], now).unwrap();
 }
 
 fn failed_transaction_writes_nothing(kind: EngineKind) {

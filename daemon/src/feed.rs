@@ -25,8 +25,16 @@ use crate::ipc::errors::{bad_input, replica_error};
 use crate::replicas::CommitNote;
 use crate::state::State;
 
-/// Feed entries read per page when catching up.
+/// Feed entries read per page when catching up, at most.
 const PAGE: usize = 1024;
+/// Bytes of documents a feed holds ready, and hands out in one take, at
+/// most (past the first event): pages of large documents stay small, and
+/// so does a feed reading them. Pages read are sized by what the last held.
+const READY_BYTES: usize = 8 << 20;
+
+fn doc_bytes(event: &Event) -> usize {
+    event.doc.as_ref().map_or(0, |d| d.get().len())
+}
 
 /// What a feed is of.
 #[derive(Clone, Debug, Default)]
@@ -119,8 +127,11 @@ pub struct Feed {
     notes: broadcast::Receiver<Arc<CommitNote>>,
     cursors: BTreeMap<Name, Cursor>,
     ready: VecDeque<Ready>,
-    /// Events in `ready`.
+    /// Events in `ready`, and the bytes of their documents.
     events: usize,
+    ready_bytes: usize,
+    /// Entries to read in the next page of the stored feed.
+    page: usize,
     /// Databases whose stored feed may hold entries above `read`.
     behind: BTreeSet<Name>,
 }
@@ -156,6 +167,14 @@ impl Feed {
                 Since::Now => replica.high_seq(),
                 Since::Seqs(seqs) => seqs.get(&name).copied().unwrap_or(0),
             };
+            // Not a cursor this feed gave: it would skip every change
+            // until the feed caught up with it.
+            if seq > replica.high_seq() {
+                return Err(bad_input(format!(
+                    "cursor {seq} is past the end of {name}'s change feed (its last seq is {}); resume from a cursor the feed gave, 0 or now",
+                    replica.high_seq()
+                )));
+            }
             if seq < replica.high_seq() {
                 behind.insert(name.clone());
             }
@@ -176,6 +195,8 @@ impl Feed {
             cursors,
             ready: VecDeque::new(),
             events: 0,
+            ready_bytes: 0,
+            page: 64,
             behind,
         })
     }
@@ -213,6 +234,7 @@ impl Feed {
     ) -> Result<Vec<(Event, String)>, RpcError> {
         self.drain_notes();
         while self.events < max
+            && self.ready_bytes < READY_BYTES
             && let Some(name) = self.behind.pop_first()
         {
             self.read_stored(&name, max)?;
@@ -305,10 +327,11 @@ impl Feed {
     /// time, until `max` events are ready or it is read to the end.
     fn read_stored(&mut self, name: &Name, max: usize) -> Result<(), RpcError> {
         loop {
+            let want = self.page;
             let cursor = self.cursors.get_mut(name).expect("a cursor per database");
             let page = cursor
                 .reader
-                .changes_since(cursor.read, PAGE)
+                .changes_since(cursor.read, want)
                 .map_err(|e| {
                     tracing::warn!(db = %name, error = %e, "cannot read the change feed");
                     RpcError::new(
@@ -319,13 +342,17 @@ impl Feed {
             if let Some(last) = page.last() {
                 cursor.read = last.seq;
             }
+            let held = self.ready_bytes;
             for c in &page {
                 self.push(name, c.seq, Some(c));
             }
-            if page.len() < PAGE {
+            // An entry's state is about its document's size, or more.
+            let per_entry = (self.ready_bytes - held) / page.len().max(1) + 64;
+            self.page = (READY_BYTES / per_entry).clamp(1, PAGE);
+            if page.len() < want {
                 return Ok(());
             }
-            if self.events >= max {
+            if self.events >= max || self.ready_bytes >= READY_BYTES {
                 // Not read to the end: come back to it.
                 self.behind.insert(name.clone());
                 return Ok(());
@@ -346,6 +373,7 @@ impl Feed {
             return;
         }
         self.events += usize::from(event.is_some());
+        self.ready_bytes += event.as_ref().map_or(0, doc_bytes);
         self.ready.push_back(Ready {
             db: db.clone(),
             seq,
@@ -353,11 +381,13 @@ impl Feed {
         });
     }
 
-    /// Takes up to `max` events, and the positions around them.
+    /// Takes up to `max` events (and [`READY_BYTES`] of documents past
+    /// the first), and the positions around them.
     fn take(&mut self, max: usize, marked: bool) -> Vec<(Event, String)> {
         let mut out = Vec::with_capacity(self.events.min(max));
+        let mut bytes = 0;
         while let Some(front) = self.ready.front() {
-            if front.event.is_some() && out.len() >= max {
+            if front.event.is_some() && (out.len() >= max || bytes >= READY_BYTES) {
                 break;
             }
             let r = self.ready.pop_front().expect("front");
@@ -366,6 +396,8 @@ impl Feed {
             }
             if let Some(event) = r.event {
                 self.events -= 1;
+                self.ready_bytes -= doc_bytes(&event);
+                bytes += doc_bytes(&event);
                 let cursor = if marked { self.cursor() } else { String::new() };
                 out.push((event, cursor));
             }

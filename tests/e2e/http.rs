@@ -218,7 +218,9 @@ fn bad_requests_get_a_clear_status_and_write_nothing() {
         .fails(400, "invalid database");
     api.send_json("PUT", url, "[1,2]").fails(400, "object");
     api.get("/v1/docs/f/crm/person?limit=5000")
-        .fails(400, "from 0 to 1000");
+        .fails(400, "from 1 to 1000");
+    api.get("/v1/docs/f/crm/person?limit=0")
+        .fails(400, "from 1 to 1000");
     api.get("/v1/docs/f/crm/person?color=red")
         .fails(400, "unknown query parameter");
     api.get("/v1/docs/nosuch/crm/person/ada")
@@ -346,6 +348,10 @@ fn the_change_feed_resumes_from_its_cursor_with_no_gap_and_no_duplicate() {
     assert_eq!(folder["cursor"], "crm:31,ops:1");
     api.get("/v1/changes/f?since=31").fails(400, "DB:SEQ");
     api.get("/v1/changes/f/crm?since=x").fails(400, "not a seq");
+    api.get("/v1/changes/f/crm?since=99")
+        .fails(400, "past the end");
+    api.get("/v1/changes/f?since=crm:5,ops:2")
+        .fails(400, "past the end");
 
     // A long poll waits for the first event.
     let poller = {
@@ -753,4 +759,247 @@ fn the_hub_serves_the_api_on_its_port_with_api_and_only_then() {
     home.run(&["daemon", "start", "-q"]).ok();
     let back = tcp(&addr, Some(&t)).get("/v1/docs/f/crm/person/bob");
     assert_eq!(back.status, 200, "resumed with the API: {}", back.text());
+}
+
+/// Every route that writes, given each kind of bad input, answers its
+/// status with a message that says what was wrong, and the folder is as
+/// it was: the HTTP counterpart of the socket's bad-input table. (Wrong
+/// methods on every route are checked against the OpenAPI document above.)
+#[test]
+fn bad_input_on_every_writing_route_is_refused_and_writes_nothing() {
+    let home = Home::new();
+    home.set_config("[http]\nmax_body_bytes = 1048576\n");
+    home.run(&["init", "--engine", "redb"]).ok();
+    let socket = home.run(&["http", "--json"]).json()["socket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let api = Api {
+        target: Target::Unix(socket.into()),
+        token: None,
+    };
+    home.put("crm/person/ada", r#"{"name":"Ada"}"#);
+    let snapshot = || {
+        (
+            home.run(&["ls", "--json"]).json_lines(),
+            home.run(&["ls", "crm/person", "--json"]).json_lines(),
+            home.run(&["digest", "--json"]).json(),
+        )
+    };
+    let before = snapshot();
+
+    let json = "application/json";
+    let lines = "application/x-ndjson";
+    let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(2 << 20));
+    let long_key = "k".repeat(2000);
+    let doc = "/v1/docs/f/crm/person/ada";
+    let coll = "/v1/docs/f/crm/person";
+    let bulk = "/v1/bulk/f/crm/person";
+    type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, u16, &'a str);
+    #[rustfmt::skip]
+    let cases: Vec<Case> = vec![
+        // Malformed or wrong-shaped bodies.
+        ("PUT", doc.into(), Some(json), br#"{"name":"#.to_vec(), 400, "JSON"),
+        ("PUT", doc.into(), Some(json), b"[1,2]".to_vec(), 400, "object"),
+        ("PUT", doc.into(), Some(json), b"".to_vec(), 400, "JSON"),
+        ("PUT", doc.into(), Some(json), b"\xff\xfe{}".to_vec(), 400, "UTF-8"),
+        ("PATCH", doc.into(), Some(json), b"{oops}".to_vec(), 400, "JSON"),
+        ("PATCH", doc.into(), Some(json), b"7".to_vec(), 400, "object"),
+        ("POST", coll.into(), Some(json), b"{,}".to_vec(), 400, "JSON"),
+        ("POST", coll.into(), Some(json), b"\"text\"".to_vec(), 400, "object"),
+        ("POST", bulk.into(), Some(lines), b"{\"_id\":\"a\"}\n{broken\n".to_vec(), 400, "line 2"),
+        ("POST", bulk.into(), Some(lines), b"{\"_id\":\"b\"}\n[1]\n".to_vec(), 400, "line 2"),
+        ("GET", "/kv/f/crm/person/set?k=a".into(), None, vec![], 400, "MISSING_VALUE_PARAM"),
+        // Wrong or missing Content-Type.
+        ("PUT", doc.into(), None, b"{}".to_vec(), 415, "Content-Type"),
+        ("PATCH", doc.into(), Some("text/plain"), b"{}".to_vec(), 415, "Content-Type"),
+        ("POST", coll.into(), Some("application/xml"), b"{}".to_vec(), 415, "Content-Type"),
+        ("POST", bulk.into(), Some("text/csv"), b"{}\n".to_vec(), 415, "Content-Type"),
+        // Too large.
+        ("PUT", doc.into(), Some(json), big.clone().into_bytes(), 413, "max_body_bytes"),
+        ("PATCH", doc.into(), Some(json), big.clone().into_bytes(), 413, "max_body_bytes"),
+        ("POST", coll.into(), Some(json), big.clone().into_bytes(), 413, "max_body_bytes"),
+        ("POST", bulk.into(), Some(lines), big.clone().into_bytes(), 413, "max_body_bytes"),
+        // Bad names, in every position.
+        ("PUT", "/v1/docs/f/bad%20db/person/x".into(), Some(json), b"{}".to_vec(), 400, "invalid database"),
+        ("PUT", "/v1/docs/f/crm/per%2Fson/x".into(), Some(json), b"{}".to_vec(), 400, "invalid collection"),
+        ("PUT", "/v1/docs/f/..%2F..%2Fetc/person/x".into(), Some(json), b"{}".to_vec(), 400, "invalid database"),
+        ("PUT", format!("/v1/docs/f/crm/person/{long_key}"), Some(json), b"{}".to_vec(), 400, "key"),
+        ("PUT", "/v1/docs/no%00such/crm/person/x".into(), Some(json), b"{}".to_vec(), 404, "no folder"),
+        ("POST", "/v1/bulk/f/crm/%2E%2E".into(), Some(lines), b"{}\n".to_vec(), 400, "invalid collection"),
+        ("DELETE", "/v1/docs/f/crm/person/nobody".into(), None, vec![], 404, "no record"),
+        ("GET", "/kv/f/bad%20db/person/set?k=a&v=1".into(), None, vec![], 400, "invalid database"),
+        ("PUT", "/v1/docs/f/crm/person/%ff".into(), Some(json), b"{}".to_vec(), 400, "UTF-8"),
+        // Conditions that do not hold (the If-Match each sends is below).
+        ("DELETE", doc.into(), None, vec![], 412, "is at version"),
+        ("PUT", "/v1/docs/f/crm/person/nobody".into(), Some(json), b"{}".to_vec(), 412, "person/nobody"),
+        ("PATCH", doc.into(), Some(json), b"{}".to_vec(), 412, "is at version"),
+    ];
+    let if_match = |path: &str, method: &str| match (path.ends_with("nobody"), method) {
+        (true, _) => "*",
+        (false, "PATCH") => {
+            "W/\"0000000000000-0000-0000000000000000\", \"0000000000001-0000-0000000000000000\""
+        }
+        _ => "\"0000000000000-0000-0000000000000000\"",
+    };
+    for (method, path, ct, body, status, needle) in &cases {
+        let mut headers = Vec::new();
+        if let Some(ct) = ct {
+            headers.push(("Content-Type", *ct));
+        }
+        if *status == 412 {
+            headers.push(("If-Match", if_match(path, method)));
+        }
+        let r = api.call(method, path, &headers, body);
+        let short: String = path.chars().take(60).collect();
+        assert_eq!(r.status, *status, "{method} {short}: {}", r.text());
+        let text = r.text();
+        assert!(
+            text.contains(needle),
+            "{method} {short}: {text:?} lacks {needle:?}"
+        );
+    }
+    assert_eq!(snapshot(), before, "something was written");
+}
+
+/// Slow clients on TCP: headers that trickle in past `serve.headers_ms`
+/// and a body that stalls past `http.body_ms` are cut off, and others are
+/// served meanwhile.
+#[test]
+fn slow_clients_are_cut_off_and_do_not_hold_up_others() {
+    use std::io::{BufReader, Write};
+    let home = Home::new();
+    home.set_config("[serve]\nheaders_ms = 600\n[http]\nbody_ms = 600\n");
+    home.run(&["init", "--engine", "redb"]).ok();
+    let addr = home
+        .run(&["http", "--addr", "127.0.0.1:0", "--json"])
+        .json()["addr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = token(&home, &[]);
+    home.put("crm/person/ada", r#"{"name":"Ada"}"#);
+
+    // Headers a byte at a time, never finished.
+    let trickle = {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            let start = std::time::Instant::now();
+            for b in b"GET /v1/folders HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                .iter()
+                .cycle()
+            {
+                if s.write_all(&[*b]).is_err() || start.elapsed() > Duration::from_secs(5) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            start.elapsed()
+        })
+    };
+    // A body that stops halfway, with a valid token.
+    let mut stalled = Target::Tcp(addr.clone()).connect();
+    stalled
+        .write_all(
+            format!(
+                "PUT /v1/docs/f/crm/person/eve HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{{\"name\""
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    // Idle connections from this address beyond its cap close its oldest
+    // ones, not the newest, so they cannot keep a quick client out.
+    let idle: Vec<_> = (0..40)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    // Meanwhile a quick client gets its answers.
+    let quick = tcp(&addr, Some(&t));
+    for _ in 0..5 {
+        assert_eq!(quick.get("/v1/docs/f/crm/person/ada").json()["name"], "Ada");
+    }
+    let r = crate::http_client::read_response(&mut BufReader::new(stalled));
+    r.fails(408, "did not arrive within 600 ms");
+    let cut_after = trickle.join().unwrap();
+    assert!(
+        cut_after < Duration::from_secs(3),
+        "trickled headers were cut after {cut_after:?}"
+    );
+    home.run(&["get", "crm/person/eve"]).fails(3, "no record");
+    assert_eq!(quick.get("/v1/docs/f/crm/person/ada").status, 200);
+    drop(idle);
+}
+
+/// Any document a write accepts can be listed and fed, and pages of large
+/// documents end by size and go on from their cursor.
+#[test]
+fn pages_hold_any_document_and_end_by_size() {
+    let (home, api, _, _) = serving();
+    // Nested as deep as a document may be.
+    let deep = format!("{}1{}", r#"{"a":"#.repeat(128), "}".repeat(128));
+    api.send_json("PUT", "/v1/docs/f/crm/deep/k", &deep).json();
+    // (Read as text: this client's JSON parser stops one level short.)
+    for path in [
+        "/v1/docs/f/crm/deep",
+        "/v1/changes/f/crm/deep?since=0",
+        "/v1/changes/f?since=0",
+    ] {
+        let r = api.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert!(r.text().contains(&deep), "{path}");
+    }
+
+    // Six documents of 3 MiB: a list page stops past 4 MiB, a feed page
+    // past 8 MiB, and paging on reads each once.
+    let big = |i: usize| format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(3 << 20));
+    for i in 0..6 {
+        let r = api.send_json("PUT", &format!("/v1/docs/f/crm/big/b{i}"), &big(i));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let mut seen = Vec::new();
+    let mut url = "/v1/docs/f/crm/big?limit=1000".to_owned();
+    loop {
+        let page = api.get(&url).json();
+        let records = page["records"].as_array().unwrap();
+        assert!(records.len() <= 2, "{} records in one page", records.len());
+        seen.extend(records.iter().map(|r| r["doc"]["i"].as_u64().unwrap()));
+        match page["next"].as_str() {
+            Some(next) => url = format!("/v1/docs/f/crm/big?limit=1000&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..6).collect::<Vec<u64>>());
+    let mut fed = Vec::new();
+    let mut since = "0".to_owned();
+    loop {
+        let page = api
+            .get(&format!("/v1/changes/f/crm/big?since={since}"))
+            .json();
+        let events = page["events"].as_array().unwrap();
+        if events.is_empty() {
+            break;
+        }
+        assert!(events.len() <= 3, "{} events in one page", events.len());
+        fed.extend(events.iter().map(|e| e["doc"]["i"].as_u64().unwrap()));
+        since = page["cursor"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(fed, (0..6).collect::<Vec<u64>>());
+
+    // If-Match: any of a list, or `*` for any current record.
+    let tag = api
+        .get("/v1/docs/f/crm/big/b0")
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let list = format!("\"0000000000000-0000-0000000000000000\", {tag}");
+    for m in [list.as_str(), "*"] {
+        let r = api.call(
+            "PATCH",
+            "/v1/docs/f/crm/big/b0",
+            &[("Content-Type", "application/json"), ("If-Match", m)],
+            br#"{"pad":"short"}"#,
+        );
+        assert_eq!(r.status, 200, "If-Match {m}: {}", r.text());
+    }
+    assert_eq!(home.get("crm/big/b0")["pad"], "short");
 }

@@ -39,6 +39,7 @@ pub fn run(
         prefix: prefix.to_owned(),
         after: None,
         limit: PAGE,
+        max_bytes: None,
         keys_only,
         all,
     };

@@ -229,6 +229,10 @@ pub struct LsParams {
     #[serde(default)]
     pub after: Option<Key>,
     pub limit: usize,
+    /// Records: stop once their documents add up to this many bytes (past
+    /// the first record); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<usize>,
     #[serde(default)]
     pub keys_only: bool,
     /// Databases: list dropped ones too.

@@ -277,12 +277,21 @@ pub async fn cors(AxumState(state): AxumState<Arc<State>>, req: Request, next: N
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let allowed = origin.filter(|o| {
+    let origin_sent = origin.is_some();
+    let (cors_on, allowed) = {
         let config = state.config.lock().expect("config");
-        config.http.cors_origins.iter().any(|a| a == o || a == "*")
-    });
+        let origins = &config.http.cors_origins;
+        let allowed = origin.filter(|o| origins.iter().any(|a| a == o || a == "*"));
+        (!origins.is_empty(), allowed)
+    };
     let Some(origin) = allowed else {
-        return next.run(req).await;
+        let mut resp = next.run(req).await;
+        // A cache must not hand this answer to an origin that is allowed.
+        if origin_sent && cors_on {
+            resp.headers_mut()
+                .append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        return resp;
     };
     let preflight = req.method() == Method::OPTIONS
         && req
@@ -316,7 +325,7 @@ pub async fn cors(AxumState(state): AxumState<Arc<State>>, req: Request, next: N
     }
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("etag, location"),
+        HeaderValue::from_static("etag, location, x-syncdb-seq"),
     );
     resp
 }

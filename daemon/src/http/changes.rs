@@ -9,21 +9,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State as AxumState};
+use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use syncdb_core::ipc::Event;
 
 use super::auth::Caller;
-use super::docs::{Params, blocking, key, name, number, query};
-use super::error::ApiError;
+use super::docs::{Params, blocking, key, name, number, page_limit, query};
+use super::error::{ApiError, Path};
 use crate::feed::{Feed, Scope, Since};
 use crate::state::State;
 
 type Api = AxumState<Arc<State>>;
 
-const DEFAULT_PAGE: u64 = 1000;
-const MAX_PAGE: u64 = 10_000;
+const DEFAULT_PAGE: usize = 1000;
+const MAX_PAGE: usize = 10_000;
 const DEFAULT_WAIT_MS: u64 = 30_000;
 const MAX_WAIT_MS: u64 = 300_000;
 const DEFAULT_HEARTBEAT_MS: u64 = 15_000;
@@ -131,14 +131,17 @@ async fn changes(
         None => Since::Seqs(BTreeMap::new()),
         Some(text) => Since::parse(text, scope.db.as_ref())?,
     };
-    let limit = number(&q, "limit", MAX_PAGE)?.unwrap_or(DEFAULT_PAGE) as usize;
-    let wait =
-        Duration::from_millis(number(&q, "timeout", MAX_WAIT_MS)?.unwrap_or(DEFAULT_WAIT_MS));
-    let heartbeat = Duration::from_millis(
-        number(&q, "heartbeat", MAX_WAIT_MS)?
-            .unwrap_or(DEFAULT_HEARTBEAT_MS)
-            .max(100),
-    );
+    let limit = page_limit(&q, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
+    let ms = |name: &str, default: u64| {
+        number(&q, name, MAX_WAIT_MS)
+            .map_err(|mut e| {
+                e.message.push_str(" (milliseconds)");
+                e
+            })
+            .map(|n| Duration::from_millis(n.unwrap_or(default)))
+    };
+    let wait = ms("timeout", DEFAULT_WAIT_MS)?;
+    let heartbeat = ms("heartbeat", DEFAULT_HEARTBEAT_MS)?.max(Duration::from_millis(100));
     let s = state.clone();
     let feed = blocking(move || Ok(Feed::open(&s, folder, scope, since)?)).await?;
     match mode {
@@ -156,8 +159,15 @@ async fn changes(
                     _ = state.stopped() => {}
                 }
             }
-            let body = serde_json::json!({ "events": events, "cursor": feed.cursor() });
-            Ok(axum::Json(body).into_response())
+            // Serialized as they are: a document at the deepest nesting
+            // allowed would not go through a `serde_json::Value`.
+            #[derive(serde::Serialize)]
+            struct Page {
+                events: Vec<syncdb_core::ipc::Event>,
+                cursor: String,
+            }
+            let cursor = feed.cursor();
+            Ok(axum::Json(Page { events, cursor }).into_response())
         }
         Mode::Sse | Mode::Lines => Ok(stream(state, caller, feed, mode, heartbeat)),
     }

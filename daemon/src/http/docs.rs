@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State as AxumState};
+use axum::extract::{Query, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use syncdb_core::doc::DocError;
@@ -15,7 +15,7 @@ use syncdb_core::ipc::*;
 use syncdb_core::{Key, Name, Version};
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, Path};
 use crate::ipc::handlers::{self, Cond};
 use crate::ipc::import::Import;
 use crate::state::State;
@@ -26,6 +26,9 @@ pub type Params = Result<Query<BTreeMap<String, String>>, axum::extract::rejecti
 /// Most records in one page of a listing, and the default.
 const MAX_PAGE: usize = 1000;
 const DEFAULT_PAGE: usize = 100;
+/// A page of records ends once their documents reach this size (past the
+/// first), so a page of large documents stays small; `next` goes on.
+pub const PAGE_BYTES: usize = 4 << 20;
 /// Lines handed to an import at a time.
 const IMPORT_CHUNK: usize = 1024;
 
@@ -66,6 +69,18 @@ pub fn number(q: &BTreeMap<String, String>, name: &str, max: u64) -> Result<Opti
     }
 }
 
+/// `limit`: how many in a page, from 1 (a page of none would say nothing
+/// of what follows).
+pub fn page_limit(q: &BTreeMap<String, String>, max: usize) -> Result<Option<usize>, ApiError> {
+    match q.get("limit").map(|t| (t, t.parse::<usize>())) {
+        None => Ok(None),
+        Some((_, Ok(n))) if (1..=max).contains(&n) => Ok(Some(n)),
+        Some((text, _)) => Err(ApiError::bad_request(format!(
+            "limit={text:?}: expected a whole number from 1 to {max}"
+        ))),
+    }
+}
+
 pub fn name(what: &'static str, s: &str) -> Result<Name, ApiError> {
     Name::parse_as(what, s).map_err(|e| ApiError::bad_request(e.to_string()))
 }
@@ -93,7 +108,9 @@ pub async fn read_body(
     let too_large = |size: String| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body {size}is over {limit} bytes; nothing was written"),
+            format!(
+                "request body {size}is over {limit} bytes (http.max_body_bytes); nothing was written"
+            ),
         )
     };
     if let Some(n) = content_length(headers)
@@ -155,15 +172,14 @@ pub fn content_type(headers: &HeaderMap, types: &[&str]) -> Result<(), ApiError>
     ))
 }
 
-/// A document body: JSON, at most `daemon.max_document_bytes`.
+/// A document body: JSON, at most `daemon.max_document_bytes`, in a body
+/// of at most `http.max_body_bytes`.
 async fn doc_body(state: &State, headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
     content_type(headers, &["application/json"])?;
-    let max = state
-        .config
-        .lock()
-        .expect("config")
-        .daemon
-        .max_document_bytes;
+    let (max, body_max) = {
+        let c = state.config.lock().expect("config");
+        (c.daemon.max_document_bytes, c.http.max_body_bytes)
+    };
     let too_large = |size| {
         let e = DocError::TooLarge { size, max };
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
@@ -174,7 +190,7 @@ async fn doc_body(state: &State, headers: &HeaderMap, body: Body) -> Result<Stri
         return Err(too_large(n as usize));
     }
     // The body may carry a little whitespace beyond the document.
-    let bytes = read_body(state, headers, body, max + 4096).await?;
+    let bytes = read_body(state, headers, body, (max + 4096).min(body_max)).await?;
     if bytes.len() > max {
         return Err(too_large(bytes.len()));
     }
@@ -186,7 +202,10 @@ fn etag(version: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("a version is ASCII")
 }
 
-/// What `If-Match` / `If-None-Match: *` ask of the record, if anything.
+/// What `If-Match` / `If-None-Match: *` ask of the record, if anything:
+/// `*` is any current record; a list matches any of its strong tags; a
+/// weak tag (`W/"…"`) or one that is no version of ours matches nothing
+/// (412), as RFC 9110's strong comparison says.
 fn condition(headers: &HeaderMap) -> Result<Option<Cond>, ApiError> {
     if let Some(v) = headers.get(header::IF_NONE_MATCH) {
         return match v.to_str().map(str::trim) {
@@ -200,17 +219,25 @@ fn condition(headers: &HeaderMap) -> Result<Option<Cond>, ApiError> {
         return Ok(None);
     };
     let text = v.to_str().unwrap_or("").trim();
-    let Some(tag) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
-        return Err(ApiError::bad_request(format!(
-            "If-Match {text:?}: expected one ETag in double quotes, as a GET of the record gave"
-        )));
-    };
-    // A tag that is no version of ours matches nothing: 412, as HTTP says.
-    let version = Version::parse(tag).unwrap_or(Version {
-        hlc: u64::MAX,
-        site: Default::default(),
-    });
-    Ok(Some(Cond::Version(version)))
+    if text == "*" {
+        return Ok(Some(Cond::Present));
+    }
+    let mut versions = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let (weak, quoted) = match part.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        let Some(tag) = quoted.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+            return Err(ApiError::bad_request(format!(
+                "If-Match {text:?}: expected *, or ETags in double quotes (comma-separated), as a GET of the record gave"
+            )));
+        };
+        if let (false, Some(v)) = (weak, Version::parse(tag)) {
+            versions.push(v);
+        }
+    }
+    Ok(Some(Cond::Version(versions)))
 }
 
 /// A create (POST) that found its key taken: 409, not the 412 of a
@@ -279,6 +306,7 @@ pub async fn databases(
         prefix: String::new(),
         after: None,
         limit: 0,
+        max_bytes: None,
         keys_only: false,
         all,
     };
@@ -303,6 +331,7 @@ pub async fn collections(
         prefix: String::new(),
         after: None,
         limit: 0,
+        max_bytes: None,
         keys_only: false,
         all: false,
     };
@@ -321,7 +350,7 @@ pub async fn list(
     let db = name("database", &db)?;
     let collection = name("collection", &coll)?;
     let folder = caller.folder(&state, &f, false)?;
-    let limit = number(&q, "limit", MAX_PAGE as u64)?.map_or(DEFAULT_PAGE, |n| n as usize);
+    let limit = page_limit(&q, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
     let after = q.get("after").map(|a| key(a)).transpose()?;
     let p = LsParams {
         folder: Some(folder.path),
@@ -330,19 +359,32 @@ pub async fn list(
         prefix: q.get("prefix").cloned().unwrap_or_default(),
         after,
         limit,
+        max_bytes: Some(PAGE_BYTES),
         keys_only: flag(&q, "keys_only")?,
         all: false,
     };
     let s = state.clone();
     let out = blocking(move || Ok(handlers::ls(&s, p)?)).await?;
     let records = out.records.unwrap_or_default();
-    // A full page may have more after it: the next page starts after its
-    // last key. A short one is the end.
-    let next = match records.len() == limit && limit > 0 {
+    // A full page (by count or by size) may have more after it: the next
+    // page starts after its last key. A short one is the end.
+    let size: usize = records
+        .iter()
+        .filter_map(|r| r.doc.as_ref())
+        .map(|d| d.get().len())
+        .sum();
+    let next = match records.len() == limit || size >= PAGE_BYTES {
         true => records.last().map(|r| r.key.to_string()),
         false => None,
     };
-    Ok(axum::Json(serde_json::json!({ "records": records, "next": next })).into_response())
+    // Serialized as they are: a document at the deepest nesting allowed
+    // would not go through a `serde_json::Value` (its recursion limit).
+    #[derive(serde::Serialize)]
+    struct Page {
+        records: Vec<syncdb_core::ipc::RecordEntry>,
+        next: Option<String>,
+    }
+    Ok(axum::Json(Page { records, next }).into_response())
 }
 
 pub async fn get(

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State as AxumState};
+use axum::extract::{RawQuery, State as AxumState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ use syncdb_core::{Key, Name};
 
 use super::auth::Caller;
 use super::docs::{blocking, name};
-use super::error::ApiError;
+use super::error::{ApiError, Path};
 use crate::ipc::handlers;
 use crate::state::State;
 

@@ -89,5 +89,6 @@ pub fn router(state: Arc<State>) -> Router {
             state.clone(),
             auth::cors,
         ))
+        .layer(axum::middleware::from_fn(error::catch_panics))
         .with_state(state)
 }

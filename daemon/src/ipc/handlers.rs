@@ -9,7 +9,7 @@ use syncdb_core::db::{OpOutcome, WriteOp};
 use syncdb_core::folder::Folder;
 use syncdb_core::ipc::*;
 use syncdb_core::schema::{self, Head};
-use syncdb_core::{Document, Key, Name, Version};
+use syncdb_core::{Document, Key, Name};
 
 use super::errors::{bad_input, not_found, replica_error};
 use crate::replicas::Replica;
@@ -96,13 +96,7 @@ fn written(
 
 /// What a conditional write expects of the record it writes (HTTP's
 /// `If-Match` and `If-None-Match: *`), checked in the write's transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cond {
-    /// Its newest version is this one.
-    Version(Version),
-    /// It does not exist.
-    Absent,
-}
+pub use syncdb_core::db::Expected as Cond;
 
 /// Writes `op` alone, or after the check `cond` asks for, in one transaction.
 async fn write_one(
@@ -115,10 +109,7 @@ async fn write_one(
         ops.push(WriteOp::Expect {
             collection: collection.clone(),
             key: key.clone(),
-            version: match cond {
-                Cond::Version(v) => Some(v),
-                Cond::Absent => None,
-            },
+            expected: cond,
         });
     }
     ops.push(op);
@@ -451,7 +442,13 @@ pub fn ls(state: &State, p: LsParams) -> Result<LsOutput, RpcError> {
     };
     let rows = replica
         .reader
-        .list(&collection, &p.prefix, p.after.as_ref(), p.limit)
+        .list_within(
+            &collection,
+            &p.prefix,
+            p.after.as_ref(),
+            p.limit,
+            p.max_bytes.unwrap_or(usize::MAX),
+        )
         .map_err(store_err)?;
     let records = rows
         .into_iter()

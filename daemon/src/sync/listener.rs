@@ -131,20 +131,34 @@ impl Gate {
         }
     }
 
-    /// Lets a new connection in, or says why not. When all places are taken
-    /// the oldest connection is closed instead: a flood of slow connections
-    /// then cannot keep out a client that completes its handshake at once.
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Pending, String> {
+    /// Lets a new connection in. When its address already has all its
+    /// places, that address's oldest is closed instead; when all places are
+    /// taken, the oldest of all. A flood of slow connections then cannot
+    /// keep out a client that completes its handshake at once, from
+    /// another address or from the same one (all local clients share
+    /// 127.0.0.1).
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Pending {
         let key = ip_key(ip);
         let mut g = self.inner.lock().expect("gate");
         let from_ip = g.per_ip.get(&key).copied().unwrap_or(0);
-        if from_ip >= self.max_per_ip {
-            return Err(format!(
-                "{from_ip} unauthenticated connections from {key} already (serve.max_unauthenticated_per_ip = {})",
-                self.max_per_ip
-            ));
-        }
-        if g.open.len() >= self.max_total
+        if from_ip >= self.max_per_ip
+            && let Some(id) = g
+                .open
+                .iter()
+                .find(|(_, (k, _))| *k == key)
+                .map(|(id, _)| *id)
+            && let Some((old_key, evict)) = g.open.remove(&id)
+        {
+            g.forget(old_key);
+            evict.notify_one();
+            self.warn(
+                Refusal::PerIp,
+                format!(
+                    "{from_ip} unauthenticated connections from {key} already (serve.max_unauthenticated_per_ip = {}); closed its oldest",
+                    self.max_per_ip
+                ),
+            );
+        } else if g.open.len() >= self.max_total
             && let Some((_, (old_key, evict))) = g.open.pop_first()
         {
             g.forget(old_key);
@@ -162,12 +176,12 @@ impl Gate {
         *g.per_ip.entry(key).or_default() += 1;
         let evicted = Arc::new(Notify::new());
         g.open.insert(id, (key, evicted.clone()));
-        Ok(Pending {
+        Pending {
             gate: self.clone(),
             id,
             evicted,
             done: AtomicBool::new(false),
-        })
+        }
     }
 
     /// Unauthenticated connections open now (for `/metrics`).
@@ -479,13 +493,7 @@ async fn accept_loop(
                 }
             },
         };
-        let pending = match gate.admit(peer.ip()) {
-            Ok(p) => Arc::new(p),
-            Err(why) => {
-                gate.warn(Refusal::PerIp, why);
-                continue; // dropping `tcp` closes it at once
-            }
-        };
+        let pending = Arc::new(gate.admit(peer.ip()));
         let tls = tls.read().expect("tls").clone();
         let router = router.clone();
         tokio::spawn(async move {
@@ -692,35 +700,47 @@ mod tests {
     }
 
     #[test]
-    fn per_ip_cap_refuses_and_frees_on_drop() {
+    fn per_ip_cap_closes_that_address_oldest_and_frees_on_drop() {
         let g = gate(10, 2);
-        let a = g.admit(ip("10.0.0.1")).unwrap();
-        let _b = g.admit(ip("10.0.0.1")).unwrap();
-        let err = g.admit(ip("10.0.0.1")).err().unwrap();
-        assert!(err.contains("max_unauthenticated_per_ip"), "{err}");
-        let _c = g.admit(ip("10.0.0.2")).unwrap();
-        drop(a);
-        let _d = g.admit(ip("10.0.0.1")).unwrap();
+        let a = g.admit(ip("10.0.0.1"));
+        let b = g.admit(ip("10.0.0.1"));
+        let c = g.admit(ip("10.0.0.2"));
+        let d = g.admit(ip("10.0.0.1"));
+        assert!(is_evicted(&a), "the address's oldest made room");
+        assert!(!is_evicted(&b) && !is_evicted(&c) && !is_evicted(&d));
+        assert_eq!(g.open(), 3);
+        drop(b);
+        let e = g.admit(ip("10.0.0.1"));
+        assert!(!is_evicted(&d) && !is_evicted(&e), "b's place was free");
+        assert_eq!(g.open(), 3);
+    }
+
+    /// Closed by the gate to make room (not authenticated, yet gone).
+    fn is_evicted(p: &Pending) -> bool {
+        !p.done.load(Ordering::Relaxed) && !p.gate.inner.lock().unwrap().open.contains_key(&p.id)
     }
 
     #[test]
     fn ipv6_counts_by_64_and_mapped_v4_as_v4() {
         let g = gate(10, 1);
-        let _a = g.admit(ip("2001:db8::1")).unwrap();
-        assert!(g.admit(ip("2001:db8::ffff:1")).is_err());
-        let _b = g.admit(ip("2001:db8:0:1::1")).unwrap();
-        let _c = g.admit(ip("10.0.0.1")).unwrap();
-        assert!(g.admit(ip("::ffff:10.0.0.1")).is_err());
+        let a = g.admit(ip("2001:db8::1"));
+        let _a2 = g.admit(ip("2001:db8::ffff:1"));
+        assert!(is_evicted(&a), "the same /64");
+        let b = g.admit(ip("2001:db8:0:1::1"));
+        let c = g.admit(ip("10.0.0.1"));
+        assert!(!is_evicted(&b), "another /64");
+        let _c2 = g.admit(ip("::ffff:10.0.0.1"));
+        assert!(is_evicted(&c), "a mapped v4 address is that address");
     }
 
     #[tokio::test]
     async fn a_full_gate_evicts_the_oldest_but_never_an_authenticated_one() {
         let g = gate(2, 10);
-        let a = Arc::new(g.admit(ip("10.0.0.1")).unwrap());
-        let b = Arc::new(g.admit(ip("10.0.0.2")).unwrap());
+        let a = Arc::new(g.admit(ip("10.0.0.1")));
+        let b = Arc::new(g.admit(ip("10.0.0.2")));
         b.authenticated();
-        let _c = g.admit(ip("10.0.0.3")).unwrap();
-        let _d = g.admit(ip("10.0.0.4")).unwrap(); // evicts a
+        let _c = g.admit(ip("10.0.0.3"));
+        let _d = g.admit(ip("10.0.0.4")); // evicts a
         tokio::time::timeout(Duration::from_secs(1), a.evicted())
             .await
             .expect("a is evicted");
