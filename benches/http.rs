@@ -17,6 +17,8 @@
 //!   has read its event (so the put's own durable commit is included);
 //!   p50/p99 over every delivery, and the daemon's resident memory per
 //!   subscriber. `SYNCDB_BENCH_SUBSCRIBERS` sets how many (default 1,000).
+//!
+//! `SYNCDB_BENCH_ONLY=put,get,sse` runs some of the three.
 
 mod support;
 
@@ -266,7 +268,7 @@ fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let puts = 30;
+    let puts = 100;
     let pid = s.home.daemon_pid();
     let before = rss_kib(pid);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
@@ -343,7 +345,7 @@ fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
             delivered.push(at - sent);
             got += 1;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     for r in readers {
         r.abort();
@@ -383,7 +385,15 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    put_round_trips(&served);
-    get_throughput(&served, &rt);
-    sse_fan_out(&served, &rt);
+    let only = std::env::var("SYNCDB_BENCH_ONLY").unwrap_or_default();
+    let run = |part: &str| only.is_empty() || only.split(',').any(|p| p == part);
+    if run("put") {
+        put_round_trips(&served);
+    }
+    if run("get") {
+        get_throughput(&served, &rt);
+    }
+    if run("sse") {
+        sse_fan_out(&served, &rt);
+    }
 }

@@ -1,9 +1,10 @@
 //! The daemon's shared state: paths, config, registered folders, replicas,
 //! and the stop signal. Handlers get `&State`; nothing else is global.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use syncdb_core::config::{Config, FolderEntry};
 use syncdb_core::folder::Folder;
@@ -23,7 +24,13 @@ pub struct State {
     pub started: Instant,
     /// Flips to true once; every task watching it winds down.
     pub stopping: watch::Sender<bool>,
+    /// Folders opened lately, by id: reading a folder's settings file for
+    /// every request (an HTTP GET, a put) would cost more than the request.
+    opened: Mutex<HashMap<String, (Instant, Folder)>>,
 }
+
+/// How long an opened folder's settings are taken as read.
+const OPENED_FOR: Duration = Duration::from_secs(1);
 
 impl State {
     pub fn new(paths: Paths, config: Config, clock_offset_ms: i64) -> Self {
@@ -40,7 +47,24 @@ impl State {
             replicas,
             started: Instant::now(),
             stopping: watch::channel(false).0,
+            opened: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// [`open_registered`], at most once a second per folder: a folder
+    /// moved, deleted or re-made by hand is seen within a second.
+    pub fn open(&self, id: &str, path: &Path) -> Result<Folder, RpcError> {
+        let fresh = |at: &Instant, f: &Folder| at.elapsed() < OPENED_FOR && f.path == path;
+        if let Some((at, folder)) = self.opened.lock().expect("opened").get(id)
+            && fresh(at, folder)
+        {
+            return Ok(folder.clone());
+        }
+        let folder = open_at(id, path)?;
+        let mut opened = self.opened.lock().expect("opened");
+        opened.retain(|_, (at, _)| at.elapsed() < OPENED_FOR);
+        opened.insert(id.to_owned(), (Instant::now(), folder.clone()));
+        Ok(folder)
     }
 
     pub fn config(&self) -> Config {
@@ -76,6 +100,11 @@ impl State {
     pub fn resolve(&self, folder: &FolderRef) -> Result<Folder, RpcError> {
         let config = self.config.lock().expect("config");
         let entry = match folder {
+            // Registered paths are canonical: one given as it was
+            // registered (by the HTTP API, say) needs no resolving.
+            Some(path) if let Some(entry) = config.folders.iter().find(|f| f.path == *path) => {
+                entry
+            }
             Some(path) => {
                 let path = std::fs::canonicalize(path).map_err(|e| {
                     RpcError::new(
@@ -114,7 +143,9 @@ impl State {
                 }
             },
         };
-        open_registered(entry)
+        let (id, path) = (entry.id.clone(), entry.path.clone());
+        drop(config);
+        self.open(&id, &path)
     }
 
     /// The registered folder a write is about. A folder whose remote granted
@@ -195,10 +226,15 @@ impl State {
 
 /// Opens a registered folder, checking it is still the folder we registered.
 pub fn open_registered(entry: &FolderEntry) -> Result<Folder, RpcError> {
-    if std::fs::symlink_metadata(&entry.path).is_err() {
+    open_at(&entry.id, &entry.path)
+}
+
+/// The folder registered as `id` at `path`, opened (its settings read).
+fn open_at(id: &str, path: &Path) -> Result<Folder, RpcError> {
+    if std::fs::symlink_metadata(path).is_err() {
         // Moved or deleted: `init` there would make a new folder (a new
         // id); what helps is re-pointing or forgetting this one.
-        let path = entry.path.display();
+        let path = path.display();
         return Err(RpcError::new(
             ErrorCode::NotFound,
             format!(
@@ -206,24 +242,21 @@ pub fn open_registered(entry: &FolderEntry) -> Result<Folder, RpcError> {
             ),
         ));
     }
-    let folder = Folder::open(&entry.path).map_err(|e| {
+    let folder = Folder::open(path).map_err(|e| {
         RpcError::new(
             ErrorCode::NotFound,
-            format!(
-                "registered folder {} cannot be used: {e}",
-                entry.path.display()
-            ),
+            format!("registered folder {} cannot be used: {e}", path.display()),
         )
     })?;
-    if folder.settings.id != entry.id {
+    if folder.settings.id != id {
         return Err(RpcError::new(
             ErrorCode::BadInput,
             format!(
                 "folder {} now has id {}, but {} was registered; run `syncdb init {}` again to re-register it",
-                entry.path.display(),
+                path.display(),
                 folder.settings.id,
-                entry.id,
-                entry.path.display()
+                id,
+                path.display()
             ),
         ));
     }

@@ -1,7 +1,8 @@
 //! The status page in a real headless Chromium, driven over the DevTools
-//! protocol: it loads, logs in with a token, shows the folder, and a `put`
-//! made with the command appears in its live feed within a second. A
-//! screenshot is kept in the test's target directory.
+//! protocol: it loads, logs in with a token, shows the folder, a `put`
+//! made with the command appears in its live feed within a second, and a
+//! clone's record count climbs as it goes. A screenshot is kept in the
+//! test's target directory.
 //!
 //! Without Chromium the test says SKIPPED; `.ci/run` installs it and sets
 //! `SYNCDB_REQUIRE_CHROMIUM=1`, which turns its absence into a failure.
@@ -139,6 +140,30 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Opens the page at `url`; a wrong token is refused there, `token`
+    /// logs in.
+    fn login(&mut self, url: &str, token: &str) {
+        self.call("Page.enable", json!({}));
+        self.call("Page.navigate", json!({ "url": format!("{url}/") }));
+        self.until(
+            Duration::from_secs(10),
+            "!document.getElementById('login').hidden",
+        );
+        self.eval(
+            "document.getElementById('token').value = 'sdb_0_wrong'; document.getElementById('login-form').requestSubmit(); true",
+        );
+        self.until(
+            Duration::from_secs(5),
+            "document.getElementById('login-error').textContent.includes('not valid')",
+        );
+        self.eval(&format!(
+            "document.getElementById('token').value = {}; document.getElementById('login-form').requestSubmit(); true",
+            json!(token)
+        ));
+    }
+}
+
 fn base64_decode(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',
@@ -172,25 +197,7 @@ fn the_status_page_logs_in_and_shows_a_put_within_a_second() {
     let url = out["url"].as_str().unwrap().to_owned();
     let token = home.run(&["token", "create", "-q"]).ok().to_owned();
 
-    browser.call("Page.enable", json!({}));
-    browser.call("Page.navigate", json!({ "url": format!("{url}/") }));
-    browser.until(
-        Duration::from_secs(10),
-        "!document.getElementById('login').hidden",
-    );
-
-    // A wrong token is refused on the page; the right one logs in.
-    browser.eval(
-        "document.getElementById('token').value = 'sdb_0_wrong'; document.getElementById('login-form').requestSubmit(); true",
-    );
-    browser.until(
-        Duration::from_secs(5),
-        "document.getElementById('login-error').textContent.includes('not valid')",
-    );
-    browser.eval(&format!(
-        "document.getElementById('token').value = {}; document.getElementById('login-form').requestSubmit(); true",
-        json!(token)
-    ));
+    browser.login(&url, &token);
     browser.until(
         Duration::from_secs(10),
         "document.getElementById('folders').textContent.includes('crm')",
@@ -243,4 +250,81 @@ fn the_status_page_logs_in_and_shows_a_put_within_a_second() {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
     std::fs::write(&path, &png).unwrap();
     eprintln!("screenshot: {}", path.display());
+}
+
+#[test]
+fn a_clone_shows_its_progress_on_the_page() {
+    let Some(mut browser) = Browser::start() else {
+        return;
+    };
+    // One record a chunk, one chunk in flight: a clone of a few thousand
+    // takes seconds, long enough to be seen going (the page refreshes
+    // every second).
+    let n = 4000;
+    let hub = Hub::with_config("redb", "[sync]\nchunk_records = 1\nmax_in_flight = 1\n");
+    let lines: String = (0..n)
+        .map(|i| format!("{{\"_id\":\"k{i:05}\",\"n\":{i}}}\n"))
+        .collect();
+    let file = hub.home.dir.path().join("docs.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    hub.home
+        .run(&["put", "crm/person", "--batch", file.to_str().unwrap(), "-q"])
+        .ok();
+
+    let client = Home::with_folder("redb");
+    let url = client
+        .run(&["http", "--addr", "127.0.0.1:0", "--json"])
+        .json()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = client.run(&["token", "create", "-q"]).ok().to_owned();
+    browser.login(&url, &token);
+    browser.until(
+        Duration::from_secs(10),
+        "document.getElementById('folders').textContent.includes('crm') === false && document.getElementById('folders').textContent.length > 0",
+    );
+
+    let dir = client.dir.path().join("copy");
+    let token_file = hub.token_file(&[]);
+    let mut clone = client
+        .cmd(&[
+            "clone",
+            &hub.url(),
+            &hub.folder_id,
+            dir.to_str().unwrap(),
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "-q",
+        ])
+        .spawn()
+        .unwrap();
+    // The copy's crm row, as the page shows it, until the clone is done.
+    let shown = "(() => { const p = [...document.querySelectorAll('#folders p')].find(p => p.textContent.includes('/copy')); const row = p && [...p.nextElementSibling.querySelectorAll('tr')].find(r => r.cells[0] && r.cells[0].textContent === 'crm'); return row ? Number(row.cells[2].textContent.replace(/[^0-9]/g, '')) : null; })()";
+    let mut seen: Vec<u64> = Vec::new();
+    let start = Instant::now();
+    loop {
+        if let Some(count) = browser.eval(shown).as_u64()
+            && seen.last() != Some(&count)
+        {
+            seen.push(count);
+        }
+        if seen.last() == Some(&n) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the page showed {seen:?} in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(clone.wait().unwrap().success());
+    assert!(
+        seen.iter().any(|&c| c > 0 && c < n),
+        "no count between 0 and {n} was shown: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "it only climbs: {seen:?}"
+    );
 }

@@ -145,7 +145,7 @@ impl Caller {
 }
 
 fn find_folder(state: &State, name: &str) -> Result<Folder, ApiError> {
-    let config = state.config();
+    let config = state.config.lock().expect("config");
     let by_id = config.folders.iter().find(|f| f.id == name);
     let entry = match by_id {
         Some(e) => e,
@@ -176,7 +176,9 @@ fn find_folder(state: &State, name: &str) -> Result<Folder, ApiError> {
             }
         }
     };
-    crate::state::open_registered(entry).map_err(ApiError::from)
+    let (id, path) = (entry.id.clone(), entry.path.clone());
+    drop(config);
+    state.open(&id, &path).map_err(ApiError::from)
 }
 
 /// The token a request shows, if any: Bearer, or Basic's password.

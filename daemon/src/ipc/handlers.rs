@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use syncdb_core::db::{OpOutcome, WriteOp};
+use syncdb_core::db::{OpOutcome, VisibleRecord, WriteOp};
 use syncdb_core::folder::Folder;
 use syncdb_core::ipc::*;
 use syncdb_core::schema::{self, Head};
@@ -344,13 +344,7 @@ pub fn drop_check(state: &State, p: DropParams) -> Result<DropCheckOutput, RpcEr
 
 pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
-    let missing = || not_found(format!("no record {}/{}/{}", p.db, p.collection, p.key));
-    let replica = replica(state, &folder, &p.db)?;
-    let found = replica
-        .reader
-        .get(&p.collection, &p.key)
-        .map_err(|e| replica_error(replica.store_error(e)))?;
-    let rec = found.ok_or_else(missing)?;
+    let rec = record(state, &folder, &p.db, &p.collection, &p.key)?;
     let damaged = |e| stored_damaged(&folder, &p.db, &p.collection, &rec.key, e);
     Ok(RecordOutput {
         doc: serde_json::value::RawValue::from_string(rec.doc).map_err(damaged)?,
@@ -358,6 +352,22 @@ pub fn get(state: &State, p: RecordParams) -> Result<RecordOutput, RpcError> {
         seq: rec.seq,
         version: rec.version.to_string(),
     })
+}
+
+/// A visible record of `folder`, its document as stored.
+pub fn record(
+    state: &State,
+    folder: &Folder,
+    db: &Name,
+    collection: &Name,
+    key: &Key,
+) -> Result<VisibleRecord, RpcError> {
+    let replica = replica(state, folder, db)?;
+    let found = replica
+        .reader
+        .get(collection, key)
+        .map_err(|e| replica_error(replica.store_error(e)))?;
+    found.ok_or_else(|| not_found(format!("no record {db}/{collection}/{key}")))
 }
 
 pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, RpcError> {
