@@ -15,8 +15,10 @@
 //! - Server-Sent Events: subscribers to one collection; each put is timed
 //!   from just before it is sent on the local socket until each subscriber
 //!   has read its event (so the put's own durable commit is included);
-//!   p50/p99 over every delivery, and the daemon's resident memory per
-//!   subscriber. `SYNCDB_BENCH_SUBSCRIBERS` sets how many (default 1,000).
+//!   p50/p99 over every delivery; the same from the first subscriber's
+//!   delivery of that put (the fan-out without the commit, whose fsync
+//!   stalls on this disk now and then); and the daemon's resident memory
+//!   per subscriber. `SYNCDB_BENCH_SUBSCRIBERS` sets how many (default 1,000).
 //!
 //! `SYNCDB_BENCH_ONLY=put,get,sse` runs some of the three.
 
@@ -326,7 +328,7 @@ fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
         })
         .collect();
     let mut rpc = s.home.rpc();
-    let (mut delivered, mut acks) = (Vec::new(), Vec::new());
+    let (mut delivered, mut acks, mut spread) = (Vec::new(), Vec::new(), Vec::new());
     for n in 0..puts {
         let line = rpc_put(n, &format!("e{n}"), &format!(r#"{{"n":{n}}}"#));
         let line = line.replace("\"docs\"", "\"live\"");
@@ -335,6 +337,7 @@ fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
         acks.push(sent.elapsed());
         assert!(answer.contains("\"result\""), "{answer}");
         let mut got = 0;
+        let mut arrivals = Vec::with_capacity(subscribers);
         let deadline = Instant::now() + Duration::from_secs(20);
         while got < subscribers {
             let (key, at) = rt
@@ -343,8 +346,11 @@ fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
                 .unwrap();
             assert_eq!(key, n, "events arrive in order, once");
             delivered.push(at - sent);
+            arrivals.push(at);
             got += 1;
         }
+        let first = *arrivals.iter().min().unwrap();
+        spread.extend(arrivals.iter().map(|at| *at - first));
         std::thread::sleep(Duration::from_millis(50));
     }
     for r in readers {
@@ -365,6 +371,10 @@ fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
     row(
         "event read by each subscriber, from before the put",
         &delivered,
+    );
+    row(
+        "the same, from the first subscriber's (the fan-out alone)",
+        &spread,
     );
     println!(
         "\nDaemon resident memory: {:.1} MiB before, {:.1} MiB with the subscribers: {:.1} KiB each.\n",

@@ -20,7 +20,14 @@ impl SiteId {
     }
 
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        // Every version shown or sent carries one: by table, not by format.
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(32);
+        for b in self.0 {
+            out.push(DIGITS[usize::from(b >> 4)] as char);
+            out.push(DIGITS[usize::from(b & 15)] as char);
+        }
+        out
     }
 
     pub fn from_hex(s: &str) -> Option<Self> {
@@ -185,5 +192,11 @@ mod tests {
         assert!(v(2, s1) < v(2, s2));
         assert_eq!(SiteId::from_hex(&s2.to_hex()), Some(s2));
         assert!(v(2, s1).to_string() < v(2, s2).to_string());
+        let mixed = SiteId([0x0f, 0xa0, 0, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(mixed.to_hex(), "0fa000ff0102030405060708090a0b0c");
+        assert_eq!(
+            v(0x1a2b, mixed).to_string(),
+            "0000000000001a2b.0fa000ff0102030405060708090a0b0c"
+        );
     }
 }

@@ -319,6 +319,7 @@ fn a_clone_shows_its_progress_on_the_page() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(clone.wait().unwrap().success());
+    eprintln!("the page showed the copy's count {seen:?}");
     assert!(
         seen.iter().any(|&c| c > 0 && c < n),
         "no count between 0 and {n} was shown: {seen:?}"
