@@ -221,6 +221,8 @@ fn bad_requests_get_a_clear_status_and_write_nothing() {
         .fails(400, "from 1 to 1000");
     api.get("/v1/docs/f/crm/person?limit=0")
         .fails(400, "from 1 to 1000");
+    api.get("/v1/docs/f/crm/person?prefix=%ff")
+        .fails(400, "not UTF-8");
     api.get("/v1/docs/f/crm/person?color=red")
         .fails(400, "unknown query parameter");
     api.get("/v1/docs/nosuch/crm/person/ada")
@@ -1002,4 +1004,38 @@ fn pages_hold_any_document_and_end_by_size() {
         assert_eq!(r.status, 200, "If-Match {m}: {}", r.text());
     }
     assert_eq!(home.get("crm/big/b0")["pad"], "short");
+}
+
+/// Two folders may share a directory name: a token for one of them opens
+/// it by that name; any other caller is asked for an id.
+#[test]
+fn a_shared_folder_name_means_the_folder_the_token_opens() {
+    let (home, _, addr, first) = serving();
+    let other_dir = home.dir.path().join("elsewhere/f");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let second = home
+        .run(&["init", other_dir.to_str().unwrap(), "-q"])
+        .ok()
+        .to_owned();
+    home.run(&[
+        "-C",
+        other_dir.to_str().unwrap(),
+        "put",
+        "crm/person/bo",
+        "{}",
+    ])
+    .ok();
+    home.put("crm/person/ada", "{}");
+
+    let scoped = token(&home, &["--folder", &second]);
+    let api = tcp(&addr, Some(&scoped));
+    assert_eq!(api.get("/v1/docs/f/crm/person/bo").status, 200);
+    api.get("/v1/docs/f/crm/person/ada").fails(404, "no record");
+    let any = tcp(&addr, Some(&token(&home, &[])));
+    any.get("/v1/docs/f/crm/person/ada")
+        .fails(400, "give one's id");
+    assert_eq!(
+        any.get(&format!("/v1/docs/{first}/crm/person/ada")).status,
+        200
+    );
 }

@@ -85,7 +85,9 @@ impl Caller {
     /// registered folder has it), if this caller may open it; for `write`,
     /// also if it may write there.
     pub fn folder(&self, state: &State, name: &str, write: bool) -> Result<Folder, ApiError> {
-        let found = find_folder(state, name);
+        // A name several folders share means the one this token opens.
+        let only = self.grant.as_ref().and_then(|g| g.folder.as_deref());
+        let found = find_folder(state, name, only);
         if let Some(grant) = &self.grant {
             // Checked before saying whether it exists: a token for one
             // folder learns nothing of the others.
@@ -144,7 +146,9 @@ impl Caller {
     }
 }
 
-fn find_folder(state: &State, name: &str) -> Result<Folder, ApiError> {
+/// The registered folder `name` (an id, or a directory's name), among
+/// those with id `only` when given.
+fn find_folder(state: &State, name: &str, only: Option<&str>) -> Result<Folder, ApiError> {
     let config = state.config.lock().expect("config");
     let by_id = config.folders.iter().find(|f| f.id == name);
     let entry = match by_id {
@@ -154,6 +158,7 @@ fn find_folder(state: &State, name: &str) -> Result<Folder, ApiError> {
                 .folders
                 .iter()
                 .filter(|f| f.path.file_name().is_some_and(|n| n == name))
+                .filter(|f| only.is_none_or(|id| f.id == id))
                 .collect();
             match named.as_slice() {
                 [one] => *one,

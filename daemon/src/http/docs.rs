@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State as AxumState};
+use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use syncdb_core::doc::DocError;
@@ -21,7 +21,55 @@ use crate::ipc::import::Import;
 use crate::state::State;
 
 type Api = AxumState<Arc<State>>;
-pub type Params = Result<Query<BTreeMap<String, String>>, axum::extract::rejection::QueryRejection>;
+/// The query's parameters as given: percent-decoded strictly, so bytes
+/// that are not UTF-8 are an error rather than replacement characters (a
+/// prefix or a key would silently become another one).
+pub struct Params(Result<BTreeMap<String, String>, ApiError>);
+
+impl<S: Send + std::marker::Sync> axum::extract::FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Params(parse_query(parts.uri.query().unwrap_or(""))))
+    }
+}
+
+fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let decode = |text: &str| -> Result<String, ApiError> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).map_err(|_| {
+            ApiError::bad_request(format!(
+                "query {text:?} is not UTF-8 once decoded; percent-encode UTF-8 bytes"
+            ))
+        })
+    };
+    let mut q = BTreeMap::new();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        q.insert(decode(k)?, decode(v)?);
+    }
+    Ok(q)
+}
 
 /// Most records in one page of a listing, and the default.
 const MAX_PAGE: usize = 1000;
@@ -34,7 +82,7 @@ const IMPORT_CHUNK: usize = 1024;
 
 /// The query's parameters, refusing any this route does not take.
 pub fn query(q: Params, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(format!("unreadable query: {e}")))?;
+    let q = q.0?;
     if let Some(unknown) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
         let allowed = match allowed {
             [] => "this route takes none".to_owned(),
@@ -478,8 +526,12 @@ pub async fn create(
     Ok(resp)
 }
 
-/// A key as one URL path segment.
+/// A key as one URL path segment. `.` and `..` are encoded whole: as
+/// they are, clients would resolve them away as "this" and "up".
 pub fn percent_encode(s: &str) -> String {
+    if s == "." || s == ".." {
+        return "%2E".repeat(s.len());
+    }
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -596,4 +648,30 @@ pub async fn bulk(
     }
     let out = import.end(&state).await?;
     Ok(axum::Json(out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_decoded_strictly() {
+        let q = parse_query("prefix=a%20b+c&limit=5&flag&after=%E2%82%AC&odd=%zz%4").unwrap();
+        assert_eq!(q["prefix"], "a b c");
+        assert_eq!(q["limit"], "5");
+        assert_eq!(q["flag"], "");
+        assert_eq!(q["after"], "€");
+        assert_eq!(q["odd"], "%zz%4", "a % that starts no escape stays");
+        let e = parse_query("prefix=%ff").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("not UTF-8"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_key_is_one_segment_that_no_client_resolves_away() {
+        assert_eq!(percent_encode("a/b c"), "a%2Fb%20c");
+        assert_eq!(percent_encode("v1.2"), "v1.2");
+        assert_eq!(percent_encode(".."), "%2E%2E");
+        assert_eq!(percent_encode("."), "%2E");
+    }
 }
