@@ -1039,3 +1039,25 @@ fn a_shared_folder_name_means_the_folder_the_token_opens() {
         200
     );
 }
+
+/// A burst of clients from one address (a pool opening, a proxy) is
+/// served whole: the per-address cap closes idle connections, not ones
+/// whose request is on its way.
+#[test]
+fn a_burst_from_one_address_is_served_whole() {
+    let (home, _, addr, _) = serving();
+    home.put("crm/person/ada", "{}");
+    let t = token(&home, &[]);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(60));
+    let clients: Vec<_> = (0..60)
+        .map(|_| {
+            let (api, barrier) = (tcp(&addr, Some(&t)), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                api.get("/v1/docs/f/crm/person/ada").status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}

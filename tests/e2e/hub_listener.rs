@@ -275,11 +275,14 @@ fn unauthenticated_connections_are_capped_per_address_and_the_oldest_make_room()
         "redb",
         "[serve]\nfirst_byte_ms = 30000\nmax_unauthenticated = 12\nmax_unauthenticated_per_ip = 5\n",
     );
-    // Eight from one address: the newest five are held, the three oldest
-    // closed at once to make room for them.
-    let conns: Vec<_> = (0..8)
+    // Five from one address, then (past their grace to send a request)
+    // three more: the newest five are held, the three oldest closed at once
+    // to make room for them.
+    let mut conns: Vec<_> = (0..5)
         .map(|_| Hostile::open(Kind::Silent, hostile_ip(0), &hub.addr))
         .collect();
+    std::thread::sleep(secs(0.4));
+    conns.extend((0..3).map(|_| Hostile::open(Kind::Silent, hostile_ip(0), &hub.addr)));
     let conns = watch(conns, secs(1.0));
     let open: Vec<bool> = conns.iter().map(|c| c.closed.is_none()).collect();
     assert_eq!(open, [false, false, false, true, true, true, true, true]);

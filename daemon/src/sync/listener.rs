@@ -30,6 +30,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::state::State;
 
+/// How long a new connection has to send its request before it may be
+/// closed to make room for another.
+const GRACE: Duration = Duration::from_millis(250);
+
 /// Waits between attempts to bind a busy configured address.
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -88,6 +92,8 @@ impl Deadlines {
 pub struct Gate {
     max_total: usize,
     max_per_ip: usize,
+    /// [`GRACE`], but in tests.
+    grace: Duration,
     inner: Mutex<GateInner>,
     /// Wall-clock second of the last refusal logged, per [`Refusal`]: a
     /// flood logs once a second of each kind.
@@ -106,7 +112,16 @@ struct GateInner {
     next_id: u64,
     per_ip: HashMap<IpAddr, usize>,
     /// By admission order, so the first is the oldest.
-    open: BTreeMap<u64, (IpAddr, Arc<Notify>)>,
+    open: BTreeMap<u64, Entry>,
+}
+
+/// An unauthenticated connection in the gate.
+struct Entry {
+    key: IpAddr,
+    since: std::time::Instant,
+    evict: Arc<Notify>,
+    /// A request of it is being answered.
+    answering: Arc<AtomicBool>,
 }
 
 /// IPv4 addresses count one by one; IPv6 ones by /64, the block one host
@@ -126,6 +141,7 @@ impl Gate {
         Gate {
             max_total: cfg.max_unauthenticated,
             max_per_ip: cfg.max_unauthenticated_per_ip,
+            grace: GRACE,
             inner: Mutex::new(GateInner::default()),
             last_warn: Default::default(),
         }
@@ -137,51 +153,86 @@ impl Gate {
     /// keep out a client that completes its handshake at once, from
     /// another address or from the same one (all local clients share
     /// 127.0.0.1).
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Pending {
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Pending, String> {
         let key = ip_key(ip);
         let mut g = self.inner.lock().expect("gate");
         let from_ip = g.per_ip.get(&key).copied().unwrap_or(0);
-        if from_ip >= self.max_per_ip
-            && let Some(id) = g
+        // Only a connection that has had time to send its request and is not
+        // being answered makes room: a burst of quick clients (a pool
+        // opening, a proxy) is let in over the cap for a moment, up to twice.
+        let idle =
+            |e: &Entry| e.since.elapsed() >= self.grace && !e.answering.load(Ordering::Relaxed);
+        if from_ip >= self.max_per_ip {
+            let oldest = g
                 .open
                 .iter()
-                .find(|(_, (k, _))| *k == key)
-                .map(|(id, _)| *id)
-            && let Some((old_key, evict)) = g.open.remove(&id)
-        {
-            g.forget(old_key);
-            evict.notify_one();
-            self.warn(
-                Refusal::PerIp,
-                format!(
-                    "{from_ip} unauthenticated connections from {key} already (serve.max_unauthenticated_per_ip = {}); closed its oldest",
-                    self.max_per_ip
-                ),
-            );
-        } else if g.open.len() >= self.max_total
-            && let Some((_, (old_key, evict))) = g.open.pop_first()
-        {
-            g.forget(old_key);
-            evict.notify_one();
-            self.warn(
-                Refusal::Evicted,
-                format!(
-                    "{} unauthenticated connections open (serve.max_unauthenticated); closed the oldest",
-                    self.max_total
-                ),
-            );
+                .find(|(_, e)| e.key == key && idle(e))
+                .map(|(id, _)| *id);
+            match oldest.and_then(|id| g.open.remove(&id)) {
+                Some(e) => {
+                    g.forget(e.key);
+                    e.evict.notify_one();
+                    self.warn(
+                        Refusal::PerIp,
+                        format!(
+                            "{from_ip} unauthenticated connections from {key} already (serve.max_unauthenticated_per_ip = {}); closed its oldest idle one",
+                            self.max_per_ip
+                        ),
+                    );
+                }
+                None if from_ip >= 2 * self.max_per_ip => {
+                    return Err(format!(
+                        "{from_ip} unauthenticated connections from {key}, none idle (serve.max_unauthenticated_per_ip = {}); refused a new one",
+                        self.max_per_ip
+                    ));
+                }
+                None => {}
+            }
+        } else if g.open.len() >= self.max_total {
+            let oldest = g.open.iter().find(|(_, e)| idle(e)).map(|(id, _)| *id);
+            match oldest.and_then(|id| g.open.remove(&id)) {
+                Some(e) => {
+                    g.forget(e.key);
+                    e.evict.notify_one();
+                    self.warn(
+                        Refusal::Evicted,
+                        format!(
+                            "{} unauthenticated connections open (serve.max_unauthenticated); closed the oldest idle one",
+                            self.max_total
+                        ),
+                    );
+                }
+                None if g.open.len() >= 2 * self.max_total => {
+                    return Err(format!(
+                        "{} unauthenticated connections open, none idle (serve.max_unauthenticated = {}); refused a new one",
+                        g.open.len(),
+                        self.max_total
+                    ));
+                }
+                None => {}
+            }
         }
         let id = g.next_id;
         g.next_id += 1;
         *g.per_ip.entry(key).or_default() += 1;
         let evicted = Arc::new(Notify::new());
-        g.open.insert(id, (key, evicted.clone()));
-        Pending {
+        let answering = Arc::new(AtomicBool::new(false));
+        g.open.insert(
+            id,
+            Entry {
+                key,
+                since: std::time::Instant::now(),
+                evict: evicted.clone(),
+                answering: answering.clone(),
+            },
+        );
+        Ok(Pending {
             gate: self.clone(),
             id,
             evicted,
+            answering,
             done: AtomicBool::new(false),
-        }
+        })
     }
 
     /// Unauthenticated connections open now (for `/metrics`).
@@ -191,17 +242,20 @@ impl Gate {
 
     fn release(&self, id: u64) {
         let mut g = self.inner.lock().expect("gate");
-        if let Some((key, _)) = g.open.remove(&id) {
-            g.forget(key);
+        if let Some(e) = g.open.remove(&id) {
+            g.forget(e.key);
         }
     }
 
     fn warn(&self, kind: Refusal, why: String) {
         let now = syncdb_core::version::wall_clock_ms() / 1000;
         if self.last_warn[kind as usize].swap(now, Ordering::Relaxed) != now {
-            tracing::warn!(reason = %why, "refused a sync connection");
+            match kind {
+                Refusal::Accept => tracing::warn!(reason = %why, "cannot accept connections"),
+                _ => tracing::warn!(reason = %why, "closed an unauthenticated connection"),
+            }
         } else {
-            tracing::debug!(reason = %why, "refused a sync connection");
+            tracing::debug!(reason = %why, "closed an unauthenticated connection");
         }
     }
 }
@@ -223,6 +277,7 @@ pub struct Pending {
     gate: Arc<Gate>,
     id: u64,
     evicted: Arc<Notify>,
+    answering: Arc<AtomicBool>,
     /// Authenticated: it can no longer be evicted.
     done: AtomicBool,
 }
@@ -243,6 +298,25 @@ impl Pending {
                 return;
             }
         }
+    }
+}
+
+/// Marks a connection's request as being answered while it lives.
+pub struct Answering(Arc<AtomicBool>);
+
+impl Pending {
+    /// A request of this connection is in hand: it is not closed to make
+    /// room until the answer is given (a WebSocket upgraded then waits for
+    /// its `Hello` as an idle connection again).
+    pub fn answering(&self) -> Answering {
+        self.answering.store(true, Ordering::Relaxed);
+        Answering(self.answering.clone())
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }
 
@@ -493,7 +567,13 @@ async fn accept_loop(
                 }
             },
         };
-        let pending = Arc::new(gate.admit(peer.ip()));
+        let pending = match gate.admit(peer.ip()) {
+            Ok(p) => Arc::new(p),
+            Err(why) => {
+                gate.warn(Refusal::PerIp, why);
+                continue; // dropping `tcp` closes it at once
+            }
+        };
         let tls = tls.read().expect("tls").clone();
         let router = router.clone();
         tokio::spawn(async move {
@@ -615,9 +695,14 @@ async fn http<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let answering = pending.answering();
         req.extensions_mut().insert(PendingConn(pending.clone()));
         let mut router = router.clone();
-        tower_service::Service::call(&mut router, req)
+        async move {
+            let resp = tower_service::Service::call(&mut router, req).await;
+            drop(answering);
+            resp
+        }
     });
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -692,7 +777,11 @@ mod tests {
             max_unauthenticated_per_ip: per_ip,
             ..ServeConfig::default()
         };
-        Arc::new(Gate::new(&cfg))
+        // No grace: any connection not being answered may make room.
+        Arc::new(Gate {
+            grace: Duration::ZERO,
+            ..Gate::new(&cfg)
+        })
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -702,17 +791,66 @@ mod tests {
     #[test]
     fn per_ip_cap_closes_that_address_oldest_and_frees_on_drop() {
         let g = gate(10, 2);
-        let a = g.admit(ip("10.0.0.1"));
-        let b = g.admit(ip("10.0.0.1"));
-        let c = g.admit(ip("10.0.0.2"));
-        let d = g.admit(ip("10.0.0.1"));
+        let a = g.admit(ip("10.0.0.1")).unwrap();
+        let b = g.admit(ip("10.0.0.1")).unwrap();
+        let c = g.admit(ip("10.0.0.2")).unwrap();
+        let d = g.admit(ip("10.0.0.1")).unwrap();
         assert!(is_evicted(&a), "the address's oldest made room");
         assert!(!is_evicted(&b) && !is_evicted(&c) && !is_evicted(&d));
         assert_eq!(g.open(), 3);
         drop(b);
-        let e = g.admit(ip("10.0.0.1"));
+        let e = g.admit(ip("10.0.0.1")).unwrap();
         assert!(!is_evicted(&d) && !is_evicted(&e), "b's place was free");
         assert_eq!(g.open(), 3);
+    }
+
+    #[test]
+    fn a_connection_being_answered_is_not_closed_to_make_room() {
+        let g = gate(10, 2);
+        let a = g.admit(ip("10.0.0.1")).unwrap();
+        let _a_busy = a.answering();
+        let b = g.admit(ip("10.0.0.1")).unwrap();
+        let c = g.admit(ip("10.0.0.1")).unwrap();
+        assert!(is_evicted(&b), "the oldest idle one made room");
+        assert!(!is_evicted(&a) && !is_evicted(&c));
+        let _c_busy = c.answering();
+        // None idle: the new one comes in over the cap, for a moment.
+        let d = g.admit(ip("10.0.0.1")).unwrap();
+        assert!(!is_evicted(&a) && !is_evicted(&c) && !is_evicted(&d));
+        assert_eq!(g.open(), 3);
+        drop(_a_busy);
+        let _e = g.admit(ip("10.0.0.1")).unwrap();
+        assert!(is_evicted(&a), "answered, it is idle again");
+        // Twice the cap (2 × 2), none idle: refused.
+        let _e_busy = _e.answering();
+        let g1 = g.admit(ip("10.0.0.1")).unwrap(); // closes d, the idle one
+        assert!(is_evicted(&d));
+        let _g1_busy = g1.answering();
+        let g2 = g.admit(ip("10.0.0.1")).unwrap();
+        let _g2_busy = g2.answering();
+        let err = g.admit(ip("10.0.0.1")).err().unwrap();
+        assert!(err.contains("none idle"), "{err}");
+    }
+
+    #[test]
+    fn a_new_connection_has_its_grace_before_it_can_make_room() {
+        let g = Arc::new(Gate {
+            grace: Duration::from_millis(200),
+            ..Gate::new(&ServeConfig {
+                max_unauthenticated_per_ip: 2,
+                ..ServeConfig::default()
+            })
+        });
+        let a = g.admit(ip("10.0.0.1")).unwrap();
+        let _b = g.admit(ip("10.0.0.1")).unwrap();
+        let c = g.admit(ip("10.0.0.1")).unwrap();
+        assert!(
+            !is_evicted(&a) && !is_evicted(&c),
+            "a burst comes in over the cap"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        let _d = g.admit(ip("10.0.0.1")).unwrap();
+        assert!(is_evicted(&a), "past its grace, the oldest makes room");
     }
 
     /// Closed by the gate to make room (not authenticated, yet gone).
@@ -723,24 +861,24 @@ mod tests {
     #[test]
     fn ipv6_counts_by_64_and_mapped_v4_as_v4() {
         let g = gate(10, 1);
-        let a = g.admit(ip("2001:db8::1"));
-        let _a2 = g.admit(ip("2001:db8::ffff:1"));
+        let a = g.admit(ip("2001:db8::1")).unwrap();
+        let _a2 = g.admit(ip("2001:db8::ffff:1")).unwrap();
         assert!(is_evicted(&a), "the same /64");
-        let b = g.admit(ip("2001:db8:0:1::1"));
-        let c = g.admit(ip("10.0.0.1"));
+        let b = g.admit(ip("2001:db8:0:1::1")).unwrap();
+        let c = g.admit(ip("10.0.0.1")).unwrap();
         assert!(!is_evicted(&b), "another /64");
-        let _c2 = g.admit(ip("::ffff:10.0.0.1"));
+        let _c2 = g.admit(ip("::ffff:10.0.0.1")).unwrap();
         assert!(is_evicted(&c), "a mapped v4 address is that address");
     }
 
     #[tokio::test]
     async fn a_full_gate_evicts_the_oldest_but_never_an_authenticated_one() {
         let g = gate(2, 10);
-        let a = Arc::new(g.admit(ip("10.0.0.1")));
-        let b = Arc::new(g.admit(ip("10.0.0.2")));
+        let a = Arc::new(g.admit(ip("10.0.0.1")).unwrap());
+        let b = Arc::new(g.admit(ip("10.0.0.2")).unwrap());
         b.authenticated();
-        let _c = g.admit(ip("10.0.0.3"));
-        let _d = g.admit(ip("10.0.0.4")); // evicts a
+        let _c = g.admit(ip("10.0.0.3")).unwrap();
+        let _d = g.admit(ip("10.0.0.4")).unwrap(); // evicts a
         tokio::time::timeout(Duration::from_secs(1), a.evicted())
             .await
             .expect("a is evicted");
