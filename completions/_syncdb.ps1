@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a record''s document')
             [CompletionResult]::new('del', 'del', [CompletionResultType]::ParameterValue, 'Delete a record')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List databases, the collections of a database, or the records of a collection')
+            [CompletionResult]::new('find', 'find', [CompletionResultType]::ParameterValue, 'Find the records of a collection by their fields')
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Drop a collection, or a whole database (every record in it)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print changes as JSON Lines as they commit')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon, folders, databases, record counts and remotes')
@@ -139,6 +140,27 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Print keys only')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'With no address: list dropped databases too')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output from a daemon run in the foreground (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'syncdb;find' {
+            [CompletionResult]::new('--where', '--where', [CompletionResultType]::ParameterName, 'A condition, FIELD OP VALUE (repeat for more: all must hold)')
+            [CompletionResult]::new('--order-by', '--order-by', [CompletionResultType]::ParameterName, 'Sort by this field (then by key) instead of by key')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N records in this page')
+            [CompletionResult]::new('--cursor', '--cursor', [CompletionResultType]::ParameterName, 'Continue after the page that gave this cursor')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
+            [CompletionResult]::new('--desc', '--desc', [CompletionResultType]::ParameterName, 'Largest first')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Print how many records match, not the records')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Print how the query ran (what it read, what matched), not the records')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
@@ -942,6 +964,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a record''s document')
             [CompletionResult]::new('del', 'del', [CompletionResultType]::ParameterValue, 'Delete a record')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List databases, the collections of a database, or the records of a collection')
+            [CompletionResult]::new('find', 'find', [CompletionResultType]::ParameterValue, 'Find the records of a collection by their fields')
             [CompletionResult]::new('drop', 'drop', [CompletionResultType]::ParameterValue, 'Drop a collection, or a whole database (every record in it)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print changes as JSON Lines as they commit')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon, folders, databases, record counts and remotes')
@@ -979,6 +1002,9 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;help;ls' {
+            break
+        }
+        'syncdb;help;find' {
             break
         }
         'syncdb;help;drop' {

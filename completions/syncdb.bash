@@ -34,6 +34,9 @@ _syncdb() {
             syncdb,drop)
                 cmd="syncdb__subcmd__drop"
                 ;;
+            syncdb,find)
+                cmd="syncdb__subcmd__find"
+                ;;
             syncdb,folder)
                 cmd="syncdb__subcmd__folder"
                 ;;
@@ -186,6 +189,9 @@ _syncdb() {
                 ;;
             syncdb__subcmd__help,drop)
                 cmd="syncdb__subcmd__help__subcmd__drop"
+                ;;
+            syncdb__subcmd__help,find)
+                cmd="syncdb__subcmd__help__subcmd__find"
                 ;;
             syncdb__subcmd__help,folder)
                 cmd="syncdb__subcmd__help__subcmd__folder"
@@ -422,7 +428,7 @@ _syncdb() {
 
     case "${cmd}" in
         syncdb)
-            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls drop watch status folder remote clone sync digest repair serve http token daemon service config schema reset logs help"
+            opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version init put patch get del ls find drop watch status folder remote clone sync digest repair serve http token daemon service config schema reset logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -987,6 +993,50 @@ _syncdb() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        syncdb__subcmd__find)
+            opts="-C -q -v -h -V --where --order-by --desc --limit --cursor --count --explain --dir --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --where)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --order-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cursor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         syncdb__subcmd__folder)
             opts="-C -q -v -h -V --dir --json --quiet --verbose --help --version ls rm mv help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1198,7 +1248,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help)
-            opts="init put patch get del ls drop watch status folder remote clone sync digest repair serve http token daemon service config schema reset logs help"
+            opts="init put patch get del ls find drop watch status folder remote clone sync digest repair serve http token daemon service config schema reset logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1380,6 +1430,20 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        syncdb__subcmd__help__subcmd__find)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

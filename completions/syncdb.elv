@@ -35,6 +35,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand get 'Print a record''s document'
             cand del 'Delete a record'
             cand ls 'List databases, the collections of a database, or the records of a collection'
+            cand find 'Find the records of a collection by their fields'
             cand drop 'Drop a collection, or a whole database (every record in it)'
             cand watch 'Print changes as JSON Lines as they commit'
             cand status 'Show the daemon, folders, databases, record counts and remotes'
@@ -130,6 +131,26 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --keys 'Print keys only'
             cand --all 'With no address: list dropped databases too'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;find'= {
+            cand --where 'A condition, FIELD OP VALUE (repeat for more: all must hold)'
+            cand --order-by 'Sort by this field (then by key) instead of by key'
+            cand --limit 'At most N records in this page'
+            cand --cursor 'Continue after the page that gave this cursor'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --desc 'Largest first'
+            cand --count 'Print how many records match, not the records'
+            cand --explain 'Print how the query ran (what it read, what matched), not the records'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'
@@ -854,6 +875,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand get 'Print a record''s document'
             cand del 'Delete a record'
             cand ls 'List databases, the collections of a database, or the records of a collection'
+            cand find 'Find the records of a collection by their fields'
             cand drop 'Drop a collection, or a whole database (every record in it)'
             cand watch 'Print changes as JSON Lines as they commit'
             cand status 'Show the daemon, folders, databases, record counts and remotes'
@@ -885,6 +907,8 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;del'= {
         }
         &'syncdb;help;ls'= {
+        }
+        &'syncdb;help;find'= {
         }
         &'syncdb;help;drop'= {
         }

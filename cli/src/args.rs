@@ -212,6 +212,47 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Find the records of a collection by their fields.
+    ///
+    /// Each --where is FIELD OP VALUE: FIELD a path (`age`, `meta.city`),
+    /// OP one of = != < <= > >= in prefix exists, VALUE JSON (strings in
+    /// double quotes; `in` takes an array, `exists` true, false or nothing).
+    /// A record matches when it meets every --where; a missing field meets
+    /// only != and `exists false`. Values of different types compare in one
+    /// order: missing, null, false, true, numbers, strings, arrays, objects.
+    /// Results come in key order, or by --order-by (then by key), a page at
+    /// a time: the page's last line (stderr, or `next` in --json) gives the
+    /// --cursor of the next one. Every query reads the whole collection
+    /// (there are no indexes yet); --explain shows what it read.
+    #[command(
+        after_help = "Examples:\n  syncdb find crm/person --where 'age >= 30' --where 'city = \"London\"'\n  syncdb find crm/person --where 'tags in [\"vip\"]' --order-by age --desc --limit 10\n  syncdb find crm/person --where 'email exists false' --count\n  syncdb find crm/person --where 'name prefix \"Ad\"' --explain"
+    )]
+    Find {
+        /// DB/COLL.
+        address: String,
+        /// A condition, FIELD OP VALUE (repeat for more: all must hold).
+        #[arg(long = "where", value_name = "COND")]
+        conditions: Vec<String>,
+        /// Sort by this field (then by key) instead of by key.
+        #[arg(long, value_name = "FIELD")]
+        order_by: Option<String>,
+        /// Largest first.
+        #[arg(long)]
+        desc: bool,
+        /// At most N records in this page.
+        #[arg(long, value_name = "N", default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        limit: u64,
+        /// Continue after the page that gave this cursor.
+        #[arg(long, value_name = "C")]
+        cursor: Option<String>,
+        /// Print how many records match, not the records.
+        #[arg(long, conflicts_with_all = ["cursor", "order_by", "desc"])]
+        count: bool,
+        /// Print how the query ran (what it read, what matched), not the records.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Drop a collection, or a whole database (every record in it).
     ///
     /// The drop is a versioned marker: it reaches every replica, and writes

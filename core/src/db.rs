@@ -854,6 +854,10 @@ impl Batch<'_> {
 /// A record that breaks the schema: where, and why.
 pub type Violating = (Name, Key, schema::Violation);
 
+/// A page of [`Reader::scan_visible`]: records with their newest version,
+/// and the last key read when the page was full (the next page's `after`).
+pub type ScanPage = (Vec<(Key, String, Version)>, Option<Key>);
+
 /// A visible record as reads return it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VisibleRecord {
@@ -940,6 +944,29 @@ impl Reader {
             }
         }
         Ok(out)
+    }
+
+    /// Visible records of `collection` in key order after `after`, at most
+    /// `limit` read from the store (tombstones among them are skipped), each
+    /// with its newest version: what a query scans.
+    pub fn scan_visible(
+        &self,
+        collection: &Name,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<ScanPage> {
+        let page = guarded(|| self.engine.scan(collection, "", after, limit))?;
+        let last = (page.len() == limit)
+            .then(|| page.last().map(|(k, _)| k.clone()))
+            .flatten();
+        let out = page
+            .into_iter()
+            .filter_map(|(key, state)| {
+                let version = state.max_version().unwrap_or_default();
+                state.visible_json().map(|doc| (key, doc, version))
+            })
+            .collect();
+        Ok((out, last))
     }
 
     /// The database's collections with their visible-record counts; the

@@ -22,6 +22,7 @@ pub mod ipc;
 pub mod migrate;
 pub mod names;
 pub mod paths;
+pub mod query;
 pub mod record;
 pub mod schema;
 pub mod store;

@@ -8,6 +8,7 @@ mod batch;
 mod daemon;
 mod faultproxy;
 mod faults_net;
+mod find;
 mod http;
 mod http_client;
 mod hub_listener;

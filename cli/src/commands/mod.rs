@@ -4,6 +4,7 @@
 mod config;
 mod daemon;
 mod docs;
+mod find;
 mod folder;
 mod init;
 mod logs;
@@ -92,6 +93,28 @@ pub fn run(cli: Cli) -> Result<()> {
             keys,
             all,
         } => ls::run(&ctx, address.as_deref(), &prefix, limit, keys, all),
+        Command::Find {
+            address,
+            conditions,
+            order_by,
+            desc,
+            limit,
+            cursor,
+            count,
+            explain,
+        } => find::run(
+            &ctx,
+            &address,
+            find::Asked {
+                conditions,
+                order_by,
+                desc,
+                limit: limit as usize,
+                cursor,
+                count,
+                explain,
+            },
+        ),
         Command::Watch { address, since } => watch::run(&ctx, address.as_deref(), since),
         Command::Status { all } => status::run(&ctx, all),
         Command::Folder(cmd) => folder::run(&ctx, cmd),

@@ -39,6 +39,7 @@ method!(Patch, "patch", PatchParams, WriteOutput);
 method!(Get, "get", RecordParams, RecordOutput);
 method!(Del, "del", RecordParams, WriteOutput);
 method!(Ls, "ls", LsParams, LsOutput);
+method!(Find, "find", FindParams, FindOutput);
 method!(DropScope, "drop", DropParams, WriteOutput);
 method!(DropCheck, "drop.check", DropParams, DropCheckOutput);
 method!(ImportBegin, "import.begin", ImportBeginParams, ImportOutput);
@@ -944,4 +945,61 @@ pub struct FolderMvParams {
     /// Where it goes (absolute). If the directory is already there (moved
     /// by hand) and is the same folder, only the registration moves.
     pub to: PathBuf,
+}
+
+/// `syncdb find`: the records of a collection that meet every condition,
+/// in an order, a page at a time.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FindParams {
+    pub folder: FolderRef,
+    pub db: Name,
+    pub collection: Name,
+    /// `FIELD OP VALUE` each, as `--where` takes them.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// A field path; by key when absent.
+    #[serde(default)]
+    pub order_by: Option<String>,
+    #[serde(default)]
+    pub desc: bool,
+    pub limit: usize,
+    /// A page's `next`: continue after it.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Count the matches instead of listing them.
+    #[serde(default)]
+    pub count: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FindOutput {
+    #[serde(default)]
+    pub records: Vec<FoundRecord>,
+    /// Where the next page starts, when there may be more.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// With `count`: how many records match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    pub plan: QueryPlan,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FoundRecord {
+    pub key: Key,
+    pub doc: Box<RawValue>,
+    pub version: String,
+}
+
+/// How a query was run (`--explain`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct QueryPlan {
+    /// `scan`: every record of the collection was read.
+    pub method: String,
+    /// The conditions, the order, as understood.
+    pub conditions: Vec<String>,
+    pub order: String,
+    /// Records read, and how many of them matched.
+    pub examined: u64,
+    pub matched: u64,
 }

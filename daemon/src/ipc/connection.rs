@@ -168,6 +168,13 @@ impl Connection {
                     with_params(p, |p: LsParams| blocking(move || handlers::ls(&state, p))).await;
                 self.reply(&id, out).await
             }
+            Find::NAME => {
+                let out = with_params(p, |p: FindParams| {
+                    blocking(move || super::find::find(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
             Status::NAME => {
                 let out = with_params(p, |p: StatusParams| {
                     blocking(move || handlers::status(&state, p))

@@ -1,0 +1,92 @@
+//! `syncdb find`: records by their fields. The conditions are read here
+//! first, so a bad one is refused (exit 2) before the daemon is asked.
+
+use syncdb_core::Address;
+use syncdb_core::ipc::{Find, FindParams};
+use syncdb_core::query::{Condition, Cursor, FieldPath};
+use syncdb_core::words::plural;
+
+use super::Ctx;
+use crate::exit::{CliError, Result};
+use crate::output;
+
+/// What the command line asked.
+pub struct Asked {
+    pub conditions: Vec<String>,
+    pub order_by: Option<String>,
+    pub desc: bool,
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub count: bool,
+    pub explain: bool,
+}
+
+pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
+    let (db, collection, key) = Address::parse_collection(address)?;
+    if key.is_some() {
+        return Err(CliError::usage(format!(
+            "find takes DB/COLL, not a record ({address}); use `syncdb get {address}`"
+        )));
+    }
+    for c in &a.conditions {
+        Condition::parse(c).map_err(CliError::usage)?;
+    }
+    if let Some(f) = &a.order_by {
+        FieldPath::parse(f).map_err(|e| CliError::usage(format!("--order-by: {e}")))?;
+    }
+    if let Some(c) = &a.cursor {
+        Cursor::decode(c).map_err(CliError::usage)?;
+    }
+    let params = FindParams {
+        folder: ctx.folder()?,
+        db,
+        collection,
+        conditions: a.conditions,
+        order_by: a.order_by,
+        desc: a.desc,
+        limit: a.limit,
+        cursor: a.cursor,
+        count: a.count,
+    };
+    let out = ctx.client()?.call::<Find>(&params)?;
+    let json = ctx.global.json;
+    if a.explain {
+        if json {
+            return output::json(&serde_json::json!({ "plan": out.plan }));
+        }
+        let p = &out.plan;
+        output::line(format!(
+            "{}: read {} {}, {} matched",
+            p.method,
+            p.examined,
+            plural(p.examined, "record"),
+            p.matched
+        ))?;
+        output::line(format!(
+            "where: {}",
+            match p.conditions.is_empty() {
+                true => "(every record)".to_owned(),
+                false => p.conditions.join(" and "),
+            }
+        ))?;
+        output::line(format!("order: {}", p.order))?;
+        return output::line("index: none (queries read the whole collection)");
+    }
+    if let Some(n) = out.count {
+        return match json {
+            true => output::json(&serde_json::json!({ "count": n })),
+            false => output::line(n),
+        };
+    }
+    if json {
+        return output::json(&serde_json::json!({ "records": out.records, "next": out.next }));
+    }
+    for r in &out.records {
+        output::line(format!("{}\t{}", r.key, r.doc.get()))?;
+    }
+    output::flush()?;
+    if let Some(next) = out.next {
+        output::note(&ctx.global, format!("more: --cursor {next}"));
+    }
+    Ok(())
+}
