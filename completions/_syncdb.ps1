@@ -441,7 +441,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;serve' {
-            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)')
+            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one). Without it: where it serves now (then other flags add to what is served), or 127.0.0.1:7700')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain, for wss:// (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key, for wss:// (with --tls-cert)')
             [CompletionResult]::new('--create-folders', '--create-folders', [CompletionResultType]::ParameterName, 'Create folders under DIR when an authorized client asks for one this hub lacks')

@@ -405,7 +405,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --version 'Print version'
         }
         &'syncdb;serve'= {
-            cand --addr 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)'
+            cand --addr 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one). Without it: where it serves now (then other flags add to what is served), or 127.0.0.1:7700'
             cand --tls-cert 'PEM certificate chain, for wss:// (with --tls-key)'
             cand --tls-key 'PEM private key, for wss:// (with --tls-cert)'
             cand --create-folders 'Create folders under DIR when an authorized client asks for one this hub lacks'

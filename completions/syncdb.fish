@@ -234,7 +234,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s q -l quiet -d '
 complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s v -l verbose -d 'More log output from a daemon run in the foreground (repeat for more)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s h -l help -d 'Print help'
 complete -c syncdb -n "__fish_syncdb_using_subcommand repair" -s V -l version -d 'Print version'
-complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l addr -d 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one)' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l addr -d 'IP:PORT or localhost:PORT to listen on (port 0 picks a free one). Without it: where it serves now (then other flags add to what is served), or 127.0.0.1:7700' -r
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-cert -d 'PEM certificate chain, for wss:// (with --tls-key)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-key -d 'PEM private key, for wss:// (with --tls-cert)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l create-folders -d 'Create folders under DIR when an authorized client asks for one this hub lacks' -r -f -a "(__fish_complete_directories)"

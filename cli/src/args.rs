@@ -704,8 +704,10 @@ pub enum DaemonCommand {
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// IP:PORT or localhost:PORT to listen on (port 0 picks a free one).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
-    pub addr: String,
+    /// Without it: where it serves now (then other flags add to what is
+    /// served), or 127.0.0.1:7700.
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Option<String>,
     /// PEM certificate chain, for wss:// (with --tls-key).
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub tls_cert: Option<PathBuf>,

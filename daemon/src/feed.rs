@@ -97,7 +97,11 @@ impl Since {
                     };
                     let name = Name::parse_as("database", name)
                         .map_err(|e| bad_input(format!("invalid cursor {text:?}: {e}")))?;
-                    seqs.insert(name, seq(n)?);
+                    if seqs.insert(name.clone(), seq(n)?).is_some() {
+                        return Err(bad_input(format!(
+                            "invalid cursor {text:?}: it names {name} twice (a feed gives each database once)"
+                        )));
+                    }
                 }
             }
         }
@@ -155,6 +159,13 @@ impl Feed {
                 .map(|(n, _)| n)
                 .collect(),
         };
+        if let (None, Since::Seqs(seqs)) = (&scope.db, &since)
+            && let Some(unknown) = seqs.keys().find(|n| !names.contains(n))
+        {
+            return Err(bad_input(format!(
+                "the cursor names database {unknown}, which this folder does not have; resume from a cursor the feed gave, 0 or now"
+            )));
+        }
         let mut cursors = BTreeMap::new();
         let mut behind = BTreeSet::new();
         for name in names {

@@ -354,6 +354,10 @@ fn the_change_feed_resumes_from_its_cursor_with_no_gap_and_no_duplicate() {
         .fails(400, "past the end");
     api.get("/v1/changes/f?since=crm:5,ops:2")
         .fails(400, "past the end");
+    api.get("/v1/changes/f?since=crm:5,zzz:1")
+        .fails(400, "does not have");
+    api.get("/v1/changes/f?since=crm:5,crm:6")
+        .fails(400, "twice");
 
     // A long poll waits for the first event.
     let poller = {
@@ -761,6 +765,20 @@ fn the_hub_serves_the_api_on_its_port_with_api_and_only_then() {
     home.run(&["daemon", "start", "-q"]).ok();
     let back = tcp(&addr, Some(&t)).get("/v1/docs/f/crm/person/bob");
     assert_eq!(back.status, 200, "resumed with the API: {}", back.text());
+
+    // `serve` with no address keeps what is served; `serve --addr` without
+    // --api turns the API off there, and its streams end, saying why.
+    let shown = home.run(&["serve", "--json"]).json();
+    assert_eq!(shown["addr"], addr.as_str());
+    assert_eq!(shown["api_url"], format!("http://{addr}").as_str());
+    let api = tcp(&addr, Some(&t));
+    let mut s = api.stream("/v1/changes/f/crm?feed=sse&since=now", &[]);
+    s.until(Duration::from_secs(5), |t| t.contains("syncdb change feed"));
+    let off = home.run(&["serve", "--addr", &addr, "--json"]).json();
+    assert_eq!(off["api_url"], Value::Null);
+    let rest = s.read_to_end(Duration::from_secs(5));
+    assert!(rest.contains("the HTTP API stopped serving"), "{rest}");
+    assert_eq!(api.get("/v1/docs/f/crm/person/bob").status, 404);
 }
 
 /// Every route that writes, given each kind of bad input, answers its
@@ -1060,4 +1078,44 @@ fn a_burst_from_one_address_is_served_whole() {
         .collect();
     let statuses: Vec<u16> = clients.into_iter().map(|c| c.join().unwrap()).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+/// Conditional requests as RFC 9110 has them: lists over several lines,
+/// strong comparison for If-Match, weak for If-None-Match, GET included.
+#[test]
+fn conditional_headers_compare_as_http_says() {
+    let (home, api, _, _) = serving();
+    home.put("crm/person/ada", r#"{"name":"Ada"}"#);
+    let url = "/v1/docs/f/crm/person/ada";
+    let tag = api.get(url).header("etag").unwrap().to_owned();
+    let other = "\"0000000000000-0000-0000000000000000\"";
+    let weak = format!("W/{tag}");
+    let get = |h: &[(&str, &str)]| api.call("GET", url, h, b"").status;
+    assert_eq!(get(&[("If-None-Match", &tag)]), 304);
+    assert_eq!(get(&[("If-None-Match", &weak)]), 304, "weak comparison");
+    assert_eq!(get(&[("If-None-Match", "*")]), 304);
+    assert_eq!(get(&[("If-None-Match", &format!("{other}, {tag}"))]), 304);
+    assert_eq!(get(&[("If-None-Match", other)]), 200);
+    assert_eq!(get(&[("If-Match", other)]), 412);
+    assert_eq!(get(&[("If-Match", &tag)]), 200);
+    // Two If-Match lines are one list.
+    let r = api.call(
+        "PATCH",
+        url,
+        &[
+            ("Content-Type", "application/json"),
+            ("If-Match", other),
+            ("If-Match", &tag),
+        ],
+        br#"{"age":36}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    api.call(
+        "POST",
+        "/v1/docs/f/crm/person",
+        &[("Content-Type", "application/json"), ("If-Match", "*")],
+        br#"{"_id":"zz"}"#,
+    )
+    .fails(400, "If-Match does not apply");
+    home.run(&["get", "crm/person/zz"]).fails(3, "no record");
 }

@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let params = ServeParams {
-        addr: (!args.stop).then_some(args.addr),
+        addr: args.addr.filter(|_| !args.stop),
         tls_cert: args.tls_cert.as_deref().map(absolute).transpose()?,
         tls_key: args.tls_key.as_deref().map(absolute).transpose()?,
         create_folders: args.create_folders.as_deref().map(absolute).transpose()?,

@@ -780,7 +780,8 @@ pub struct TokenRevokeParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServeParams {
-    /// `HOST:PORT`; absent with `stop`.
+    /// `HOST:PORT`. Absent: where it serves now, with the settings given
+    /// added to the current ones (or `127.0.0.1:7700` when not serving).
     pub addr: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,

@@ -78,7 +78,13 @@ pub struct LocalConn;
 pub struct Caller {
     /// `None` over `http.sock`.
     pub grant: Option<Grant>,
+    /// The request came on the hub's port (`serve --api`).
+    pub on_hub: bool,
 }
+
+/// A request that came to the HTTP API on the hub's port.
+#[derive(Clone, Copy)]
+pub struct OnHub;
 
 impl Caller {
     /// The folder `name` (its id, or its directory's name when only one
@@ -250,7 +256,10 @@ impl FromRequestParts<Arc<State>> for Caller {
         state: &Arc<State>,
     ) -> Result<Self, Self::Rejection> {
         if parts.extensions.get::<LocalConn>().is_some() {
-            return Ok(Caller { grant: None });
+            return Ok(Caller {
+                grant: None,
+                on_hub: false,
+            });
         }
         let unauthorized = |message: &str| {
             let mut e = ApiError::new(StatusCode::UNAUTHORIZED, message);
@@ -272,7 +281,10 @@ impl FromRequestParts<Arc<State>> for Caller {
         if let Some(pending) = parts.extensions.get::<PendingConn>() {
             pending.0.authenticated();
         }
-        Ok(Caller { grant: Some(grant) })
+        Ok(Caller {
+            grant: Some(grant),
+            on_hub: parts.extensions.get::<OnHub>().is_some(),
+        })
     }
 }
 

@@ -193,7 +193,11 @@ fn stream(
     heartbeat: Duration,
 ) -> Response {
     let st = Stream {
-        epoch: state.http.epoch.subscribe(),
+        // What ends when its listener stops serving the API.
+        epoch: match caller.on_hub {
+            true => state.sync.api_epoch.subscribe(),
+            false => state.http.epoch.subscribe(),
+        },
         revocations: state.sync.revocations.subscribe(),
         state,
         caller,

@@ -66,7 +66,12 @@ fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
     let mut q = BTreeMap::new();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        q.insert(decode(k)?, decode(v)?);
+        let k = decode(k)?;
+        if q.insert(k.clone(), decode(v)?).is_some() {
+            return Err(ApiError::bad_request(format!(
+                "query parameter {k:?} is given twice; give it once"
+            )));
+        }
     }
     Ok(q)
 }
@@ -250,10 +255,7 @@ fn etag(version: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("a version is ASCII")
 }
 
-/// What `If-Match` / `If-None-Match: *` ask of the record, if anything:
-/// `*` is any current record; a list matches any of its strong tags; a
-/// weak tag (`W/"…"`) or one that is no version of ours matches nothing
-/// (412), as RFC 9110's strong comparison says.
+/// What a write's `If-Match` / `If-None-Match: *` ask of the record.
 fn condition(headers: &HeaderMap) -> Result<Option<Cond>, ApiError> {
     if let Some(v) = headers.get(header::IF_NONE_MATCH) {
         return match v.to_str().map(str::trim) {
@@ -263,13 +265,33 @@ fn condition(headers: &HeaderMap) -> Result<Option<Cond>, ApiError> {
             )),
         };
     }
-    let Some(v) = headers.get(header::IF_MATCH) else {
+    condition_of(headers, header::IF_MATCH)
+}
+
+/// The ETags of `name` (its lines are one list, as RFC 9110 says): `*` is
+/// any current record; otherwise the versions listed. `If-Match` compares
+/// strongly, so a weak tag (`W/"…"`) matches nothing there (412);
+/// `If-None-Match` weakly. A tag that is no version of ours matches nothing.
+fn condition_of(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Cond>, ApiError> {
+    let lines: Vec<&str> = headers
+        .get_all(&name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    if lines.is_empty() {
         return Ok(None);
-    };
-    let text = v.to_str().unwrap_or("").trim();
+    }
+    let joined = lines.join(", ");
+    let text = joined.trim();
     if text == "*" {
         return Ok(Some(Cond::Present));
     }
+    let weak_matches = name == header::IF_NONE_MATCH;
+    let label = if weak_matches {
+        "If-None-Match"
+    } else {
+        "If-Match"
+    };
     let mut versions = Vec::new();
     for part in text.split(',').map(str::trim) {
         let (weak, quoted) = match part.strip_prefix("W/") {
@@ -278,10 +300,10 @@ fn condition(headers: &HeaderMap) -> Result<Option<Cond>, ApiError> {
         };
         let Some(tag) = quoted.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
             return Err(ApiError::bad_request(format!(
-                "If-Match {text:?}: expected *, or ETags in double quotes (comma-separated), as a GET of the record gave"
+                "{label} {text:?}: expected *, or ETags in double quotes (comma-separated), as a GET of the record gave"
             )));
         };
-        if let (false, Some(v)) = (weak, Version::parse(tag)) {
+        if let (true, Some(v)) = (!weak || weak_matches, Version::parse(tag)) {
             versions.push(v);
         }
     }
@@ -399,7 +421,12 @@ pub async fn list(
     let collection = name("collection", &coll)?;
     let folder = caller.folder(&state, &f, false)?;
     let limit = page_limit(&q, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
-    let after = q.get("after").map(|a| key(a)).transpose()?;
+    // An empty `after` is the first page (a loop may start with no `next`).
+    let after = q
+        .get("after")
+        .filter(|a| !a.is_empty())
+        .map(|a| key(a))
+        .transpose()?;
     let p = LsParams {
         folder: Some(folder.path),
         db: Some(db),
@@ -448,10 +475,24 @@ pub async fn get(
     // The document as stored: JSON by construction, sent without a copy.
     let out = handlers::record(&state, &folder, &db, &collection, &key)?;
     let tag = etag(&out.version.to_string());
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == tag.as_bytes())
+    if let Some(Cond::Version(any)) = condition_of(&headers, header::IF_MATCH)?
+        && !any.contains(&out.version)
     {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            format!(
+                "record {collection}/{key} is at version {} now",
+                out.version
+            ),
+        ));
+    }
+    // If-None-Match compares weakly: W/"v" and "v" are the same version.
+    let unchanged = match condition_of(&headers, header::IF_NONE_MATCH)? {
+        Some(Cond::Present) => true,
+        Some(Cond::Version(any)) => any.contains(&out.version),
+        _ => false,
+    };
+    if unchanged {
         let mut resp = StatusCode::NOT_MODIFIED.into_response();
         resp.headers_mut().insert(header::ETAG, tag);
         return Ok(resp);
@@ -500,6 +541,11 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     query(q, &[])?;
+    if headers.contains_key(header::IF_MATCH) {
+        return Err(ApiError::bad_request(
+            "a POST creates a record: If-Match does not apply (PUT, PATCH or DELETE …/KEY take it)",
+        ));
+    }
     let (db, collection) = (name("database", &db)?, name("collection", &coll)?);
     let folder = caller.folder(&state, &f, true)?;
     let doc = doc_body(&state, &headers, body).await?;
@@ -662,6 +708,12 @@ mod tests {
         assert_eq!(q["flag"], "");
         assert_eq!(q["after"], "€");
         assert_eq!(q["odd"], "%zz%4", "a % that starts no escape stays");
+        assert!(
+            parse_query("limit=1&limit=2")
+                .unwrap_err()
+                .message
+                .contains("twice")
+        );
         let e = parse_query("prefix=%ff").unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(e.message.contains("not UTF-8"), "{}", e.message);

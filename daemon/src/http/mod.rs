@@ -27,6 +27,7 @@ use axum::routing::MethodRouter;
 use crate::state::State;
 use crate::sync::listener::Server;
 
+pub use auth::OnHub;
 pub use error::ApiError;
 pub use unix::serve_unix;
 

@@ -347,14 +347,26 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
             api_url: None,
         });
     }
-    let cfg = ServeConfig {
-        addr: Some(p.addr.unwrap_or_else(|| "127.0.0.1:7700".into())),
-        tls_cert: p.tls_cert,
-        tls_key: p.tls_key,
-        create_folders: p.create_folders,
-        insecure: p.insecure,
-        api: p.api,
-        ..current
+    let cfg = match (p.addr, current.addr.clone()) {
+        // Serving already, no address given: what is asked adds to it.
+        (None, Some(addr)) => ServeConfig {
+            addr: Some(addr),
+            tls_cert: p.tls_cert.or(current.tls_cert.clone()),
+            tls_key: p.tls_key.or(current.tls_key.clone()),
+            create_folders: p.create_folders.or(current.create_folders.clone()),
+            insecure: p.insecure || current.insecure,
+            api: p.api || current.api,
+            ..current
+        },
+        (addr, _) => ServeConfig {
+            addr: Some(addr.unwrap_or_else(|| "127.0.0.1:7700".into())),
+            tls_cert: p.tls_cert,
+            tls_key: p.tls_key,
+            create_folders: p.create_folders,
+            insecure: p.insecure,
+            api: p.api,
+            ..current
+        },
     };
     serve::check_addr(&cfg).map_err(bad_input)?;
     let given_host = cfg

@@ -607,7 +607,8 @@ fn api_on_hub(
 + 'static {
     let api = crate::http::router(state.clone());
     let state = Arc::downgrade(state);
-    move |req| {
+    move |mut req: axum::extract::Request| {
+        req.extensions_mut().insert(crate::http::OnHub);
         let mut api = api.clone();
         let on = state.upgrade().is_some_and(|s| {
             s.sync
@@ -729,6 +730,9 @@ pub async fn apply(state: &Arc<State>, kind: Kind, cfg: ServeConfig) -> Result<S
         if let Some(server) = serving.as_mut()
             && server.bound() == Some(addr)
         {
+            if server.cfg.api && !cfg.api {
+                state.sync.api_epoch.send_modify(|e| *e += 1);
+            }
             server.update(tls_config(&cfg)?, cfg);
             return Ok(addr);
         }
@@ -747,7 +751,11 @@ pub async fn apply(state: &Arc<State>, kind: Kind, cfg: ServeConfig) -> Result<S
     let bound = new.bound().expect("bound");
     let old = slot.lock().expect("serving").replace(new);
     if let Some(old) = old {
+        let api = old.cfg.api;
         old.stop().await;
+        if api {
+            state.sync.api_epoch.send_modify(|e| *e += 1);
+        }
     }
     Ok(bound)
 }
@@ -761,7 +769,10 @@ pub async fn stop(state: &Arc<State>, kind: Kind) {
     if let Some(old) = old {
         old.stop().await;
         match kind {
-            Kind::Hub => state.sync.serve_epoch.send_modify(|e| *e += 1),
+            Kind::Hub => {
+                state.sync.serve_epoch.send_modify(|e| *e += 1);
+                state.sync.api_epoch.send_modify(|e| *e += 1);
+            }
             Kind::Api => state.http.epoch.send_modify(|e| *e += 1),
         }
     }

@@ -37,6 +37,9 @@ pub struct Syncs {
     pub revocations: tokio::sync::watch::Sender<u64>,
     /// Bumped when the hub stops serving: served sessions end.
     pub serve_epoch: tokio::sync::watch::Sender<u64>,
+    /// Bumped when the hub's port stops serving the HTTP API (`serve
+    /// --stop`, a move, `serve` without `--api`): API streams there end.
+    pub api_epoch: tokio::sync::watch::Sender<u64>,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
     /// The sessions this hub serves now, by folder path (for `status`).
@@ -56,6 +59,7 @@ impl Syncs {
             sites: Sites::new(data_dir),
             revocations: tokio::sync::watch::channel(0).0,
             serve_epoch: tokio::sync::watch::channel(0).0,
+            api_epoch: tokio::sync::watch::channel(0).0,
             remotes: Mutex::new(BTreeMap::new()),
             peers: Mutex::new(Vec::new()),
             serving: Mutex::new(None),
