@@ -87,7 +87,8 @@ pub struct ServeConfig {
     /// full, the oldest of them is closed to make room.
     pub max_unauthenticated: usize,
     /// Connections not yet past the token check from one IP address (one
-    /// /64 for IPv6); a new one from it closes its oldest.
+    /// /64 for IPv6); a new one from it closes its oldest idle one (a burst
+    /// of quick ones comes in over this, up to twice).
     pub max_unauthenticated_per_ip: usize,
 }
 

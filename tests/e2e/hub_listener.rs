@@ -317,7 +317,10 @@ fn unauthenticated_connections_are_capped_per_address_and_the_oldest_make_room()
     );
     let log = hub.home.run(&["logs", "-n", "500"]).ok().to_owned();
     assert!(log.contains("serve.max_unauthenticated_per_ip"), "{log}");
-    assert!(log.contains("(serve.max_unauthenticated)"), "{log}");
+    assert!(
+        log.contains("(serve.max_unauthenticated = 12); closed the oldest"),
+        "{log}"
+    );
 }
 
 #[test]

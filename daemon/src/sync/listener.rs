@@ -147,70 +147,50 @@ impl Gate {
         }
     }
 
-    /// Lets a new connection in. When its address already has all its
-    /// places, that address's oldest is closed instead; when all places are
-    /// taken, the oldest of all. A flood of slow connections then cannot
-    /// keep out a client that completes its handshake at once, from
-    /// another address or from the same one (all local clients share
-    /// 127.0.0.1).
+    /// Lets a new connection in, or says why not. When its address already
+    /// has all its places, that address's oldest idle connection is closed
+    /// instead: one that has had its grace to send a request and is not
+    /// being answered. So idle connections cannot keep out a client that
+    /// sends its request at once, even from the same address (all local
+    /// clients share 127.0.0.1), and a burst of quick clients from one
+    /// address (a pool opening, a proxy) comes in over its cap for a
+    /// moment, up to twice it. When all places are taken, the oldest
+    /// connection not being answered is closed, whatever its age: the total
+    /// is a hard bound (it guards the descriptors).
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Pending, String> {
         let key = ip_key(ip);
         let mut g = self.inner.lock().expect("gate");
         let from_ip = g.per_ip.get(&key).copied().unwrap_or(0);
-        // Only a connection that has had time to send its request and is not
-        // being answered makes room: a burst of quick clients (a pool
-        // opening, a proxy) is let in over the cap for a moment, up to twice.
-        let idle =
-            |e: &Entry| e.since.elapsed() >= self.grace && !e.answering.load(Ordering::Relaxed);
+        let answering = |e: &Entry| e.answering.load(Ordering::Relaxed);
         if from_ip >= self.max_per_ip {
-            let oldest = g
-                .open
-                .iter()
-                .find(|(_, e)| e.key == key && idle(e))
-                .map(|(id, _)| *id);
-            match oldest.and_then(|id| g.open.remove(&id)) {
-                Some(e) => {
-                    g.forget(e.key);
-                    e.evict.notify_one();
-                    self.warn(
-                        Refusal::PerIp,
-                        format!(
-                            "{from_ip} unauthenticated connections from {key} already (serve.max_unauthenticated_per_ip = {}); closed its oldest idle one",
-                            self.max_per_ip
-                        ),
-                    );
-                }
-                None if from_ip >= 2 * self.max_per_ip => {
-                    return Err(format!(
-                        "{from_ip} unauthenticated connections from {key}, none idle (serve.max_unauthenticated_per_ip = {}); refused a new one",
-                        self.max_per_ip
-                    ));
-                }
-                None => {}
+            let cap = self.max_per_ip;
+            let idle = |e: &Entry| e.key == key && e.since.elapsed() >= self.grace && !answering(e);
+            if g.evict_oldest(idle) {
+                self.warn(
+                    Refusal::PerIp,
+                    format!(
+                        "{from_ip} unauthenticated connections from {key} (serve.max_unauthenticated_per_ip = {cap}); closed its oldest idle one"
+                    ),
+                );
+            } else if from_ip >= 2 * cap {
+                return Err(format!(
+                    "{from_ip} unauthenticated connections from {key}, none idle (serve.max_unauthenticated_per_ip = {cap}); refused a new one"
+                ));
             }
-        } else if g.open.len() >= self.max_total {
-            let oldest = g.open.iter().find(|(_, e)| idle(e)).map(|(id, _)| *id);
-            match oldest.and_then(|id| g.open.remove(&id)) {
-                Some(e) => {
-                    g.forget(e.key);
-                    e.evict.notify_one();
-                    self.warn(
-                        Refusal::Evicted,
-                        format!(
-                            "{} unauthenticated connections open (serve.max_unauthenticated); closed the oldest idle one",
-                            self.max_total
-                        ),
-                    );
-                }
-                None if g.open.len() >= 2 * self.max_total => {
-                    return Err(format!(
-                        "{} unauthenticated connections open, none idle (serve.max_unauthenticated = {}); refused a new one",
-                        g.open.len(),
-                        self.max_total
-                    ));
-                }
-                None => {}
+        }
+        if g.open.len() >= self.max_total {
+            let (open, cap) = (g.open.len(), self.max_total);
+            if !g.evict_oldest(|e| !answering(e)) {
+                return Err(format!(
+                    "{open} unauthenticated connections, all being answered (serve.max_unauthenticated = {cap}); refused a new one"
+                ));
             }
+            self.warn(
+                Refusal::Evicted,
+                format!(
+                    "{open} unauthenticated connections (serve.max_unauthenticated = {cap}); closed the oldest"
+                ),
+            );
         }
         let id = g.next_id;
         g.next_id += 1;
@@ -261,6 +241,17 @@ impl Gate {
 }
 
 impl GateInner {
+    /// Closes the oldest connection `which` picks; false if none.
+    fn evict_oldest(&mut self, which: impl Fn(&Entry) -> bool) -> bool {
+        let oldest = self.open.iter().find(|(_, e)| which(e)).map(|(id, _)| *id);
+        let Some(e) = oldest.and_then(|id| self.open.remove(&id)) else {
+            return false;
+        };
+        self.forget(e.key);
+        e.evict.notify_one();
+        true
+    }
+
     fn forget(&mut self, key: IpAddr) {
         if let Some(n) = self.per_ip.get_mut(&key) {
             *n -= 1;
@@ -862,6 +853,21 @@ mod tests {
         std::thread::sleep(Duration::from_millis(250));
         let _d = g.admit(ip("10.0.0.1")).unwrap();
         assert!(is_evicted(&a), "past its grace, the oldest makes room");
+
+        // The total is a hard bound: the oldest goes, however young.
+        let g = Arc::new(Gate {
+            grace: Duration::from_secs(60),
+            ..Gate::new(&ServeConfig {
+                max_unauthenticated: 2,
+                ..ServeConfig::default()
+            })
+        });
+        let a = g.admit(ip("10.0.0.1")).unwrap();
+        let b = g.admit(ip("10.0.0.2")).unwrap();
+        let _b_busy = b.answering();
+        let _c = g.admit(ip("10.0.0.3")).unwrap();
+        assert!(is_evicted(&a) && !is_evicted(&b));
+        assert_eq!(g.open(), 2);
     }
 
     /// Closed by the gate to make room (not authenticated, yet gone).
