@@ -190,6 +190,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
         }
         'syncdb;watch' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Replay the feed after this seq first (needs DB: seqs are per database)')
+            [CompletionResult]::new('--where', '--where', [CompletionResultType]::ParameterName, 'A live query''s condition, FIELD OP VALUE (repeat: all must hold)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')

@@ -3177,13 +3177,17 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__watch)
-            opts="-C -q -v -h -V --since --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --since --where --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --where)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -178,6 +178,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;watch'= {
             cand --since 'Replay the feed after this seq first (needs DB: seqs are per database)'
+            cand --where 'A live query''s condition, FIELD OP VALUE (repeat: all must hold)'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'

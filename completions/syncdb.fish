@@ -124,6 +124,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand drop" -s v -l verbose -d '
 complete -c syncdb -n "__fish_syncdb_using_subcommand drop" -s h -l help -d 'Print help'
 complete -c syncdb -n "__fish_syncdb_using_subcommand drop" -s V -l version -d 'Print version'
 complete -c syncdb -n "__fish_syncdb_using_subcommand watch" -l since -d 'Replay the feed after this seq first (needs DB: seqs are per database)' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand watch" -l where -d 'A live query\'s condition, FIELD OP VALUE (repeat: all must hold)' -r
 complete -c syncdb -n "__fish_syncdb_using_subcommand watch" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand watch" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
 complete -c syncdb -n "__fish_syncdb_using_subcommand watch" -s q -l quiet -d 'Print nothing but results and errors: no progress, no notes'

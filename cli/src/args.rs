@@ -274,13 +274,24 @@ pub enum Command {
     /// "doc":..,"seq":..,"version":..}. With --since, the feed after SEQ is
     /// replayed first (each key once, at its latest change), then the stream
     /// continues live with no gap and no duplicate.
-    #[command(after_help = "Examples:\n  syncdb watch crm/person\n  syncdb watch crm --since 0")]
+    ///
+    /// With --where (as `syncdb find` takes it), a live query of DB/COLL:
+    /// first the records that match now, then a line whenever a record
+    /// enters the result, changes in it, or leaves it (by a change, a
+    /// delete, a drop or a remote write); each line says which in "result":
+    /// "enter"|"change"|"leave".
+    #[command(
+        after_help = "Examples:\n  syncdb watch crm/person\n  syncdb watch crm --since 0\n  syncdb watch crm/person --where 'age >= 30' --where 'city = \"London\"'"
+    )]
     Watch {
         /// Nothing (every database), DB, DB/COLL or DB/COLL/KEY.
         address: Option<String>,
         /// Replay the feed after this seq first (needs DB: seqs are per database).
         #[arg(long, value_name = "SEQ")]
         since: Option<u64>,
+        /// A live query's condition, FIELD OP VALUE (repeat: all must hold).
+        #[arg(long = "where", value_name = "COND", conflicts_with = "since")]
+        conditions: Vec<String>,
     },
     /// Show the daemon, folders, databases, record counts and remotes.
     #[command(

@@ -14,6 +14,7 @@
 pub mod feed;
 pub mod http;
 pub mod ipc;
+pub mod live;
 pub mod lock;
 pub mod replicas;
 pub mod sites;

@@ -200,3 +200,98 @@ fn bad_queries_are_refused_with_what_is_wrong() {
         .fails(3, "no database nosuch");
     assert_eq!(home.get("crm/person/ada"), json!({"age": 36}));
 }
+
+/// Reads a child's stdout lines as JSON, one at a time, with a deadline.
+struct Lines {
+    child: std::process::Child,
+    rx: std::sync::mpsc::Receiver<String>,
+}
+
+impl Lines {
+    fn spawn(mut cmd: std::process::Command) -> Lines {
+        let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines { child, rx }
+    }
+
+    /// The next event as (result, op, key, age).
+    fn next(&self) -> (String, String, String, Value) {
+        let line = self
+            .rx
+            .recv_timeout(std::time::Duration::from_secs(15))
+            .expect("an event within 15 s");
+        let e: Value = serde_json::from_str(&line).unwrap();
+        (
+            e["result"].as_str().unwrap_or("").to_owned(),
+            e["op"].as_str().unwrap().to_owned(),
+            e["key"].as_str().unwrap_or("").to_owned(),
+            e["doc"]["age"].clone(),
+        )
+    }
+
+    fn quiet_for(&self, d: std::time::Duration) {
+        if let Ok(line) = self.rx.recv_timeout(d) {
+            panic!("no event expected, got {line}");
+        }
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_live_query_starts_with_its_result_and_follows_local_and_remote_changes() {
+    let hub = Hub::new("redb");
+    hub.home.put("crm/person/a", r#"{"age": 40}"#);
+    hub.home.put("crm/person/b", r#"{"age": 20}"#);
+    hub.home.put("crm/person/c", r#"{"age": 50}"#);
+    let client = hub.client("");
+    let ev = |r: &str, op: &str, k: &str, age: Value| (r.into(), op.into(), k.into(), age);
+
+    let live = Lines::spawn(client.cmd(&["watch", "crm/person", "--where", "age >= 30"]));
+    assert_eq!(live.next(), ev("enter", "put", "a", json!(40)));
+    assert_eq!(live.next(), ev("enter", "put", "c", json!(50)));
+
+    client.put("crm/person/b", r#"{"age": 35}"#);
+    assert_eq!(live.next(), ev("enter", "put", "b", json!(35)));
+    client
+        .run(&["patch", "crm/person/a", r#"{"age": 45}"#])
+        .ok();
+    assert_eq!(live.next(), ev("change", "put", "a", json!(45)));
+    client.put("crm/person/c", r#"{"age": 10}"#);
+    assert_eq!(live.next(), ev("leave", "put", "c", json!(10)));
+    client.put("crm/person/e", r#"{"age": 5}"#);
+    client.run(&["del", "crm/person/a"]).ok();
+    assert_eq!(
+        live.next(),
+        ev("leave", "delete", "a", Value::Null),
+        "e never entered"
+    );
+    // A write on the hub arrives by sync.
+    hub.home.put("crm/person/d", r#"{"age": 99}"#);
+    assert_eq!(live.next(), ev("enter", "put", "d", json!(99)));
+    client.run(&["drop", "crm/person", "--yes"]).ok();
+    assert_eq!(live.next(), ev("leave", "drop", "b", Value::Null));
+    assert_eq!(live.next(), ev("leave", "drop", "d", Value::Null));
+    live.quiet_for(std::time::Duration::from_millis(300));
+
+    client
+        .run(&["watch", "crm/person/a", "--where", "age > 1"])
+        .fails(2, "one collection");
+    client
+        .run(&["watch", "crm/person", "--where", "age >>> 1"])
+        .fails(2, "unknown operator");
+}

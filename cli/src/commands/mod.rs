@@ -115,7 +115,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 explain,
             },
         ),
-        Command::Watch { address, since } => watch::run(&ctx, address.as_deref(), since),
+        Command::Watch {
+            address,
+            since,
+            conditions,
+        } => watch::run(&ctx, address.as_deref(), since, conditions),
         Command::Status { all } => status::run(&ctx, all),
         Command::Folder(cmd) => folder::run(&ctx, cmd),
         Command::Remote(cmd) => remote::run(&ctx, cmd),

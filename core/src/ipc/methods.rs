@@ -394,6 +394,9 @@ pub struct WatchParams {
     pub key: Option<Key>,
     /// Replay the feed after this seq first (needs `db`: seqs are per database).
     pub since: Option<u64>,
+    /// A live query: `FIELD OP VALUE` each (needs `db` and `collection`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
 }
 
 /// The final response ending a `watch` stream.
@@ -413,6 +416,21 @@ pub struct Event {
     pub doc: Option<Box<RawValue>>,
     pub seq: u64,
     pub version: String,
+    /// In a live query (`watch --where`): what the change did to its result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ResultChange>,
+}
+
+/// How a record's change moves it in a live query's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultChange {
+    /// It is in the result now and was not.
+    Enter,
+    /// It was in the result and still is, changed.
+    Change,
+    /// It was in the result and is not now (changed, deleted or dropped).
+    Leave,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -436,6 +454,7 @@ impl Event {
             doc,
             seq: change.seq,
             version,
+            result: None,
         };
         match &change.item {
             Item::Record {

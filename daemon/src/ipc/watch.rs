@@ -5,12 +5,72 @@ use serde_json::Value;
 use syncdb_core::ipc::*;
 use tokio::io::AsyncWriteExt;
 
+use std::sync::Arc;
+
+use syncdb_core::folder::Folder;
+
 use super::connection::Connection;
 use super::errors::bad_input;
 use crate::feed::{Feed, Scope, Since};
+use crate::live::Live;
+use crate::state::State;
 
 /// Events sent per wake-up.
 const BATCH: usize = 1024;
+
+/// What a watch streams: the feed, or a live query's result over it (whose
+/// first result comes out first).
+enum Source {
+    Feed(Box<Feed>),
+    Live(Box<Live>, Vec<Event>),
+}
+
+impl Source {
+    async fn next(&mut self, max: usize) -> Result<Vec<Event>, RpcError> {
+        match self {
+            Source::Feed(feed) => feed.next(max).await,
+            Source::Live(_, first) if !first.is_empty() => {
+                let rest = first.split_off(first.len().min(max));
+                Ok(std::mem::replace(first, rest))
+            }
+            Source::Live(live, _) => live.next(max).await,
+        }
+    }
+}
+
+async fn open(state: &Arc<State>, folder: Folder, p: WatchParams) -> Result<Source, RpcError> {
+    if !p.conditions.is_empty() {
+        let (Some(db), Some(collection), None, None) = (p.db, p.collection, &p.key, p.since) else {
+            return Err(bad_input(
+                "a live query (--where) watches one collection, DB/COLL, from its current result: no KEY, no --since",
+            ));
+        };
+        let state = state.clone();
+        let (live, first) = tokio::task::spawn_blocking(move || {
+            Live::open(&state, folder, db, collection, &p.conditions)
+        })
+        .await
+        .map_err(|e| RpcError::new(ErrorCode::Internal, e.to_string()))??;
+        return Ok(Source::Live(Box::new(live), first));
+    }
+    let since = match (p.since, &p.db) {
+        (None, _) => Since::Now,
+        (Some(seq), Some(db)) => Since::Seqs([(db.clone(), seq)].into()),
+        (Some(_), None) => {
+            return Err(bad_input(
+                "--since needs a database (DB): seqs are numbered per database",
+            ));
+        }
+    };
+    let scope = Scope {
+        db: p.db,
+        collection: p.collection,
+        key: p.key,
+    };
+    Ok(Source::Feed(Box::new(Feed::open(
+        state, folder, scope, since,
+    )?)))
+}
 
 impl Connection {
     pub(super) async fn watch(&mut self, id: &Value, p: WatchParams) -> std::io::Result<()> {
@@ -19,27 +79,13 @@ impl Connection {
             Ok(f) => f,
             Err(e) => return self.reply::<()>(id, Err(e)).await,
         };
-        let since = match (p.since, &p.db) {
-            (None, _) => Since::Now,
-            (Some(seq), Some(db)) => Since::Seqs([(db.clone(), seq)].into()),
-            (Some(_), None) => {
-                let err =
-                    bad_input("--since needs a database (DB): seqs are numbered per database");
-                return self.reply::<()>(id, Err(err)).await;
-            }
-        };
-        let scope = Scope {
-            db: p.db,
-            collection: p.collection,
-            key: p.key,
-        };
-        let mut feed = match Feed::open(&state, folder, scope, since) {
-            Ok(f) => f,
+        let mut source = match open(&state, folder, p).await {
+            Ok(s) => s,
             Err(e) => return self.reply::<()>(id, Err(e)).await,
         };
         let reason = loop {
             tokio::select! {
-                events = feed.next(BATCH) => match events {
+                events = source.next(BATCH) => match events {
                     Ok(events) => {
                         for event in events {
                             let line = notification_line(WATCH_EVENT, id, &EventParams { event });
