@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use syncdb_core::folder::Folder;
-use syncdb_core::ipc::{Event, EventOp, ResultChange, RpcError};
+use syncdb_core::ipc::{ErrorCode, Event, EventOp, ResultChange, RpcError};
 use syncdb_core::query::Condition;
 use syncdb_core::{Key, Name};
 
@@ -174,4 +174,54 @@ fn meets(conditions: &[Condition], doc: Option<&str>) -> bool {
         return false;
     };
     conditions.iter().all(|c| c.matches(&doc))
+}
+
+/// What a stream sends: the feed, or a live query's result over it (its
+/// first result comes out first).
+pub enum Source {
+    Feed(Box<Feed>),
+    Live(Box<Live>, Vec<Event>),
+}
+
+impl Source {
+    /// A live query of `collection`, its first result read off the async
+    /// workers.
+    pub async fn live(
+        state: &Arc<State>,
+        folder: Folder,
+        db: Name,
+        collection: Name,
+        conditions: Vec<String>,
+    ) -> Result<Source, RpcError> {
+        let state = state.clone();
+        let (live, first) = tokio::task::spawn_blocking(move || {
+            Live::open(&state, folder, db, collection, &conditions)
+        })
+        .await
+        .map_err(|e| RpcError::new(ErrorCode::Internal, e.to_string()))??;
+        Ok(Source::Live(Box::new(live), first))
+    }
+
+    pub async fn next(&mut self, max: usize) -> Result<Vec<Event>, RpcError> {
+        let events = self.next_marked(max, false).await?;
+        Ok(events.into_iter().map(|(e, _)| e).collect())
+    }
+
+    /// As [`Feed::next_marked`]; a live query's events have no cursor (a
+    /// live query starts again from its current result).
+    pub async fn next_marked(
+        &mut self,
+        max: usize,
+        marked: bool,
+    ) -> Result<Vec<(Event, String)>, RpcError> {
+        let events = match self {
+            Source::Feed(feed) => return feed.next_marked(max, marked).await,
+            Source::Live(_, first) if !first.is_empty() => {
+                let rest = first.split_off(first.len().min(max));
+                std::mem::replace(first, rest)
+            }
+            Source::Live(live, _) => live.next(max).await?,
+        };
+        Ok(events.into_iter().map(|e| (e, String::new())).collect())
+    }
 }

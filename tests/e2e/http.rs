@@ -1119,3 +1119,58 @@ fn conditional_headers_compare_as_http_says() {
     .fails(400, "If-Match does not apply");
     home.run(&["get", "crm/person/zz"]).fails(3, "no record");
 }
+
+/// Queries over HTTP: /v1/find answers as `syncdb find --json` does, and a
+/// collection's stream with `where` is a live query.
+#[test]
+fn find_and_live_queries_over_http() {
+    let (home, api, _, _) = serving();
+    for (k, age) in [("a", 40), ("b", 20), ("c", 50)] {
+        home.put(&format!("crm/person/{k}"), &format!(r#"{{"age":{age}}}"#));
+    }
+    let page = api
+        .get("/v1/find/f/crm/person?where=age%20%3E%3D%2030&order_by=age&desc=true")
+        .json();
+    let cli = home
+        .run(&[
+            "find",
+            "crm/person",
+            "--where",
+            "age >= 30",
+            "--order-by",
+            "age",
+            "--desc",
+            "--json",
+        ])
+        .json();
+    assert_eq!(page["records"], cli["records"]);
+    assert_eq!(page["plan"]["matched"], 2);
+    let count = api
+        .get("/v1/find/f/crm/person?where=age+%3E+1&where=age+%3C+45&count=true")
+        .json();
+    assert_eq!(count["count"], 2, "both conditions hold: a and b");
+    api.get("/v1/find/f/crm/person?where=age+~+1")
+        .fails(400, "unknown operator");
+    api.get("/v1/find/f/crm/person?limit=1&limit=2")
+        .fails(400, "twice");
+
+    let mut live = api.stream(
+        "/v1/changes/f/crm/person?feed=jsonl&where=age+%3E%3D+30",
+        &[],
+    );
+    let first = live.until(Duration::from_secs(10), |t| {
+        t.matches("\"result\"").count() >= 2
+    });
+    assert!(
+        first.contains(r#""key":"a""#) && first.contains(r#""key":"c""#),
+        "{first}"
+    );
+    assert!(!first.contains(r#""key":"b""#), "{first}");
+    home.put("crm/person/b", r#"{"age":31}"#);
+    let more = live.until(Duration::from_secs(10), |t| t.contains(r#""key":"b""#));
+    assert!(more.contains(r#""result":"enter""#), "{more}");
+    api.get("/v1/changes/f/crm?feed=sse&where=age+%3E+1")
+        .fails(400, "one collection");
+    api.get("/v1/changes/f/crm/person?where=age+%3E+1")
+        .fails(400, "feed=sse or jsonl");
+}

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use syncdb_core::ipc::Event;
 
 use super::auth::Caller;
-use super::docs::{Params, blocking, key, name, number, page_limit, query};
+use super::docs::{Params, blocking, key, name, number, page_limit, query_repeating};
 use super::error::{ApiError, Path};
 use crate::feed::{Feed, Scope, Since};
+use crate::live::Source;
 use crate::state::State;
 
 type Api = AxumState<Arc<State>>;
@@ -102,7 +103,7 @@ async fn changes(
     headers: HeaderMap,
     q: Params,
 ) -> Result<Response, ApiError> {
-    let q = query(q, QUERY)?;
+    let (q, conditions) = query_repeating(q, QUERY, "where")?;
     let folder = caller.folder(&state, &f, false)?;
     let wants_sse = headers
         .get(header::ACCEPT)
@@ -142,6 +143,21 @@ async fn changes(
     };
     let wait = ms("timeout", DEFAULT_WAIT_MS)?;
     let heartbeat = ms("heartbeat", DEFAULT_HEARTBEAT_MS)?.max(Duration::from_millis(100));
+    if !conditions.is_empty() {
+        // A live query: the collection's result now, then how it changes.
+        let (Some(db), Some(collection), None) = (scope.db, scope.collection, &scope.key) else {
+            return Err(ApiError::bad_request(
+                "where makes a live query of one collection: /v1/changes/F/DB/COLL",
+            ));
+        };
+        if !matches!(mode, Mode::Sse | Mode::Lines) || resume.is_some() || q.contains_key("since") {
+            return Err(ApiError::bad_request(
+                "a live query (where) streams from its current result: feed=sse or jsonl, no since, no Last-Event-ID",
+            ));
+        }
+        let source = Source::live(&state, folder, db, collection, conditions).await?;
+        return Ok(stream(state, caller, source, mode, heartbeat));
+    }
     let s = state.clone();
     let feed = blocking(move || Ok(Feed::open(&s, folder, scope, since)?)).await?;
     match mode {
@@ -169,7 +185,13 @@ async fn changes(
             let cursor = feed.cursor();
             Ok(axum::Json(Page { events, cursor }).into_response())
         }
-        Mode::Sse | Mode::Lines => Ok(stream(state, caller, feed, mode, heartbeat)),
+        Mode::Sse | Mode::Lines => Ok(stream(
+            state,
+            caller,
+            Source::Feed(Box::new(feed)),
+            mode,
+            heartbeat,
+        )),
     }
 }
 
@@ -177,7 +199,7 @@ async fn changes(
 struct Stream {
     state: Arc<State>,
     caller: Caller,
-    feed: Feed,
+    source: Source,
     mode: Mode,
     heartbeat: Duration,
     epoch: tokio::sync::watch::Receiver<u64>,
@@ -188,7 +210,7 @@ struct Stream {
 fn stream(
     state: Arc<State>,
     caller: Caller,
-    feed: Feed,
+    source: Source,
     mode: Mode,
     heartbeat: Duration,
 ) -> Response {
@@ -201,7 +223,7 @@ fn stream(
         revocations: state.sync.revocations.subscribe(),
         state,
         caller,
-        feed,
+        source,
         mode,
         heartbeat,
         done: false,
@@ -239,7 +261,7 @@ impl Stream {
     async fn next_chunk(&mut self) -> Bytes {
         let marked = self.mode == Mode::Sse;
         tokio::select! {
-            got = self.feed.next_marked(STREAM_BATCH, marked) => match got {
+            got = self.source.next_marked(STREAM_BATCH, marked) => match got {
                 Ok(events) => self.encode(&events),
                 Err(e) => self.end(&e.message),
             },
@@ -274,7 +296,11 @@ impl Stream {
         let mut out = Vec::with_capacity(events.len() * 256);
         for (event, cursor) in events {
             let json = serde_json::to_string(event).expect("events serialize");
-            if self.mode == Mode::Sse {
+            // A live query's events have no cursor: it starts again from
+            // its current result.
+            if self.mode == Mode::Sse && cursor.is_empty() {
+                out.extend_from_slice(format!("data: {json}\n\n").as_bytes());
+            } else if self.mode == Mode::Sse {
                 out.extend_from_slice(format!("id: {cursor}\ndata: {json}\n\n").as_bytes());
             } else {
                 out.extend_from_slice(json.as_bytes());

@@ -24,7 +24,7 @@ type Api = AxumState<Arc<State>>;
 /// The query's parameters as given: percent-decoded strictly, so bytes
 /// that are not UTF-8 are an error rather than replacement characters (a
 /// prefix or a key would silently become another one).
-pub struct Params(Result<BTreeMap<String, String>, ApiError>);
+pub struct Params(Result<Vec<(String, String)>, ApiError>);
 
 impl<S: Send + std::marker::Sync> axum::extract::FromRequestParts<S> for Params {
     type Rejection = std::convert::Infallible;
@@ -37,7 +37,7 @@ impl<S: Send + std::marker::Sync> axum::extract::FromRequestParts<S> for Params 
     }
 }
 
-fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
+fn parse_query(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
     let decode = |text: &str| -> Result<String, ApiError> {
         let bytes = text.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -63,17 +63,13 @@ fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, ApiError> {
             ))
         })
     };
-    let mut q = BTreeMap::new();
-    for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = decode(k)?;
-        if q.insert(k.clone(), decode(v)?).is_some() {
-            return Err(ApiError::bad_request(format!(
-                "query parameter {k:?} is given twice; give it once"
-            )));
-        }
-    }
-    Ok(q)
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
 }
 
 /// Most records in one page of a listing, and the default.
@@ -87,17 +83,41 @@ const IMPORT_CHUNK: usize = 1024;
 
 /// The query's parameters, refusing any this route does not take.
 pub fn query(q: Params, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
-    let q = q.0?;
-    if let Some(unknown) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let allowed = match allowed {
-            [] => "this route takes none".to_owned(),
-            some => format!("allowed: {}", some.join(", ")),
-        };
-        return Err(ApiError::bad_request(format!(
-            "unknown query parameter {unknown:?}; {allowed}"
-        )));
+    Ok(query_repeating(q, allowed, "")?.0)
+}
+
+/// As [`query`], with `repeating` (if not empty) allowed more than once:
+/// its values, in order, come apart. Any other given twice is refused.
+pub fn query_repeating(
+    q: Params,
+    allowed: &[&str],
+    repeating: &str,
+) -> Result<(BTreeMap<String, String>, Vec<String>), ApiError> {
+    let mut one = BTreeMap::new();
+    let mut many = Vec::new();
+    for (k, v) in q.0? {
+        if !allowed.contains(&k.as_str()) && k != repeating {
+            let mut names: Vec<&str> = allowed.to_vec();
+            if !repeating.is_empty() {
+                names.push(repeating);
+            }
+            let allowed = match names.as_slice() {
+                [] => "this route takes none".to_owned(),
+                some => format!("allowed: {}", some.join(", ")),
+            };
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter {k:?}; {allowed}"
+            )));
+        }
+        if k == repeating {
+            many.push(v);
+        } else if one.insert(k.clone(), v).is_some() {
+            return Err(ApiError::bad_request(format!(
+                "query parameter {k:?} is given twice; give it once"
+            )));
+        }
     }
-    Ok(q)
+    Ok((one, many))
 }
 
 pub fn flag(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
@@ -702,18 +722,26 @@ mod tests {
 
     #[test]
     fn a_query_is_decoded_strictly() {
-        let q = parse_query("prefix=a%20b+c&limit=5&flag&after=%E2%82%AC&odd=%zz%4").unwrap();
+        let q: BTreeMap<_, _> =
+            parse_query("prefix=a%20b+c&limit=5&flag&after=%E2%82%AC&odd=%zz%4")
+                .unwrap()
+                .into_iter()
+                .collect();
         assert_eq!(q["prefix"], "a b c");
         assert_eq!(q["limit"], "5");
         assert_eq!(q["flag"], "");
         assert_eq!(q["after"], "€");
         assert_eq!(q["odd"], "%zz%4", "a % that starts no escape stays");
-        assert!(
-            parse_query("limit=1&limit=2")
-                .unwrap_err()
-                .message
-                .contains("twice")
-        );
+        let twice = query(Params(parse_query("limit=1&limit=2")), &["limit"]).unwrap_err();
+        assert!(twice.message.contains("twice"), "{}", twice.message);
+        let (one, many) = query_repeating(
+            Params(parse_query("where=a%3D1&limit=2&where=b+exists")),
+            &["limit"],
+            "where",
+        )
+        .unwrap();
+        assert_eq!(one["limit"], "2");
+        assert_eq!(many, ["a=1", "b exists"]);
         let e = parse_query("prefix=%ff").unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(e.message.contains("not UTF-8"), "{}", e.message);

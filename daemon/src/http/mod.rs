@@ -12,6 +12,7 @@ mod auth;
 mod changes;
 mod docs;
 mod error;
+mod find;
 mod kv;
 mod openapi;
 mod page;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::routing::{self, MethodRouter};
 
-use super::{changes, docs, kv, openapi, page};
+use super::{changes, docs, find, kv, openapi, page};
 use crate::state::State;
 
 pub struct Route {
@@ -67,6 +67,10 @@ const CHANGES_QUERY: &[(&str, &str)] = &[
     (
         "heartbeat",
         "ms between keep-alive lines of a stream; default 15000",
+    ),
+    (
+        "where",
+        "a collection's stream only: a live query, its current result then how it changes (each event has result enter, change or leave); FIELD OP VALUE as /v1/find takes it, repeatable",
     ),
 ];
 const CHANGES: &[(u16, &str)] = &[
@@ -251,6 +255,29 @@ pub static ROUTES: &[Route] = &[
         ],
         Some("application/x-ndjson"),
         WRITE
+    ),
+    route!(
+        "GET",
+        get,
+        "/v1/find/{folder}/{db}/{collection}",
+        find::find,
+        "The collection's records that meet every `where`, as `syncdb find` finds them: {records: [{key, doc, version}], next, count?, plan}.",
+        &[
+            (
+                "where",
+                "a condition FIELD OP VALUE (OP: = != < <= > >= in prefix exists; VALUE JSON); repeat it: all must hold"
+            ),
+            (
+                "order_by",
+                "a field to sort by, then by key; default: by key"
+            ),
+            ("desc", "largest first"),
+            ("limit", "most records, default 100, at most 1000"),
+            ("cursor", "the `next` of the page before"),
+            ("count", "only count the matches")
+        ],
+        None,
+        READ
     ),
     route!(
         "GET",

@@ -3,7 +3,7 @@
 
 mod connection;
 pub(crate) mod errors;
-mod find;
+pub mod find;
 pub(crate) mod folders;
 pub mod handlers;
 pub(crate) mod http;

@@ -12,31 +12,11 @@ use syncdb_core::folder::Folder;
 use super::connection::Connection;
 use super::errors::bad_input;
 use crate::feed::{Feed, Scope, Since};
-use crate::live::Live;
+use crate::live::Source;
 use crate::state::State;
 
 /// Events sent per wake-up.
 const BATCH: usize = 1024;
-
-/// What a watch streams: the feed, or a live query's result over it (whose
-/// first result comes out first).
-enum Source {
-    Feed(Box<Feed>),
-    Live(Box<Live>, Vec<Event>),
-}
-
-impl Source {
-    async fn next(&mut self, max: usize) -> Result<Vec<Event>, RpcError> {
-        match self {
-            Source::Feed(feed) => feed.next(max).await,
-            Source::Live(_, first) if !first.is_empty() => {
-                let rest = first.split_off(first.len().min(max));
-                Ok(std::mem::replace(first, rest))
-            }
-            Source::Live(live, _) => live.next(max).await,
-        }
-    }
-}
 
 async fn open(state: &Arc<State>, folder: Folder, p: WatchParams) -> Result<Source, RpcError> {
     if !p.conditions.is_empty() {
@@ -45,13 +25,7 @@ async fn open(state: &Arc<State>, folder: Folder, p: WatchParams) -> Result<Sour
                 "a live query (--where) watches one collection, DB/COLL, from its current result: no KEY, no --since",
             ));
         };
-        let state = state.clone();
-        let (live, first) = tokio::task::spawn_blocking(move || {
-            Live::open(&state, folder, db, collection, &p.conditions)
-        })
-        .await
-        .map_err(|e| RpcError::new(ErrorCode::Internal, e.to_string()))??;
-        return Ok(Source::Live(Box::new(live), first));
+        return Source::live(state, folder, db, collection, p.conditions).await;
     }
     let since = match (p.since, &p.db) {
         (None, _) => Since::Now,
