@@ -295,3 +295,67 @@ fn a_live_query_starts_with_its_result_and_follows_local_and_remote_changes() {
         .run(&["watch", "crm/person", "--where", "age >>> 1"])
         .fails(2, "unknown operator");
 }
+
+/// Random puts, patches and deletes under a live query: the result the
+/// stream builds (enter and change add, leave removes) is `find`'s at the
+/// end, and no event contradicts the ones before it.
+#[test]
+fn a_live_query_replays_to_what_find_returns() {
+    let home = Home::with_folder("redb");
+    for i in 0..10 {
+        home.put(
+            &format!("crm/person/k{i}"),
+            &format!(r#"{{"age":{}}}"#, i * 11),
+        );
+    }
+    let live = Lines::spawn(home.cmd(&["watch", "crm/person", "--where", "age >= 50"]));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for _ in 0..120 {
+        let key = format!("crm/person/k{}", rand(16));
+        match rand(4) {
+            0 => {
+                let _ = home.cmd(&["del", &key]).output();
+            }
+            1 => {
+                let _ = home
+                    .cmd(&["patch", &key, &format!(r#"{{"age":{}}}"#, rand(100))])
+                    .output();
+            }
+            _ => {
+                home.put(&key, &format!(r#"{{"age":{},"n":{}}}"#, rand(100), rand(9)));
+            }
+        }
+    }
+    let expected = home
+        .run(&["find", "crm/person", "--where", "age >= 50", "--json"])
+        .json()["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["doc"].clone()))
+        .collect::<std::collections::BTreeMap<_, _>>();
+    let mut members = std::collections::BTreeMap::new();
+    while let Ok(line) = live.rx.recv_timeout(std::time::Duration::from_secs(2)) {
+        let e: Value = serde_json::from_str(&line).unwrap();
+        let key = e["key"].as_str().unwrap().to_owned();
+        let result = e["result"].as_str().unwrap();
+        let was = members.contains_key(&key);
+        match result {
+            "enter" => assert!(!was, "{key} entered twice: {line}"),
+            "change" | "leave" => assert!(was, "{key} not in the result: {line}"),
+            other => panic!("result {other}"),
+        }
+        if result == "leave" {
+            members.remove(&key);
+        } else {
+            members.insert(key, e["doc"].clone());
+        }
+    }
+    assert_eq!(members, expected);
+}
