@@ -266,10 +266,7 @@ fn rss_kib(pid: u32) -> f64 {
 }
 
 fn sse_fan_out(s: &Served, rt: &tokio::runtime::Runtime) {
-    let subscribers: usize = std::env::var("SYNCDB_BENCH_SUBSCRIBERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let subscribers = env_number("SYNCDB_BENCH_SUBSCRIBERS", 1000);
     let puts = 100;
     let pid = s.home.daemon_pid();
     let before = rss_kib(pid);

@@ -58,10 +58,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let n: usize = std::env::var("SYNCDB_BENCH_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let n = env_number("SYNCDB_BENCH_RECORDS", 1_000_000);
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("docs.jsonl");
     generate(&file, n);
