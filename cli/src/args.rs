@@ -225,7 +225,7 @@ pub enum Command {
     /// --cursor of the next one. Every query reads the whole collection
     /// (there are no indexes yet); --explain shows what it read.
     #[command(
-        after_help = "Examples:\n  syncdb find crm/person --where 'age >= 30' --where 'city = \"London\"'\n  syncdb find crm/person --where 'tags in [\"vip\"]' --order-by age --desc --limit 10\n  syncdb find crm/person --where 'email exists false' --count\n  syncdb find crm/person --where 'name prefix \"Ad\"' --explain"
+        after_help = "Examples:\n  syncdb find crm/person --where 'age >= 30' --where 'city = \"London\"'\n  syncdb find crm/person --where 'city in [\"London\", \"Paris\"]' --order-by age --desc --limit 10\n  syncdb find crm/person --where 'email exists false' --count\n  syncdb find crm/person --where 'name prefix \"Ad\"' --explain"
     )]
     Find {
         /// DB/COLL.

@@ -97,7 +97,7 @@ impl Condition {
     /// `name prefix "Ad"`, `email exists` (or `exists false`). An error
     /// quotes the condition and says which part is wrong and what is allowed.
     pub fn parse(text: &str) -> Result<Condition, String> {
-        let bad = |what: String| Err(format!("--where {text:?}: {what}"));
+        let bad = |what: String| Err(format!("condition {text:?}: {what}"));
         let s = text.trim_start();
         let field_end = s
             .find(|c: char| c.is_whitespace() || "=!<>".contains(c))
@@ -120,7 +120,7 @@ impl Condition {
         };
         let word = &rest[..op_len];
         let op = match word {
-            "=" | "==" => Op::Eq,
+            "=" => Op::Eq,
             "!=" => Op::Ne,
             "<" => Op::Lt,
             "<=" => Op::Le,
@@ -223,11 +223,11 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => match (x.as_u64(), y.as_u64()) {
                 (Some(x), Some(y)) => x.cmp(&y),
-                // JSON has no NaN: every f64 here compares.
-                _ => x
-                    .as_f64()
-                    .unwrap_or(0.0)
-                    .total_cmp(&y.as_f64().unwrap_or(0.0)),
+                // JSON has no NaN: every f64 here compares (and -0 = 0).
+                _ => {
+                    let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+                    x.partial_cmp(&y).unwrap_or(Ordering::Equal)
+                }
             },
         },
         (Value::String(x), Value::String(y)) => x.cmp(y),
@@ -311,16 +311,25 @@ impl Order {
 }
 
 impl Cursor {
-    /// As text safe in a URL and a shell: the hex of a small JSON array.
-    pub fn encode(&self) -> String {
-        let json = serde_json::json!([self.value, self.value.is_some(), self.key.as_str()]);
+    /// As text safe in a URL and a shell: the hex of a small JSON array,
+    /// which names the order it belongs to.
+    pub fn encode(&self, order: &Order) -> String {
+        let by = order.by.as_ref().map(ToString::to_string);
+        let json = serde_json::json!([
+            self.value,
+            self.value.is_some(),
+            self.key.as_str(),
+            by,
+            order.desc
+        ]);
         json.to_string()
             .bytes()
             .map(|b| format!("{b:02x}"))
             .collect()
     }
 
-    pub fn decode(text: &str) -> Result<Cursor, String> {
+    /// Reads a cursor `encode` wrote for the same order.
+    pub fn decode(text: &str, order: &Order) -> Result<Cursor, String> {
         let bad = || {
             format!("cursor {text:?} is not one a page gave (pass the `next` of the page before)")
         };
@@ -334,13 +343,20 @@ impl Cursor {
         let json: Value = bytes
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(bad)?;
-        let (Some(value), Some(present), Some(key)) = (
+        let by = order.by.as_ref().map(ToString::to_string);
+        let (Some(value), Some(present), Some(key), 5) = (
             json.get(0),
             json.get(1).and_then(Value::as_bool),
             json.get(2).and_then(Value::as_str),
+            json.as_array().map_or(0, Vec::len),
         ) else {
             return Err(bad());
         };
+        if json[3].as_str() != by.as_deref() || json[4].as_bool() != Some(order.desc) {
+            return Err(format!(
+                "cursor {text:?} is from a query in another order; pass the `next` of the page before with the same --order-by and --desc"
+            ));
+        }
         Ok(Cursor {
             value: present.then(|| value.clone()),
             key: Key::parse(key).map_err(|_| bad())?,
@@ -369,6 +385,7 @@ mod tests {
         );
         for (text, needle) in [
             ("age >== 30", "unknown operator \">==\""),
+            ("age == 30", "unknown operator \"==\""),
             ("age like 3", "unknown operator \"like\""),
             ("age", "no operator"),
             (">= 3", "no field"),
@@ -427,6 +444,7 @@ mod tests {
             }
         }
         assert_eq!(compare(&json!(1), &json!(1.0)), Ordering::Equal);
+        assert_eq!(compare(&json!(-0.0), &json!(0)), Ordering::Equal);
         assert_eq!(
             compare(&json!({"b":1,"a":2}), &json!({"a":2,"b":1})),
             Ordering::Equal
@@ -441,8 +459,11 @@ mod tests {
         };
         let k = |s: &str| Key::parse(s).unwrap();
         let cursor = order.cursor(&k("b"), &json!({"age": 30}));
-        let back = Cursor::decode(&cursor.encode()).unwrap();
+        let back = Cursor::decode(&cursor.encode(&order), &order).unwrap();
         assert_eq!(back, cursor);
+        let by_key = Order::default();
+        let e = Cursor::decode(&cursor.encode(&order), &by_key).unwrap_err();
+        assert!(e.contains("another order"), "{e}");
         assert!(order.after(&back, &k("c"), &json!({"age": 30})));
         assert!(!order.after(&back, &k("a"), &json!({"age": 30})));
         assert!(order.after(&back, &k("a"), &json!({"age": 31})));
@@ -451,7 +472,10 @@ mod tests {
             "missing sorts first"
         );
         let missing = order.cursor(&k("m"), &json!({}));
-        assert_eq!(Cursor::decode(&missing.encode()).unwrap(), missing);
-        assert!(Cursor::decode("zz").is_err() && Cursor::decode("7b7d").is_err());
+        assert_eq!(
+            Cursor::decode(&missing.encode(&order), &order).unwrap(),
+            missing
+        );
+        assert!(Cursor::decode("zz", &order).is_err() && Cursor::decode("7b7d", &order).is_err());
     }
 }

@@ -359,3 +359,61 @@ fn a_live_query_replays_to_what_find_returns() {
     }
     assert_eq!(members, expected);
 }
+
+/// A sorted query reads the whole collection, however many pages of the
+/// store that takes, and a walk by cursor visits every record once.
+#[test]
+fn a_sorted_query_reads_past_one_store_page() {
+    let home = Home::with_folder("redb");
+    let lines: String = (0..3000)
+        .map(|i| format!("{{\"_id\":\"k{i:04}\",\"n\":{}}}\n", 3000 - i))
+        .collect();
+    let file = home.dir.path().join("rev.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    home.run(&["put", "rev/r", "--batch", file.to_str().unwrap(), "-q"])
+        .ok();
+    let first = home
+        .run(&["find", "rev/r", "--order-by", "n", "--limit", "1", "--json"])
+        .json();
+    assert_eq!(keys(&first), ["k2999"]);
+    let last = home
+        .run(&["find", "rev/r", "--desc", "--limit", "1", "--json"])
+        .json();
+    assert_eq!(keys(&last), ["k2999"]);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec![
+            "find",
+            "rev/r",
+            "--order-by",
+            "n",
+            "--limit",
+            "700",
+            "--json",
+        ];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let page = home.run(&args).json();
+        seen.extend(keys(&page));
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..3000).rev().map(|i| format!("k{i:04}")).collect();
+    assert_eq!(seen, expected);
+    // A cursor belongs to its order.
+    let c = cursor_of(&home);
+    home.run(&["find", "rev/r", "--order-by", "k", "--cursor", &c])
+        .fails(2, "another order");
+}
+
+fn cursor_of(home: &Home) -> String {
+    home.run(&["find", "rev/r", "--order-by", "n", "--limit", "5", "--json"])
+        .json()["next"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

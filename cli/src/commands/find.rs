@@ -3,7 +3,7 @@
 
 use syncdb_core::Address;
 use syncdb_core::ipc::{Find, FindParams};
-use syncdb_core::query::{Condition, Cursor, FieldPath};
+use syncdb_core::query::{Condition, Cursor, FieldPath, Order};
 use syncdb_core::words::plural;
 
 use super::Ctx;
@@ -31,11 +31,17 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
     for c in &a.conditions {
         Condition::parse(c).map_err(CliError::usage)?;
     }
-    if let Some(f) = &a.order_by {
-        FieldPath::parse(f).map_err(|e| CliError::usage(format!("--order-by: {e}")))?;
-    }
+    let order = Order {
+        by: a
+            .order_by
+            .as_deref()
+            .map(FieldPath::parse)
+            .transpose()
+            .map_err(|e| CliError::usage(format!("--order-by: {e}")))?,
+        desc: a.desc,
+    };
     if let Some(c) = &a.cursor {
-        Cursor::decode(c).map_err(CliError::usage)?;
+        Cursor::decode(c, &order).map_err(CliError::usage)?;
     }
     let params = FindParams {
         folder: ctx.folder()?,

@@ -45,7 +45,7 @@ pub fn find(state: &State, p: FindParams) -> Result<FindOutput, RpcError> {
     let cursor = p
         .cursor
         .as_deref()
-        .map(Cursor::decode)
+        .map(|c| Cursor::decode(c, &order))
         .transpose()
         .map_err(bad_input)?;
     let folder = state.resolve(&p.folder)?;
@@ -110,8 +110,10 @@ pub fn find(state: &State, p: FindParams) -> Result<FindOutput, RpcError> {
                 keep_best(&mut hits, &order, p.limit, &mut more);
             }
         }
+        // A page by key is done once full; any other order reads on to
+        // the end (what is kept so far may yet be displaced).
         match last {
-            Some(last) if !more => after = Some(last),
+            Some(last) if !(streams && more) => after = Some(last),
             _ => break,
         }
     }
@@ -119,7 +121,7 @@ pub fn find(state: &State, p: FindParams) -> Result<FindOutput, RpcError> {
         keep_best(&mut hits, &order, p.limit, &mut more);
     }
     let next = match (more, hits.last()) {
-        (true, Some(h)) => Some(order.cursor(&h.key, &h.doc).encode()),
+        (true, Some(h)) => Some(order.cursor(&h.key, &h.doc).encode(&order)),
         _ => None,
     };
     let records = hits
