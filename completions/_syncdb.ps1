@@ -160,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--desc', '--desc', [CompletionResultType]::ParameterName, 'Largest first')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Print how many records match, not the records')
-            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Print how the query ran (what it read, what matched), not the records')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Print how the query ran (what it read, what matched), not the records (with --count, the count too)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')

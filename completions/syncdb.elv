@@ -150,7 +150,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --desc 'Largest first'
             cand --count 'Print how many records match, not the records'
-            cand --explain 'Print how the query ran (what it read, what matched), not the records'
+            cand --explain 'Print how the query ran (what it read, what matched), not the records (with --count, the count too)'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'
             cand --quiet 'Print nothing but results and errors: no progress, no notes'

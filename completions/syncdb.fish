@@ -110,7 +110,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand find" -l cursor -d 'Contin
 complete -c syncdb -n "__fish_syncdb_using_subcommand find" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand find" -l desc -d 'Largest first'
 complete -c syncdb -n "__fish_syncdb_using_subcommand find" -l count -d 'Print how many records match, not the records'
-complete -c syncdb -n "__fish_syncdb_using_subcommand find" -l explain -d 'Print how the query ran (what it read, what matched), not the records'
+complete -c syncdb -n "__fish_syncdb_using_subcommand find" -l explain -d 'Print how the query ran (what it read, what matched), not the records (with --count, the count too)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand find" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
 complete -c syncdb -n "__fish_syncdb_using_subcommand find" -s q -l quiet -d 'Print nothing but results and errors: no progress, no notes'
 complete -c syncdb -n "__fish_syncdb_using_subcommand find" -s v -l verbose -d 'More log output from a daemon run in the foreground (repeat for more)'

@@ -249,7 +249,8 @@ pub enum Command {
         /// Print how many records match, not the records.
         #[arg(long, conflicts_with_all = ["cursor", "order_by", "desc"])]
         count: bool,
-        /// Print how the query ran (what it read, what matched), not the records.
+        /// Print how the query ran (what it read, what matched), not the records
+        /// (with --count, the count too).
         #[arg(long)]
         explain: bool,
     },

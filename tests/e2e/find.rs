@@ -173,6 +173,18 @@ fn find_returns_what_the_conditions_select_in_the_order_asked() {
     assert_eq!(plan["plan"]["method"], "scan");
     assert_eq!(plan["plan"]["examined"], 301);
     assert_eq!(plan["plan"]["conditions"], json!(["age >= 60"]));
+    let both = home
+        .run(&[
+            "find",
+            "crm/person",
+            "--where",
+            "age >= 60",
+            "--explain",
+            "--count",
+            "--json",
+        ])
+        .json();
+    assert_eq!(both["count"], both["plan"]["matched"]);
 }
 
 #[test]

@@ -58,7 +58,14 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
     let json = ctx.global.json;
     if a.explain {
         if json {
-            return output::json(&serde_json::json!({ "plan": out.plan }));
+            let mut v = serde_json::json!({ "plan": out.plan });
+            if let Some(n) = out.count {
+                v["count"] = n.into();
+            }
+            return output::json(&v);
+        }
+        if let Some(n) = out.count {
+            output::line(format!("count: {n}"))?;
         }
         let p = &out.plan;
         output::line(format!(
