@@ -172,6 +172,11 @@ impl Condition {
         Ok(Condition { path, op, value })
     }
 
+    /// Reads every condition of a query, stopping at the first bad one.
+    pub fn parse_all(texts: &[String]) -> Result<Vec<Condition>, String> {
+        texts.iter().map(|t| Condition::parse(t)).collect()
+    }
+
     /// Whether `doc` meets this condition. A missing field meets only `!=`
     /// and `exists false`.
     pub fn matches(&self, doc: &Value) -> bool {
@@ -280,6 +285,16 @@ pub struct Cursor {
 }
 
 impl Order {
+    /// By the field `by` (a path; by key when absent), largest first with
+    /// `desc`.
+    pub fn parse(by: Option<&str>, desc: bool) -> Result<Order, String> {
+        let by = by
+            .map(FieldPath::parse)
+            .transpose()
+            .map_err(|e| format!("--order-by: {e}"))?;
+        Ok(Order { by, desc })
+    }
+
     /// How two records compare in this order.
     pub fn compare(&self, a: (&Key, &Value), b: (&Key, &Value)) -> Ordering {
         let by_value = match &self.by {

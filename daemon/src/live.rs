@@ -49,16 +49,8 @@ impl Live {
         collection: Name,
         conditions: &[String],
     ) -> Result<(Live, Vec<Event>), RpcError> {
-        let conditions = conditions
-            .iter()
-            .map(|c| Condition::parse(c))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(bad_input)?;
-        let replica = state
-            .replicas
-            .get(&folder, &db, false)
-            .map_err(replica_error)?
-            .ok_or_else(|| crate::ipc::handlers::no_database(&db, &folder))?;
+        let conditions = Condition::parse_all(conditions).map_err(bad_input)?;
+        let replica = crate::ipc::handlers::replica(state, &folder, &db)?;
         let start = replica.high_seq();
         let mut first = Vec::new();
         let mut members = BTreeMap::new();

@@ -37,6 +37,28 @@ fn people(home: &Home) -> Vec<(String, Value)> {
     all
 }
 
+/// Every page of `find ARGS --json`, each after the one before by its
+/// cursor: the keys in the order given. `between` sees the keys so far
+/// after each page.
+fn walk(home: &Home, args: &[&str], mut between: impl FnMut(&[String])) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut all = vec!["find", "--json"];
+        all.extend_from_slice(args);
+        if let Some(c) = &cursor {
+            all.extend(["--cursor", c.as_str()]);
+        }
+        let page = home.run(&all).json();
+        seen.extend(keys(&page));
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+        between(&seen);
+    }
+}
+
 fn keys(out: &Value) -> Vec<String> {
     out["records"]
         .as_array()
@@ -116,35 +138,18 @@ fn find_returns_what_the_conditions_select_in_the_order_asked() {
         rank(&b.0).cmp(&rank(&a.0)).then(b.1.cmp(&a.1))
     });
     let expected: Vec<String> = expected.into_iter().map(|(_, k)| k).collect();
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut args = vec![
-            "find",
-            "crm/person",
-            "--order-by",
-            "age",
-            "--desc",
-            "--limit",
-            "40",
-            "--json",
-        ];
-        if let Some(c) = &cursor {
-            args.extend(["--cursor", c.as_str()]);
-        }
-        let page = home.run(&args).json();
-        seen.extend(keys(&page));
-        match page["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-        if seen.len() == 120 {
-            // Written between pages: one that sorts before the cursor (not
-            // seen again), one after it (seen once, as now).
-            home.put("crm/person/p000", r#"{"age": 1000}"#);
-            home.put("crm/person/zz", r#"{"age": 0}"#);
-        }
-    }
+    let seen = walk(
+        &home,
+        &["crm/person", "--order-by", "age", "--desc", "--limit", "40"],
+        |seen| {
+            if seen.len() == 120 {
+                // Written between pages: one that sorts before the cursor (not
+                // seen again), one after it (seen once, as now).
+                home.put("crm/person/p000", r#"{"age": 1000}"#);
+                home.put("crm/person/zz", r#"{"age": 0}"#);
+            }
+        },
+    );
     // p000 (age 20, not yet seen) moved before the cursor: not seen; zz
     // (age 0) sorts last: seen at the end; every other record once, in order.
     let mut unchanged = expected.clone();
@@ -392,28 +397,11 @@ fn a_sorted_query_reads_past_one_store_page() {
         .run(&["find", "rev/r", "--desc", "--limit", "1", "--json"])
         .json();
     assert_eq!(keys(&last), ["k2999"]);
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut args = vec![
-            "find",
-            "rev/r",
-            "--order-by",
-            "n",
-            "--limit",
-            "700",
-            "--json",
-        ];
-        if let Some(c) = &cursor {
-            args.extend(["--cursor", c.as_str()]);
-        }
-        let page = home.run(&args).json();
-        seen.extend(keys(&page));
-        match page["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let seen = walk(
+        &home,
+        &["rev/r", "--order-by", "n", "--limit", "700"],
+        |_| {},
+    );
     let expected: Vec<String> = (0..3000).rev().map(|i| format!("k{i:04}")).collect();
     assert_eq!(seen, expected);
     // A cursor belongs to its order.

@@ -3,7 +3,7 @@
 
 use syncdb_core::Address;
 use syncdb_core::ipc::{Find, FindParams};
-use syncdb_core::query::{Condition, Cursor, FieldPath, Order};
+use syncdb_core::query::{Condition, Cursor, Order};
 use syncdb_core::words::plural;
 
 use super::Ctx;
@@ -28,18 +28,8 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
             "find takes DB/COLL, not a record ({address}); use `syncdb get {address}`"
         )));
     }
-    for c in &a.conditions {
-        Condition::parse(c).map_err(CliError::usage)?;
-    }
-    let order = Order {
-        by: a
-            .order_by
-            .as_deref()
-            .map(FieldPath::parse)
-            .transpose()
-            .map_err(|e| CliError::usage(format!("--order-by: {e}")))?,
-        desc: a.desc,
-    };
+    Condition::parse_all(&a.conditions).map_err(CliError::usage)?;
+    let order = Order::parse(a.order_by.as_deref(), a.desc).map_err(CliError::usage)?;
     if let Some(c) = &a.cursor {
         Cursor::decode(c, &order).map_err(CliError::usage)?;
     }

@@ -33,9 +33,7 @@ pub fn run(
             "a live query (--where) watches one collection: syncdb watch DB/COLL --where COND",
         ));
     }
-    for c in &conditions {
-        Condition::parse(c).map_err(CliError::usage)?;
-    }
+    Condition::parse_all(&conditions).map_err(CliError::usage)?;
     if since.is_some() && db.is_none() {
         return Err(CliError::usage(
             "--since needs a database (syncdb watch DB --since SEQ): seqs are numbered per database",

@@ -5,11 +5,11 @@
 
 use serde_json::Value;
 use syncdb_core::ipc::{FindOutput, FindParams, FoundRecord, QueryPlan, RpcError};
-use syncdb_core::query::{Condition, Cursor, FieldPath, Order};
+use syncdb_core::query::{Condition, Cursor, Order};
 use syncdb_core::{Key, Version};
 
 use super::errors::{bad_input, replica_error};
-use super::handlers::no_database;
+use super::handlers::replica;
 use crate::state::State;
 
 /// Records read from the store at a time.
@@ -27,21 +27,8 @@ pub fn find(state: &State, p: FindParams) -> Result<FindOutput, RpcError> {
     if p.limit == 0 {
         return Err(bad_input("limit: at least 1 record a page"));
     }
-    let conditions = p
-        .conditions
-        .iter()
-        .map(|c| Condition::parse(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(bad_input)?;
-    let order = Order {
-        by: p
-            .order_by
-            .as_deref()
-            .map(FieldPath::parse)
-            .transpose()
-            .map_err(|e| bad_input(format!("--order-by: {e}")))?,
-        desc: p.desc,
-    };
+    let conditions = Condition::parse_all(&p.conditions).map_err(bad_input)?;
+    let order = Order::parse(p.order_by.as_deref(), p.desc).map_err(bad_input)?;
     let cursor = p
         .cursor
         .as_deref()
@@ -49,11 +36,7 @@ pub fn find(state: &State, p: FindParams) -> Result<FindOutput, RpcError> {
         .transpose()
         .map_err(bad_input)?;
     let folder = state.resolve(&p.folder)?;
-    let replica = state
-        .replicas
-        .get(&folder, &p.db, false)
-        .map_err(replica_error)?
-        .ok_or_else(|| no_database(&p.db, &folder))?;
+    let replica = replica(state, &folder, &p.db)?;
 
     let mut plan = QueryPlan {
         method: "scan".into(),

@@ -145,7 +145,8 @@ pub fn no_database(db: &Name, folder: &Folder) -> RpcError {
 }
 
 /// The replica of an existing `db`, else "not found".
-fn replica(state: &State, folder: &Folder, db: &Name) -> Result<Arc<Replica>, RpcError> {
+/// The open replica of `db` in `folder`; a missing one is "not found".
+pub fn replica(state: &State, folder: &Folder, db: &Name) -> Result<Arc<Replica>, RpcError> {
     state
         .replicas
         .get(folder, db, false)
