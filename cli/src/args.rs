@@ -222,8 +222,9 @@ pub enum Command {
     /// order: missing, null, false, true, numbers, strings, arrays, objects.
     /// Results come in key order, or by --order-by (then by key), a page at
     /// a time: the page's last line (stderr, or `next` in --json) gives the
-    /// --cursor of the next one. Every query reads the whole collection
-    /// (there are no indexes yet); --explain shows what it read.
+    /// --cursor of the next one. A query reads through an index when one
+    /// fits (see `syncdb index`), the whole collection otherwise; the
+    /// results are the same either way, and --explain shows which ran.
     #[command(
         after_help = "Examples:\n  syncdb find crm/person --where 'age >= 30' --where 'city = \"London\"'\n  syncdb find crm/person --where 'city in [\"London\", \"Paris\"]' --order-by age --desc --limit 10\n  syncdb find crm/person --where 'email exists false' --count\n  syncdb find crm/person --where 'name prefix \"Ad\"' --explain"
     )]
@@ -441,6 +442,12 @@ pub enum Command {
         after_help = "Examples:\n  syncdb config show\n  syncdb config check ./new-config.toml"
     )]
     Config(ConfigCommand),
+    /// Secondary indexes: find records by their fields without reading the whole collection.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  syncdb index create crm/person age\n  syncdb index create crm/person city,age\n  syncdb index ls crm\n  syncdb find crm/person --where 'city = \"London\"' --order-by age --explain"
+    )]
+    Index(IndexCommand),
     /// Schemas: a database's name, version, collections, key paths, JSON Schemas and migrations.
     #[command(
         subcommand,
@@ -528,6 +535,62 @@ pub enum ConfigCommand {
     /// Check a config file (the current one by default); errors name the line.
     #[command(after_help = "Example:\n  syncdb config check ./new-config.toml")]
     Check { file: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Index a collection on one or more fields, and build the index.
+    ///
+    /// FIELDS is a field path (`age`, `meta.city`) or several joined by
+    /// commas (`city,age`): such an index serves equalities on its leading
+    /// fields, then one range (`<`, `<=`, `>`, `>=`, `prefix`, `exists`) or
+    /// `in`, and an --order-by on the field after the equalities. The index
+    /// is built in the background over the records already there, a step
+    /// at a time between other writes; queries use it once it is built.
+    /// From its creation on, every write keeps it, local or synced, in the
+    /// same transaction. Indexes are this replica's own: create them on
+    /// each replica, or declare them in the schema (`indexes = ["age"]`
+    /// under a collection) and every replica keeps them. This command waits
+    /// for the build with a progress bar, unless --no-wait.
+    #[command(
+        after_help = "Examples:\n  syncdb index create crm/person age\n  syncdb index create crm/person meta.city,age --no-wait"
+    )]
+    Create {
+        /// DB/COLL.
+        address: String,
+        /// FIELD[,FIELD…].
+        fields: String,
+        /// Return once the index exists; the build goes on in the daemon.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Remove an index and its entries (queries scan again).
+    ///
+    /// An index a schema declares is removed by a schema version that no
+    /// longer declares it.
+    #[command(after_help = "Example:\n  syncdb index drop crm/person age")]
+    Drop {
+        /// DB/COLL.
+        address: String,
+        /// FIELD[,FIELD…], as created.
+        fields: String,
+    },
+    /// List indexes: of every database of the folder, of DB, or of DB/COLL.
+    #[command(after_help = "Examples:\n  syncdb index ls\n  syncdb index ls crm/person --json")]
+    Ls {
+        /// Nothing, DB, or DB/COLL.
+        address: Option<String>,
+    },
+    /// Check indexes against their records; exit 1 when one is out of step.
+    ///
+    /// Reads every entry and every record of each index's collection: each
+    /// entry must name a record whose document gives exactly that entry,
+    /// and each record of a built index must have one.
+    #[command(after_help = "Examples:\n  syncdb index check\n  syncdb index check crm/person")]
+    Check {
+        /// Nothing, DB, or DB/COLL.
+        address: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,8 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::doc::Document;
+use crate::index::{IndexDef, IndexList, IndexState};
 use crate::migrate::{Step, StepPlan};
 use crate::names::{Key, Name};
+use crate::query::FieldPath;
 use crate::record::RecordState;
 use crate::schema::{self, Head, Schema};
 use crate::store::{
@@ -130,7 +132,26 @@ struct WriterState {
     markers: BTreeMap<Option<Name>, Version>,
     /// The newest schema version, which local writes must keep.
     schema: Head,
+    indexes: Arc<Indexes>,
 }
+
+/// The database's indexes with their field paths parsed once.
+#[derive(Clone, Debug, Default)]
+struct Indexes {
+    list: IndexList,
+    paths: Vec<Vec<FieldPath>>,
+}
+
+impl Indexes {
+    fn new(list: IndexList) -> Self {
+        let paths = list.indexes.iter().map(IndexDef::paths).collect();
+        Indexes { list, paths }
+    }
+}
+
+/// Records an index build reads in one transaction: small enough that a
+/// write waiting behind a step waits briefly (BENCHMARKS.md).
+pub const BUILD_STEP: usize = 2048;
 
 pub struct Database {
     engine: Arc<dyn Engine>,
@@ -140,7 +161,7 @@ pub struct Database {
 /// A read handle; clones share the engine.
 #[derive(Clone)]
 pub struct Reader {
-    engine: Arc<dyn Engine>,
+    pub(crate) engine: Arc<dyn Engine>,
 }
 
 impl Reader {
@@ -155,7 +176,7 @@ impl Reader {
 /// damaged pages) becomes an error about this database instead of
 /// unwinding through the caller's locks and tasks, which serve every other
 /// database too.
-fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
@@ -207,7 +228,10 @@ impl Database {
     fn load_state(engine: &dyn Engine) -> Result<WriterState> {
         let meta = engine.meta()?;
         let schema = engine.scan(&schema::collection(), "", None, usize::MAX)?;
+        let indexes = IndexList::decode(engine.meta_blob(crate::index::META_NAME)?.as_deref())
+            .map_err(StoreError::Corrupt)?;
         Ok(WriterState {
+            indexes: Arc::new(Indexes::new(indexes)),
             meta,
             clock: Hlc::resume(meta.hlc),
             markers: engine.markers()?.into_iter().collect(),
@@ -243,6 +267,56 @@ impl Database {
     pub fn compact(&mut self) -> Result<()> {
         let engine = self.engine.clone();
         guarded(|| engine.compact())
+    }
+
+    /// The database's indexes as of the last commit.
+    pub fn indexes(&self) -> &[IndexDef] {
+        &self.state.indexes.list.indexes
+    }
+
+    /// Whether an index is still being built (the writer runs
+    /// [`Database::build_indexes`] between other work until none is).
+    pub fn building(&self) -> bool {
+        self.state.indexes.list.building()
+    }
+
+    /// Adds an index on `fields` of `collection`, to be built; returns it,
+    /// and whether it is new (an index on the same fields is returned as
+    /// it is).
+    pub fn create_index(
+        &mut self,
+        collection: &Name,
+        fields: Vec<String>,
+    ) -> Result<(IndexDef, bool)> {
+        if let Some(def) = self.state.indexes.list.find(collection, &fields) {
+            return Ok((def.clone(), false));
+        }
+        let mut created = None;
+        self.transact(0, &mut |batch| {
+            created = Some(batch.add_index(collection, fields.clone(), None)?);
+            Ok(())
+        })?;
+        Ok((created.expect("added"), true))
+    }
+
+    /// Removes an index and its entries; `None` when there is none.
+    pub fn drop_index(&mut self, collection: &Name, fields: &[String]) -> Result<Option<IndexDef>> {
+        let Some(def) = self.state.indexes.list.find(collection, fields).cloned() else {
+            return Ok(None);
+        };
+        self.transact(0, &mut |batch| batch.remove_index(def.id))?;
+        Ok(Some(def))
+    }
+
+    /// One step of the first index still building: entries for up to
+    /// `records` more records, in one transaction. Returns whether any
+    /// index is still building after it.
+    pub fn build_indexes(&mut self, records: usize) -> Result<bool> {
+        if !self.building() {
+            return Ok(false);
+        }
+        self.transact(0, &mut |batch| batch.build_step(records))?;
+        Ok(self.building())
     }
 
     /// The last seq committed.
@@ -684,6 +758,158 @@ impl Batch<'_> {
             }
         }
         self.state.schema = new;
+        self.declare_indexes()
+    }
+
+    /// Adds a new index to the list (building from the first record).
+    fn add_index(
+        &mut self,
+        collection: &Name,
+        fields: Vec<String>,
+        declared: Option<u64>,
+    ) -> Result<IndexDef> {
+        let mut list = self.state.indexes.list.clone();
+        let def = IndexDef {
+            id: list.next_id,
+            collection: collection.clone(),
+            fields,
+            state: IndexState::Building {
+                after: None,
+                done: 0,
+            },
+            declared,
+        };
+        list.next_id = list
+            .next_id
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Aborted("no index ids are left in this database".into()))?;
+        list.indexes.push(def.clone());
+        self.set_indexes(list)?;
+        Ok(def)
+    }
+
+    fn remove_index(&mut self, id: u32) -> Result<()> {
+        let mut list = self.state.indexes.list.clone();
+        let Some(i) = list.indexes.iter().position(|d| d.id == id) else {
+            return Ok(());
+        };
+        let (lo, hi) = list.indexes.remove(i).all();
+        self.txn.index_remove_range(&lo, &hi)?;
+        self.set_indexes(list)
+    }
+
+    fn set_indexes(&mut self, list: IndexList) -> Result<()> {
+        self.txn
+            .set_meta_blob(crate::index::META_NAME, &list.encode())?;
+        self.state.indexes = Arc::new(Indexes::new(list));
+        Ok(())
+    }
+
+    fn build_step(&mut self, records: usize) -> Result<()> {
+        let indexes = self.state.indexes.clone();
+        let Some(i) = indexes.list.indexes.iter().position(|d| !d.is_ready()) else {
+            return Ok(());
+        };
+        let (def, paths) = (&indexes.list.indexes[i], &indexes.paths[i]);
+        let IndexState::Building { after, done } = &def.state else {
+            unreachable!("not ready")
+        };
+        let page = self
+            .txn
+            .scan_records(&def.collection, after.as_ref(), records)?;
+        for (key, stored) in &page {
+            if let Some(doc) = indexed_doc(Some(&stored.state)) {
+                self.txn.index_insert(&def.entry(paths, key, &doc))?;
+            }
+        }
+        let state = match page.last() {
+            Some((last, _)) if page.len() == records => IndexState::Building {
+                after: Some(last.clone()),
+                done: done + page.len() as u64,
+            },
+            _ => IndexState::Ready,
+        };
+        let mut list = indexes.list.clone();
+        list.indexes[i].state = state;
+        self.set_indexes(list)
+    }
+
+    /// Keeps the indexes a readable schema declares: adds the missing ones
+    /// (to be built), and removes those an earlier version declared and
+    /// this one does not.
+    fn declare_indexes(&mut self) -> Result<()> {
+        let Some(schema) = self.state.schema.schema().cloned() else {
+            return Ok(());
+        };
+        let declared: Vec<(Name, Vec<String>)> = schema
+            .collections
+            .iter()
+            .flat_map(|(c, coll)| coll.indexes.iter().map(|f| (c.clone(), f.clone())))
+            .collect();
+        let list = self.state.indexes.list.clone();
+        for def in &list.indexes {
+            let still = declared
+                .iter()
+                .any(|(c, f)| c == &def.collection && f == &def.fields);
+            if def.declared.is_some() && !still {
+                self.remove_index(def.id)?;
+            }
+        }
+        for (collection, fields) in declared {
+            let mut list = self.state.indexes.list.clone();
+            match list
+                .indexes
+                .iter_mut()
+                .find(|d| d.collection == collection && d.fields == fields)
+            {
+                Some(def) if def.declared == Some(schema.version) => {}
+                Some(def) => {
+                    def.declared = Some(schema.version);
+                    self.set_indexes(list)?;
+                }
+                None => {
+                    self.add_index(&collection, fields, Some(schema.version))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the entries of every index on `collection` from the record's
+    /// `old` state to its `new` one (`None`: no longer stored).
+    fn reindex(
+        &mut self,
+        collection: &Name,
+        key: &Key,
+        old: Option<&RecordState>,
+        new: Option<&RecordState>,
+    ) -> Result<()> {
+        let indexes = self.state.indexes.clone();
+        if !indexes
+            .list
+            .indexes
+            .iter()
+            .any(|d| &d.collection == collection)
+        {
+            return Ok(());
+        }
+        let (old, new) = (indexed_doc(old), indexed_doc(new));
+        for (def, paths) in indexes.list.indexes.iter().zip(&indexes.paths) {
+            if &def.collection != collection {
+                continue;
+            }
+            let before = old.as_ref().map(|d| def.entry(paths, key, d));
+            let after = new.as_ref().map(|d| def.entry(paths, key, d));
+            if before == after {
+                continue;
+            }
+            if let Some(e) = before {
+                self.txn.index_remove(&e)?;
+            }
+            if let Some(e) = after {
+                self.txn.index_insert(&e)?;
+            }
+        }
         Ok(())
     }
 
@@ -787,6 +1013,12 @@ impl Batch<'_> {
         }
         let seq = self.next_seq();
         self.txn.put(collection, key, &state, seq)?;
+        self.reindex(
+            collection,
+            key,
+            existing.as_ref().map(|s| &s.state),
+            Some(&state),
+        )?;
         self.count(
             collection,
             i64::from(state.exists()) - i64::from(was_visible),
@@ -834,9 +1066,11 @@ impl Batch<'_> {
             );
             if state == cover {
                 self.txn.remove(&coll, &key)?;
+                self.reindex(&coll, &key, Some(&stored.state), None)?;
             } else {
                 // Same seq: the marker's own feed entry tells peers about it.
                 self.txn.put(&coll, &key, &state, stored.seq)?;
+                self.reindex(&coll, &key, Some(&stored.state), Some(&state))?;
             }
         }
         let item = match collection {
@@ -849,6 +1083,13 @@ impl Batch<'_> {
         self.record_change(Change { seq, item });
         Ok(Some(seq))
     }
+}
+
+/// The document an index sees in a record state: the visible one, if it
+/// parses as a query reads it (one that does not is matched by no query,
+/// so it has no entries).
+pub(crate) fn indexed_doc(state: Option<&RecordState>) -> Option<serde_json::Value> {
+    serde_json::from_str(&state?.visible_json()?).ok()
 }
 
 /// A record that breaks the schema: where, and why.

@@ -17,7 +17,9 @@
 pub mod config;
 pub mod db;
 pub mod doc;
+pub mod find;
 pub mod folder;
+pub mod index;
 pub mod ipc;
 pub mod migrate;
 pub mod names;

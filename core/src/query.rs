@@ -4,7 +4,8 @@
 //! cursor after it mean the same thing wherever they are asked.
 //!
 //! The order: a missing field, then `null`, `false`, `true`, numbers (by
-//! value: `1` and `1.0` are equal), strings (by Unicode code point), arrays
+//! value as a 64-bit float, as JSON parsers read them: `1` and `1.0` are
+//! equal, and so are integers beyond 2^53 that round to one float), strings (by Unicode code point), arrays
 //! (element by element, then the shorter first), objects (their fields in
 //! name order, compared as name then value, then the smaller first).
 
@@ -221,20 +222,18 @@ fn rank(v: &Value) -> u8 {
     }
 }
 
+/// A JSON number as the double it compares as.
+pub fn number(n: &serde_json::Number) -> f64 {
+    n.as_f64().unwrap_or(0.0)
+}
+
 /// The total order of JSON values described at the top of this file.
 pub fn compare(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => match (x.as_u64(), y.as_u64()) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                // JSON has no NaN: every f64 here compares (and -0 = 0).
-                _ => {
-                    let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
-                    x.partial_cmp(&y).unwrap_or(Ordering::Equal)
-                }
-            },
-        },
+        // JSON has no NaN: every f64 here compares (and -0 = 0).
+        (Value::Number(x), Value::Number(y)) => {
+            number(x).partial_cmp(&number(y)).unwrap_or(Ordering::Equal)
+        }
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Array(x), Value::Array(y)) => x
             .iter()

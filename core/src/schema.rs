@@ -268,6 +268,9 @@ struct SchemaFile {
 struct CollectionFile {
     key_path: Option<String>,
     schema: Option<serde_json::Value>,
+    /// Indexes, each `field[,field…]` as `syncdb index create` takes them.
+    #[serde(default)]
+    indexes: Vec<String>,
 }
 
 /// A checked schema.
@@ -289,6 +292,8 @@ pub struct Collection {
     pub key_path: Vec<String>,
     /// The JSON Schema as given (canonical JSON), if any.
     pub json_schema: Option<serde_json::Value>,
+    /// The indexes every replica keeps on it: field paths each.
+    pub indexes: Vec<Vec<String>>,
     validator: Option<std::sync::Arc<jsonschema::Validator>>,
 }
 
@@ -427,11 +432,29 @@ impl Schema {
                     (Some(value), Some(std::sync::Arc::new(validator)))
                 }
             };
+            let mut indexes: Vec<Vec<String>> = Vec::with_capacity(coll.indexes.len());
+            for (i, spec) in coll.indexes.iter().enumerate() {
+                let fields = crate::index::parse_fields(spec)
+                    .ok()
+                    .filter(|f| !indexes.contains(f))
+                    .ok_or_else(|| {
+                        let why = crate::index::parse_fields(spec)
+                            .err()
+                            .unwrap_or_else(|| "it is declared twice".into());
+                        let at = at(&[here[0], here[1], "indexes"]);
+                        SchemaError::at(
+                            at,
+                            format!("collections.{cname}.indexes[{i}] ({spec:?}): {why}"),
+                        )
+                    })?;
+                indexes.push(fields);
+            }
             collections.insert(
                 cname,
                 Collection {
                     key_path,
                     json_schema,
+                    indexes,
                     validator,
                 },
             );
@@ -485,6 +508,12 @@ impl Schema {
                 let mut v = serde_json::json!({"key_path": c.key_path.join(".")});
                 if let Some(s) = &c.json_schema {
                     v["schema"] = s.clone();
+                }
+                // Left out when empty, so schemas written before indexes
+                // keep their hash.
+                if !c.indexes.is_empty() {
+                    let specs: Vec<String> = c.indexes.iter().map(|f| f.join(",")).collect();
+                    v["indexes"] = specs.into();
                 }
                 (name.as_str().to_owned(), v)
             })

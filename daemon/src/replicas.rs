@@ -7,6 +7,8 @@
 //! share one fsync (group commit). A job is answered only after its commit is
 //! durable. Every commit is announced on one broadcast channel, which feeds
 //! `watch` streams. Reads go straight to the engine through a `Reader`.
+//! While an index is building, the writer runs a build step (one short
+//! transaction) whenever no job waits.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 use syncdb_core::db::{Commit, OpOutcome, WriteOp};
 use syncdb_core::folder::{Folder, FolderError};
+use syncdb_core::index::IndexDef;
 use syncdb_core::schema::Head;
 use syncdb_core::store::{Change, Item, StoreError};
 use syncdb_core::sync::wire::SchemaAd;
@@ -66,6 +69,11 @@ enum Job {
         chunks: mpsc::Receiver<ImportMsg>,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Adds or removes an index.
+    Index {
+        change: IndexChange,
+        reply: oneshot::Sender<Result<Option<(IndexDef, bool)>, StoreError>>,
+    },
     /// A sync chunk: merged with its checkpoint in one transaction.
     Chunk {
         peer: SiteId,
@@ -74,6 +82,19 @@ enum Job {
         /// What the session knows the peer holds of the schema.
         peer_schema: Option<SchemaAd>,
         reply: oneshot::Sender<Result<Vec<u64>, StoreError>>,
+    },
+}
+
+/// What `index create` and `index drop` ask of a writer.
+#[derive(Debug)]
+pub enum IndexChange {
+    Create {
+        collection: Name,
+        fields: Vec<String>,
+    },
+    Drop {
+        collection: Name,
+        fields: Vec<String>,
     },
 }
 
@@ -191,6 +212,20 @@ impl Replica {
                 peer_schema,
                 reply,
             })
+            .map_err(|_| ReplicaError::Stopped)?;
+        let outcome = rx.await.map_err(|_| ReplicaError::Stopped)?;
+        outcome.map_err(|source| self.store_error(source))
+    }
+
+    /// Creates an index (returned with whether it is new; the writer builds
+    /// it from then on), or drops one (returned; `None` if there was none).
+    pub async fn index(
+        &self,
+        change: IndexChange,
+    ) -> Result<Option<(IndexDef, bool)>, ReplicaError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Index { change, reply })
             .map_err(|_| ReplicaError::Stopped)?;
         let outcome = rx.await.map_err(|_| ReplicaError::Stopped)?;
         outcome.map_err(|source| self.store_error(source))
@@ -562,6 +597,43 @@ struct Writer {
 
 type OpsReply = oneshot::Sender<Result<Vec<OpOutcome>, StoreError>>;
 
+/// How long an index build that failed (a full disk, say) waits before it
+/// tries again; writes go on meanwhile.
+const BUILD_RETRY: Duration = Duration::from_secs(5);
+
+/// The writer's index build: when it started, and its last failure.
+#[derive(Default)]
+struct Build {
+    started: Option<std::time::Instant>,
+    failed: Option<std::time::Instant>,
+}
+
+impl Build {
+    fn may_run(&self) -> bool {
+        self.failed.is_none_or(|t| t.elapsed() >= BUILD_RETRY)
+    }
+
+    /// How long to wait for a job before building again, after a failure.
+    fn retry_in(&self) -> Option<Duration> {
+        self.failed.map(|t| BUILD_RETRY.saturating_sub(t.elapsed()))
+    }
+
+    fn step(&mut self, db: &mut Database, name: &Name) {
+        let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        match db.build_indexes(syncdb_core::db::BUILD_STEP) {
+            Ok(true) => self.failed = None,
+            Ok(false) => {
+                tracing::info!(db = %name, ms = started.elapsed().as_millis() as u64, "indexes built");
+                *self = Build::default();
+            }
+            Err(e) => {
+                tracing::warn!(db = %name, error = %e, "index build failed; trying again in {}s", BUILD_RETRY.as_secs());
+                self.failed = Some(std::time::Instant::now());
+            }
+        }
+    }
+}
+
 impl Writer {
     fn now_ms(&self) -> u64 {
         syncdb_core::version::wall_clock_ms().saturating_add_signed(self.clock_offset_ms)
@@ -569,13 +641,37 @@ impl Writer {
 
     fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         let mut next = None;
+        let mut build = Build::default();
         loop {
             let job = match next.take() {
                 Some(job) => job,
-                None => match jobs.blocking_recv() {
-                    Some(job) => job,
-                    None => break,
+                // An index building goes on whenever no job waits: a job
+                // waits at most one build step.
+                None if self.db.building() && build.may_run() => match jobs.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        build.step(&mut self.db, &self.name);
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
                 },
+                None => {
+                    let wait = build.retry_in().filter(|_| self.db.building());
+                    let got = match wait {
+                        Some(wait) => {
+                            let runtime = self.runtime.clone();
+                            match runtime.block_on(tokio::time::timeout(wait, jobs.recv())) {
+                                Ok(got) => got,
+                                Err(_) => continue,
+                            }
+                        }
+                        None => jobs.blocking_recv(),
+                    };
+                    match got {
+                        Some(job) => job,
+                        None => break,
+                    }
+                }
             };
             match job {
                 Job::Ops { ops, reply } => {
@@ -598,6 +694,19 @@ impl Writer {
                 }
                 Job::Import { chunks, reply } => {
                     let outcome = self.import(chunks);
+                    let _ = reply.send(outcome);
+                }
+                Job::Index { change, reply } => {
+                    let outcome = match change {
+                        IndexChange::Create { collection, fields } => {
+                            self.db.create_index(&collection, fields).map(Some)
+                        }
+                        IndexChange::Drop { collection, fields } => self
+                            .db
+                            .drop_index(&collection, &fields)
+                            .map(|d| d.map(|d| (d, false))),
+                    };
+                    build = Build::default();
                     let _ = reply.send(outcome);
                 }
                 Job::Chunk {

@@ -73,7 +73,32 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
             }
         ))?;
         output::line(format!("order: {}", p.order))?;
-        return output::line("index: none (queries read the whole collection)");
+        let index = match &p.index {
+            None => "none (read the whole collection)".to_owned(),
+            Some(i) => {
+                let how = match (p.ordered, p.residual) {
+                    (true, 0) => "in the query's order; it decides every condition".to_owned(),
+                    (true, n) => {
+                        format!("in the query's order; {n} condition(s) checked on each record")
+                    }
+                    (false, 0) => {
+                        "it decides every condition; the matches are then sorted".to_owned()
+                    }
+                    (false, n) => format!(
+                        "{n} condition(s) checked on each record; the matches are then sorted"
+                    ),
+                };
+                format!("{i}, read {how}")
+            }
+        };
+        output::line(format!("index: {index}"))?;
+        if !p.building.is_empty() {
+            output::line(format!(
+                "not used yet (still building): {}",
+                p.building.join("; ")
+            ))?;
+        }
+        return Ok(());
     }
     if let Some(n) = out.count {
         return match json {

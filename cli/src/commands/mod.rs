@@ -6,6 +6,7 @@ mod daemon;
 mod docs;
 mod find;
 mod folder;
+mod index;
 mod init;
 mod logs;
 mod ls;
@@ -152,6 +153,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Schema(cmd) => schema::run(&ctx, cmd),
+        Command::Index(cmd) => index::run(&ctx, cmd),
         Command::Logs { follow, lines } => logs::run(&ctx, follow, lines),
         Command::Docs { dir } => docs::run(&dir),
         Command::Daemon(cmd) => daemon::run(&ctx, cmd),

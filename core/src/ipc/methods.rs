@@ -72,6 +72,10 @@ method!(
     SchemaDataOutput
 );
 method!(Reset, "reset", ResetParams, ResetOutput);
+method!(IndexCreate, "index.create", IndexParams, IndexInfo);
+method!(IndexDrop, "index.drop", IndexParams, IndexInfo);
+method!(IndexLs, "index.ls", IndexLsParams, IndexListOutput);
+method!(IndexCheck, "index.check", IndexLsParams, IndexCheckOutput);
 method!(HttpServe, "http", HttpParams, HttpOutput);
 
 /// Methods that change something: when the daemon stops before answering
@@ -967,6 +971,65 @@ pub struct FolderMvParams {
     pub to: PathBuf,
 }
 
+/// `index create` / `index drop`: one index of a collection.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexParams {
+    pub folder: FolderRef,
+    pub db: Name,
+    pub collection: Name,
+    /// `FIELD[,FIELD…]`.
+    pub fields: String,
+}
+
+/// `index ls` / `index check`: the indexes of every database of the folder,
+/// of one, or of one collection.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexLsParams {
+    pub folder: FolderRef,
+    #[serde(default)]
+    pub db: Option<Name>,
+    #[serde(default)]
+    pub collection: Option<Name>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexInfo {
+    pub db: Name,
+    pub collection: Name,
+    pub fields: Vec<String>,
+    /// `building` or `ready`.
+    pub state: String,
+    /// Records the build has read so far, and the collection's visible
+    /// records (a build also reads deleted ones, so `done` may pass it).
+    pub done: u64,
+    pub records: u64,
+    /// The schema version that declares it, if a schema does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<u64>,
+    /// `index create`: false when the index was there already.
+    #[serde(default)]
+    pub created: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexListOutput {
+    pub indexes: Vec<IndexInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexCheckOutput {
+    pub indexes: Vec<IndexChecked>,
+}
+
+/// One index checked against its collection's records.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexChecked {
+    pub index: IndexInfo,
+    pub entries: u64,
+    /// What is wrong: an entry no record has, a record with no entry.
+    pub problems: Vec<String>,
+}
+
 /// `syncdb find`: the records of a collection that meet every condition,
 /// in an order, a page at a time.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1014,8 +1077,20 @@ pub struct FoundRecord {
 /// How a query was run (`--explain`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QueryPlan {
-    /// `scan`: every record of the collection was read.
+    /// `index`: through `index`; `scan`: every record of the collection.
     pub method: String,
+    /// The index read: `COLL(FIELD,…)`.
+    #[serde(default)]
+    pub index: Option<String>,
+    /// The index gave the order, so reading stopped at a full page.
+    #[serde(default)]
+    pub ordered: bool,
+    /// Conditions checked on each record read (the index decides the rest).
+    #[serde(default)]
+    pub residual: u64,
+    /// Indexes on the collection still being built (not used until ready).
+    #[serde(default)]
+    pub building: Vec<String>,
     /// The conditions, the order, as understood.
     pub conditions: Vec<String>,
     pub order: String,

@@ -6,6 +6,7 @@
 //! markers) lives once, in `crate::db`, above this trait; both engines pass the
 //! same conformance suite (`tests/conformance.rs` in this crate).
 
+use std::ops::Bound;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -267,6 +268,34 @@ pub trait Engine: Send + Sync {
     /// Gives the space of removed records back to the file system (after a
     /// drop): the file shrinks to what it holds. Waits for reads in progress.
     fn compact(&self) -> Result<()>;
+    /// A value kept beside the meta by name (the list of indexes).
+    fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Index entries within `range`, in byte order (descending with `rev`),
+    /// at most `limit`, each with the record of `collection` its key names
+    /// (`key_of`), all read from one snapshot.
+    fn index_scan(
+        &self,
+        collection: &Name,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        rev: bool,
+        limit: usize,
+        key_of: &dyn Fn(&[u8]) -> Option<Key>,
+    ) -> Result<Vec<IndexHit>>;
+}
+
+/// An index entry, the key it names and that record as stored (`None`
+/// when the entry points at no record: a damaged index).
+pub type IndexHit = (Vec<u8>, Key, Option<Stored>);
+
+/// Whether a range holds nothing by its bounds alone (engines' range
+/// reads refuse a start above the end).
+pub fn is_empty_range(range: &(Bound<&[u8]>, Bound<&[u8]>)) -> bool {
+    match range {
+        (Bound::Included(lo), Bound::Included(hi)) => lo > hi,
+        (Bound::Included(lo) | Bound::Excluded(lo), Bound::Excluded(hi))
+        | (Bound::Excluded(lo), Bound::Included(hi)) => lo >= hi,
+        _ => false,
+    }
 }
 
 /// The writes one transaction can make. Reads inside see earlier writes.
@@ -283,4 +312,17 @@ pub trait WriteTxn {
     fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()>;
     fn set_meta(&mut self, meta: &Meta) -> Result<()>;
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;
+    fn set_meta_blob(&mut self, name: &str, value: &[u8]) -> Result<()>;
+    /// Records (tombstones too) of `collection` after `after` in key
+    /// order, at most `limit` (an index build reads a page at a time).
+    fn scan_records(
+        &mut self,
+        collection: &Name,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, Stored)>>;
+    fn index_insert(&mut self, entry: &[u8]) -> Result<()>;
+    fn index_remove(&mut self, entry: &[u8]) -> Result<()>;
+    /// Removes every index entry in `[lo, hi)`.
+    fn index_remove_range(&mut self, lo: &[u8], hi: &[u8]) -> Result<()>;
 }

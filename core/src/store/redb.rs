@@ -2,7 +2,8 @@
 //!
 //! Tables: `records` (collection NUL key → seq ‖ state), `by_seq` (seq →
 //! target), `markers` (scope → seq ‖ version; "" is the database),
-//! `counts` (collection → visible records), `meta`, `checkpoints`.
+//! `counts` (collection → visible records), `meta`, `checkpoints`, `index`
+//! (index entries, see `crate::index`).
 //! Commits use redb's default `Durability::Immediate`: durable on return.
 
 use std::ops::Bound;
@@ -14,7 +15,9 @@ use redb::{ReadableDatabase, ReadableTable, Table, TableDefinition};
 use super::codec::{
     decode_state, decode_version, encode_state, encode_version, record_key, split_record_key,
 };
-use super::{Change, Engine, EngineKind, Item, Meta, Result, StoreError, Stored, WriteTxn};
+use super::{
+    Change, Engine, EngineKind, IndexHit, Item, Meta, Result, StoreError, Stored, WriteTxn,
+};
 use crate::names::{Key, Name};
 use crate::record::RecordState;
 use crate::version::{SiteId, Version};
@@ -25,6 +28,7 @@ const BY_SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("by_seq");
 const MARKERS: TableDefinition<&str, &[u8]> = TableDefinition::new("markers");
 const COUNTS: TableDefinition<&str, u64> = TableDefinition::new("counts");
 const CHECKPOINTS: TableDefinition<&[u8], u64> = TableDefinition::new("checkpoints");
+const INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("index");
 
 /// redb's page cache and write buffer share this budget (its default is
 /// 1 GiB). Past it, dirty pages of a large transaction spill to the file, so
@@ -159,6 +163,7 @@ impl RedbEngine {
             txn.open_table(MARKERS).map_err(err)?;
             txn.open_table(COUNTS).map_err(err)?;
             txn.open_table(CHECKPOINTS).map_err(err)?;
+            txn.open_table(INDEX).map_err(err)?;
         }
         txn.commit().map_err(err)
     }
@@ -378,6 +383,49 @@ impl Engine for RedbEngine {
         }
         Ok(())
     }
+
+    fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
+        let t = txn.open_table(META).map_err(err)?;
+        Ok(t.get(name).map_err(err)?.map(|g| g.value().to_vec()))
+    }
+
+    fn index_scan(
+        &self,
+        collection: &Name,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        rev: bool,
+        limit: usize,
+        key_of: &dyn Fn(&[u8]) -> Option<Key>,
+    ) -> Result<Vec<IndexHit>> {
+        if super::is_empty_range(&range) {
+            return Ok(Vec::new());
+        }
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
+        let index = txn.open_table(INDEX).map_err(err)?;
+        let records = txn.open_table(RECORDS).map_err(err)?;
+        let entries = index.range::<&[u8]>(range).map_err(err)?;
+        let entries: Box<dyn Iterator<Item = _>> = if rev {
+            Box::new(entries.rev())
+        } else {
+            Box::new(entries)
+        };
+        let mut out = Vec::new();
+        for entry in entries.take(limit) {
+            let entry = entry.map_err(err)?.0.value().to_vec();
+            let key =
+                key_of(&entry).ok_or_else(|| StoreError::Corrupt("bad index entry".into()))?;
+            let stored = records
+                .get(record_key(collection, &key).as_slice())
+                .map_err(err)?
+                .map(|g| decode_stored(g.value()))
+                .transpose()?;
+            out.push((entry, key, stored));
+        }
+        Ok(out)
+    }
 }
 
 impl RedbEngine {
@@ -393,6 +441,7 @@ impl RedbEngine {
                 markers: txn.open_table(MARKERS).map_err(err)?,
                 counts: txn.open_table(COUNTS).map_err(err)?,
                 checkpoints: txn.open_table(CHECKPOINTS).map_err(err)?,
+                index: txn.open_table(INDEX).map_err(err)?,
             };
             f(&mut w)
         };
@@ -423,6 +472,7 @@ struct RedbTxn<'t> {
     markers: Table<'t, &'static str, &'static [u8]>,
     counts: Table<'t, &'static str, u64>,
     checkpoints: Table<'t, &'static [u8], u64>,
+    index: Table<'t, &'static [u8], ()>,
 }
 
 impl WriteTxn for RedbTxn<'_> {
@@ -532,6 +582,56 @@ impl WriteTxn for RedbTxn<'_> {
 
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()> {
         self.checkpoints.insert(&peer.0[..], seq).map_err(err)?;
+        Ok(())
+    }
+
+    fn set_meta_blob(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        self.meta.insert(name, value).map_err(err)?;
+        Ok(())
+    }
+
+    fn scan_records(
+        &mut self,
+        collection: &Name,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, Stored)>> {
+        let start = [collection.as_str().as_bytes(), b"\0"].concat();
+        let after = after.map(|k| record_key(collection, k));
+        let lower = match &after {
+            Some(a) => Bound::Excluded(a.as_slice()),
+            None => Bound::Included(start.as_slice()),
+        };
+        let mut out = Vec::new();
+        for entry in self
+            .records
+            .range::<&[u8]>((lower, Bound::Unbounded))
+            .map_err(err)?
+        {
+            let (k, v) = entry.map_err(err)?;
+            if out.len() >= limit || !k.value().starts_with(&start) {
+                break;
+            }
+            let (_, key) = split_record_key(k.value())?;
+            out.push((key, decode_stored(v.value())?));
+        }
+        Ok(out)
+    }
+
+    fn index_insert(&mut self, entry: &[u8]) -> Result<()> {
+        self.index.insert(entry, ()).map_err(err)?;
+        Ok(())
+    }
+
+    fn index_remove(&mut self, entry: &[u8]) -> Result<()> {
+        self.index.remove(entry).map_err(err)?;
+        Ok(())
+    }
+
+    fn index_remove_range(&mut self, lo: &[u8], hi: &[u8]) -> Result<()> {
+        self.index
+            .retain_in::<&[u8], _>(lo..hi, |_, _| false)
+            .map_err(err)?;
         Ok(())
     }
 }

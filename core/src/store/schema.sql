@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     seq  INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+-- Index entries (see `syncdb index`): index id, the indexed values in an
+-- order-preserving encoding, then the record's key. Kept by syncdb in the
+-- transaction that changes the record; the list of indexes is meta.indexes.
+CREATE TABLE IF NOT EXISTS index_entries (
+    entry BLOB PRIMARY KEY
+) STRICT, WITHOUT ROWID;
+
 -- The documents, as people usually want them.
 CREATE VIEW IF NOT EXISTS documents AS
     SELECT collection, key, doc FROM records WHERE doc IS NOT NULL;

@@ -4,13 +4,16 @@
 //! runs. WAL mode with `synchronous=FULL`: a commit is durable on return, even
 //! across power loss (NORMAL would only survive a process crash).
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::codec::{decode_state, decode_version, encode_state, encode_version};
-use super::{Change, Engine, EngineKind, Item, Meta, Result, StoreError, Stored, WriteTxn};
+use super::{
+    Change, Engine, EngineKind, IndexHit, Item, Meta, Result, StoreError, Stored, WriteTxn,
+};
 use crate::names::{Key, Name};
 use crate::record::RecordState;
 use crate::version::{SiteId, Version};
@@ -322,6 +325,71 @@ impl Engine for SqliteEngine {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+
+    fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            let value = c
+                .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .optional()?;
+            Ok(value)
+        })
+    }
+
+    fn index_scan(
+        &self,
+        collection: &Name,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        rev: bool,
+        limit: usize,
+        key_of: &dyn Fn(&[u8]) -> Option<Key>,
+    ) -> Result<Vec<IndexHit>> {
+        if super::is_empty_range(&range) {
+            return Ok(Vec::new());
+        }
+        let (lo_op, lo) = match range.0 {
+            Bound::Included(b) => (">=", b),
+            Bound::Excluded(b) => (">", b),
+            Bound::Unbounded => (">=", &b""[..]),
+        };
+        let (hi_op, hi) = match range.1 {
+            Bound::Included(b) => ("<=", Some(b)),
+            Bound::Excluded(b) => ("<", Some(b)),
+            Bound::Unbounded => ("", None),
+        };
+        let sql = format!(
+            "SELECT entry FROM index_entries WHERE entry {lo_op} ?1 {} ORDER BY entry {} LIMIT ?3",
+            if hi.is_some() {
+                format!("AND entry {hi_op} ?2")
+            } else {
+                "AND ?2 IS NULL".into()
+            },
+            if rev { "DESC" } else { "ASC" }
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|c| {
+            // One read transaction: the entries and the records they name
+            // come from the same commit.
+            c.execute_batch("BEGIN")?;
+            let out = (|| {
+                let mut stmt = c.prepare_cached(&sql)?;
+                let entries: Vec<Vec<u8>> = stmt
+                    .query_map(params![lo, hi, limit], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                entries
+                    .into_iter()
+                    .map(|entry| {
+                        let key = key_of(&entry).ok_or_else(|| corrupt("bad index entry"))?;
+                        let stored = get_record(c, collection, &key)?;
+                        Ok((entry, key, stored))
+                    })
+                    .collect()
+            })();
+            c.execute_batch("COMMIT")?;
+            out
+        })
+    }
 }
 
 fn get_record(c: &Connection, collection: &Name, key: &Key) -> Result<Option<Stored>> {
@@ -437,6 +505,65 @@ impl WriteTxn for SqliteTxn<'_> {
              ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq",
         )?;
         stmt.execute(params![&peer.0[..], seq as i64])?;
+        Ok(())
+    }
+
+    fn set_meta_blob(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO meta (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )?;
+        stmt.execute(params![name, value])?;
+        Ok(())
+    }
+
+    fn scan_records(
+        &mut self,
+        collection: &Name,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, Stored)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, seq, state FROM records
+             WHERE collection = ?1 AND (?2 IS NULL OR key > ?2) ORDER BY key LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![collection.as_str(), after.map(Key::as_str), limit],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        rows.map(|r| {
+            let (k, seq, state): (String, i64, Vec<u8>) = r?;
+            let stored = Stored {
+                seq: seq as u64,
+                state: decode_state(&state)?,
+            };
+            Ok((key_of(k)?, stored))
+        })
+        .collect()
+    }
+
+    fn index_insert(&mut self, entry: &[u8]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO index_entries (entry) VALUES (?1)")?;
+        stmt.execute([entry])?;
+        Ok(())
+    }
+
+    fn index_remove(&mut self, entry: &[u8]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM index_entries WHERE entry = ?1")?;
+        stmt.execute([entry])?;
+        Ok(())
+    }
+
+    fn index_remove_range(&mut self, lo: &[u8], hi: &[u8]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM index_entries WHERE entry >= ?1 AND entry < ?2")?;
+        stmt.execute([lo, hi])?;
         Ok(())
     }
 }

@@ -297,6 +297,28 @@ impl Connection {
                 .await;
                 self.reply(&id, out).await
             }
+            IndexCreate::NAME => {
+                let out = with_params(p, |p| super::index::create(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            IndexDrop::NAME => {
+                let out = with_params(p, |p| super::index::drop(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            IndexLs::NAME => {
+                let out = with_params(p, |p: IndexLsParams| {
+                    blocking(move || super::index::ls(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            IndexCheck::NAME => {
+                let out = with_params(p, |p: IndexLsParams| {
+                    blocking(move || super::index::check(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
             Reset::NAME => {
                 let out = with_params(p, |p| super::reset::reset(&state, p)).await;
                 self.reply(&id, out).await

@@ -8,6 +8,7 @@ pub(crate) mod folders;
 pub mod handlers;
 pub(crate) mod http;
 pub(crate) mod import;
+mod index;
 mod repair;
 mod reset;
 pub mod schema;
