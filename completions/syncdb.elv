@@ -51,6 +51,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand index 'Secondary indexes: find records by their fields without reading the whole collection'
             cand schema 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations'
             cand reset 'Discard this replica of a database and pull it again from the folder''s remotes'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
@@ -747,6 +748,94 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         }
         &'syncdb;config;help;help'= {
         }
+        &'syncdb;index'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Index a collection on one or more fields, and build the index'
+            cand drop 'Remove an index and its entries (queries scan again)'
+            cand ls 'List indexes: of every database of the folder, of DB, or of DB/COLL'
+            cand check 'Check indexes against their records; exit 1 when one is out of step'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;index;create'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --no-wait 'Return once the index exists; the build goes on in the daemon'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;index;drop'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;index;ls'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;index;check'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;index;help'= {
+            cand create 'Index a collection on one or more fields, and build the index'
+            cand drop 'Remove an index and its entries (queries scan again)'
+            cand ls 'List indexes: of every database of the folder, of DB, or of DB/COLL'
+            cand check 'Check indexes against their records; exit 1 when one is out of step'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;index;help;create'= {
+        }
+        &'syncdb;index;help;drop'= {
+        }
+        &'syncdb;index;help;ls'= {
+        }
+        &'syncdb;index;help;check'= {
+        }
+        &'syncdb;index;help;help'= {
+        }
         &'syncdb;schema'= {
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
@@ -892,6 +981,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand daemon 'Run, start, stop or query the daemon'
             cand service 'Run the daemon as a user service: systemd on Linux, launchd on macOS'
             cand config 'Where the config is, what is in effect, and whether a file is valid'
+            cand index 'Secondary indexes: find records by their fields without reading the whole collection'
             cand schema 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations'
             cand reset 'Discard this replica of a database and pull it again from the folder''s remotes'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
@@ -997,6 +1087,20 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;config;show'= {
         }
         &'syncdb;help;config;check'= {
+        }
+        &'syncdb;help;index'= {
+            cand create 'Index a collection on one or more fields, and build the index'
+            cand drop 'Remove an index and its entries (queries scan again)'
+            cand ls 'List indexes: of every database of the folder, of DB, or of DB/COLL'
+            cand check 'Check indexes against their records; exit 1 when one is out of step'
+        }
+        &'syncdb;help;index;create'= {
+        }
+        &'syncdb;help;index;drop'= {
+        }
+        &'syncdb;help;index;ls'= {
+        }
+        &'syncdb;help;index;check'= {
         }
         &'syncdb;help;schema'= {
             cand check 'Check a schema file offline (errors name FILE:LINE:COLUMN), or with --data a database''s records'

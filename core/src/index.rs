@@ -394,10 +394,7 @@ fn join(p: &[u8], b: &Bound<Vec<u8>>, low: bool) -> Bound<Vec<u8>> {
 
 /// The tightest range the range conditions on `path` allow, as bounds on
 /// the bytes after the prefix, with the conditions it decides.
-fn range_on(
-    path: &FieldPath,
-    conditions: &[Condition],
-) -> Option<RangeOn> {
+fn range_on(path: &FieldPath, conditions: &[Condition]) -> Option<RangeOn> {
     let mut lo: Bound<Vec<u8>> = Bound::Unbounded;
     let mut hi: Bound<Vec<u8>> = Bound::Unbounded;
     let mut used = Vec::new();

@@ -12,6 +12,7 @@ mod find;
 mod http;
 mod http_client;
 mod hub_listener;
+mod index;
 mod ipc_bad_input;
 mod isolation;
 mod lifecycle;

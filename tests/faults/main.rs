@@ -1,7 +1,7 @@
 //! Faults injected into real processes: `kill -9` at random moments, a disk
 //! that fills up. What must hold afterwards is always the same: every
-//! acknowledged write is present, nothing is half-written, and every
-//! database file opens cleanly. `SYNCDB_FAULT_KILLS` raises the number of
+//! acknowledged write is present, nothing is half-written, every index is
+//! in step with its records, and every database file opens cleanly. `SYNCDB_FAULT_KILLS` raises the number of
 //! kill points for long local runs (the CI default is in each test).
 
 #[path = "../e2e/support.rs"]
@@ -57,6 +57,9 @@ fn kill_during_imports(engine: &str, kills: usize, seed: u64) {
     let mut acked = Vec::new();
     for i in 0..kills {
         let coll = format!("crm/b{i}");
+        // Each import also writes its collection's index, in its transaction.
+        h.run(&["index", "create", &coll, "n", "--no-wait", "-q"])
+            .ok();
         let mut child = h
             .cmd(&["put", &coll, "--batch", "-", "-q"])
             .stdin(Stdio::piped())
@@ -98,6 +101,22 @@ fn kill_during_imports(engine: &str, kills: usize, seed: u64) {
         acked.len()
     );
     assert!(partial > 0, "some kills landed mid-import");
+    // Every index is in step with its records, and answers as they do.
+    h.run(&["index", "check"]).ok();
+    for done in &acked {
+        let n = h
+            .run(&[
+                "find",
+                &format!("crm/{done}"),
+                "--where",
+                "n >= 0",
+                "--count",
+            ])
+            .ok()
+            .trim()
+            .parse::<usize>();
+        assert_eq!(n, Ok(LINES), "{done} through its index");
+    }
     h.run(&["daemon", "stop"]).ok();
     let file = h.folder().join(format!("crm.{engine}"));
     syncdb_core::EngineKind::from_extension(engine)

@@ -58,9 +58,25 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
             output::line(format!("count: {n}"))?;
         }
         let p = &out.plan;
+        let plan = match &p.index {
+            None => "scan (read the whole collection)".to_owned(),
+            Some(i) => {
+                let how = match (p.ordered, p.residual) {
+                    (true, 0) => "read in the query's order, deciding every condition".to_owned(),
+                    (true, n) => format!(
+                        "read in the query's order; {n} condition(s) checked on each record"
+                    ),
+                    (false, 0) => "deciding every condition; the matches sorted after".to_owned(),
+                    (false, n) => {
+                        format!("{n} condition(s) checked on each record; the matches sorted after")
+                    }
+                };
+                format!("index {i}, {how}")
+            }
+        };
+        output::line(format!("plan: {plan}"))?;
         output::line(format!(
-            "{}: read {} {}, {} matched",
-            p.method,
+            "read: {} {}, {} matched",
             p.examined,
             plural(p.examined, "record"),
             p.matched
@@ -73,25 +89,6 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
             }
         ))?;
         output::line(format!("order: {}", p.order))?;
-        let index = match &p.index {
-            None => "none (read the whole collection)".to_owned(),
-            Some(i) => {
-                let how = match (p.ordered, p.residual) {
-                    (true, 0) => "in the query's order; it decides every condition".to_owned(),
-                    (true, n) => {
-                        format!("in the query's order; {n} condition(s) checked on each record")
-                    }
-                    (false, 0) => {
-                        "it decides every condition; the matches are then sorted".to_owned()
-                    }
-                    (false, n) => format!(
-                        "{n} condition(s) checked on each record; the matches are then sorted"
-                    ),
-                };
-                format!("{i}, read {how}")
-            }
-        };
-        output::line(format!("index: {index}"))?;
         if !p.building.is_empty() {
             output::line(format!(
                 "not used yet (still building): {}",
