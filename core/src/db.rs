@@ -156,12 +156,16 @@ pub const BUILD_STEP: usize = 2048;
 pub struct Database {
     engine: Arc<dyn Engine>,
     state: WriterState,
+    listed: Arc<crate::find::ListCache>,
 }
 
 /// A read handle; clones share the engine.
 #[derive(Clone)]
 pub struct Reader {
     pub(crate) engine: Arc<dyn Engine>,
+    /// The list of indexes as last read, shared with the writer, which
+    /// marks it stale when a commit changes it.
+    pub(crate) listed: Arc<crate::find::ListCache>,
 }
 
 impl Reader {
@@ -222,7 +226,11 @@ impl Database {
 
     pub fn from_engine(engine: Arc<dyn Engine>) -> Result<Self> {
         let state = Self::load_state(engine.as_ref())?;
-        Ok(Database { engine, state })
+        Ok(Database {
+            engine,
+            state,
+            listed: Arc::default(),
+        })
     }
 
     fn load_state(engine: &dyn Engine) -> Result<WriterState> {
@@ -246,6 +254,7 @@ impl Database {
     pub fn reader(&self) -> Reader {
         Reader {
             engine: self.engine.clone(),
+            listed: self.listed.clone(),
         }
     }
 
@@ -360,7 +369,11 @@ impl Database {
             })
         })?;
         state.meta.hlc = state.clock.last();
+        let indexes_changed = !Arc::ptr_eq(&state.indexes, &self.state.indexes);
         self.state = state;
+        if indexes_changed {
+            self.listed.stale();
+        }
         Ok(Commit {
             high_seq: self.high_seq(),
             changes,
@@ -817,8 +830,9 @@ impl Batch<'_> {
         let page = self
             .txn
             .scan_records(&def.collection, after.as_ref(), records)?;
+        let fields = wanted(std::iter::once(paths));
         for (key, stored) in &page {
-            if let Some(doc) = indexed_doc(Some(&stored.state)) {
+            if let Some(doc) = indexed_doc(Some(&stored.state), &fields) {
                 self.txn.index_insert(&def.entry(paths, key, &doc))?;
             }
         }
@@ -893,7 +907,16 @@ impl Batch<'_> {
         {
             return Ok(());
         }
-        let (old, new) = (indexed_doc(old), indexed_doc(new));
+        let fields = wanted(
+            indexes
+                .list
+                .indexes
+                .iter()
+                .zip(&indexes.paths)
+                .filter(|(d, _)| &d.collection == collection)
+                .map(|(_, p)| p),
+        );
+        let (old, new) = (indexed_doc(old, &fields), indexed_doc(new, &fields));
         for (def, paths) in indexes.list.indexes.iter().zip(&indexes.paths) {
             if &def.collection != collection {
                 continue;
@@ -1085,11 +1108,22 @@ impl Batch<'_> {
     }
 }
 
-/// The document an index sees in a record state: the visible one, if it
-/// parses as a query reads it (one that does not is matched by no query,
-/// so it has no entries).
-pub(crate) fn indexed_doc(state: Option<&RecordState>) -> Option<serde_json::Value> {
-    serde_json::from_str(&state?.visible_json()?).ok()
+/// The document an index sees in a record state, as a query sees it
+/// (`query::doc_from_fields`), with only the top-level fields in `wanted`;
+/// `None` when the record does not exist.
+fn indexed_doc(state: Option<&RecordState>, wanted: &[&str]) -> Option<serde_json::Value> {
+    let state = state.filter(|s| s.exists())?;
+    Some(crate::query::doc_from_fields(
+        state.visible_fields().filter(|(n, _)| wanted.contains(n)),
+    ))
+}
+
+/// The top-level fields the indexes in `defs` read.
+fn wanted<'a>(paths: impl Iterator<Item = &'a Vec<FieldPath>>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = paths.flatten().map(FieldPath::top).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// A record that breaks the schema: where, and why.

@@ -4,6 +4,8 @@
 //! only a matter of speed.
 
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
@@ -75,10 +77,75 @@ struct Choice {
     ordered: bool,
 }
 
+/// The list of indexes a reader last read, kept while no commit changes it.
+#[derive(Default)]
+pub(crate) struct ListCache {
+    generation: AtomicU64,
+    held: Mutex<Option<(u64, Arc<Listed>)>>,
+}
+
+/// The list of indexes as stored, and read.
+pub(crate) struct Listed {
+    blob: Vec<u8>,
+    defs: Vec<IndexDef>,
+}
+
+impl ListCache {
+    /// Called by the writer after a commit that changed the list.
+    pub(crate) fn stale(&self) {
+        self.generation.fetch_add(1, AtomicOrdering::Release);
+    }
+}
+
+/// Times a query plans again when the list of indexes changes under it.
+const ATTEMPTS: usize = 3;
+
 impl Reader {
     /// Runs `query` over `collection`.
     pub fn find(&self, collection: &Name, query: &Query) -> Result<Found> {
-        let defs = self.indexes()?;
+        for attempt in 0..ATTEMPTS {
+            let listed = self.listed(attempt > 0)?;
+            if let Some(found) = self.find_with(&listed, collection, query)? {
+                return Ok(found);
+            }
+        }
+        Err(StoreError::Aborted(
+            "the indexes of the collection kept changing during the query; ask again".into(),
+        ))
+    }
+
+    /// The list of indexes, from the cache unless `fresh` or stale.
+    fn listed(&self, fresh: bool) -> Result<Arc<Listed>> {
+        let cache = &self.listed;
+        let generation = cache.generation.load(AtomicOrdering::Acquire);
+        let mut held = cache.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((g, listed)) = held.as_ref()
+            && *g == generation
+            && !fresh
+        {
+            return Ok(listed.clone());
+        }
+        let blob = crate::db::guarded(|| self.engine.meta_blob(crate::index::META_NAME))?;
+        let defs = crate::index::IndexList::decode(blob.as_deref())
+            .map_err(StoreError::Corrupt)?
+            .indexes;
+        let listed = Arc::new(Listed {
+            blob: blob.unwrap_or_default(),
+            defs,
+        });
+        *held = Some((generation, listed.clone()));
+        Ok(listed)
+    }
+
+    /// The query planned from `listed`; `None` when the list changed
+    /// before the read (the caller plans again).
+    fn find_with(
+        &self,
+        listed: &Listed,
+        collection: &Name,
+        query: &Query,
+    ) -> Result<Option<Found>> {
+        let defs = &listed.defs;
         let mut plan = Plan {
             building: defs
                 .iter()
@@ -92,12 +159,14 @@ impl Reader {
             hits: Vec::new(),
             more: false,
         };
-        match choose(&defs, collection, query) {
+        match choose(defs, collection, query) {
             Some(choice) => {
                 plan.index = Some(format!("{collection}({})", choice.def.spec()));
                 plan.ordered = choice.ordered;
                 plan.residual = query.conditions.len() - choice.scan.exact.len();
-                self.through_index(collection, &choice, &mut run, &mut plan)?;
+                if !self.through_index(&listed.blob, collection, &choice, &mut run, &mut plan)? {
+                    return Ok(None);
+                }
             }
             None => {
                 plan.residual = query.conditions.len();
@@ -119,12 +188,12 @@ impl Reader {
             }),
             _ => None,
         };
-        Ok(Found {
+        Ok(Some(Found {
             hits,
             next,
             count: query.count.then_some(plan.matched),
             plan,
-        })
+        }))
     }
 
     /// Every record of the collection, in key order.
@@ -138,9 +207,7 @@ impl Reader {
             let (page, last) = self.scan_visible(collection, after.as_ref(), PAGE)?;
             for (key, text, version) in page {
                 plan.examined += 1;
-                // A document nested deeper than serde_json reads (it accepts
-                // what the store accepts but one level) matches nothing.
-                let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+                let Some(doc) = crate::query::doc_from_text(&text) else {
                     continue;
                 };
                 if !q.conditions.iter().all(|c| c.matches(&doc)) {
@@ -166,13 +233,15 @@ impl Reader {
 
     /// The entries of the chosen index's ranges, each record checked
     /// against the conditions the ranges do not decide.
+    /// False when the list of indexes is no longer `list`.
     fn through_index(
         &self,
+        list: &[u8],
         collection: &Name,
         choice: &Choice,
         run: &mut Run<'_>,
         plan: &mut Plan,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let q = run.query;
         let desc = choice.ordered && q.order.desc;
         let residual: Vec<&Condition> = q
@@ -199,6 +268,7 @@ impl Reader {
             loop {
                 let page = crate::db::guarded(|| {
                     self.engine.index_scan(
+                        list,
                         collection,
                         (as_ref(&lo), as_ref(&hi)),
                         desc,
@@ -206,6 +276,9 @@ impl Reader {
                         &key_of,
                     )
                 })?;
+                let Some(page) = page else {
+                    return Ok(false);
+                };
                 let full = page.len() == PAGE;
                 let mut last = None;
                 for (entry, key, stored) in page {
@@ -232,7 +305,7 @@ impl Reader {
                     }
                     plan.matched += 1;
                     if run.offer(hit, streams) {
-                        return Ok(());
+                        return Ok(true);
                     }
                 }
                 match (full, last) {
@@ -242,7 +315,7 @@ impl Reader {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Checks an index against its collection's records: every entry names
@@ -252,12 +325,14 @@ impl Reader {
         let paths = def.paths();
         let mut problems = Vec::new();
         let (mut entries, mut valid) = (0u64, 0u64);
+        let listed = self.listed(true)?;
         let (lo, hi) = def.all();
         let mut lo = Bound::Included(lo);
         let key_of = |e: &[u8]| def.key_of(e);
         loop {
             let page = crate::db::guarded(|| {
                 self.engine.index_scan(
+                    &listed.blob,
                     &def.collection,
                     (as_ref(&lo), Bound::Excluded(&hi)),
                     false,
@@ -265,10 +340,16 @@ impl Reader {
                     &key_of,
                 )
             })?;
+            let page = page.ok_or_else(|| {
+                StoreError::Aborted("the indexes changed during the check; check again".into())
+            })?;
             let full = page.len() == PAGE;
             for (entry, key, stored) in page {
                 entries += 1;
-                let doc = crate::db::indexed_doc(stored.as_ref().map(|s| &s.state));
+                let doc = stored
+                    .as_ref()
+                    .and_then(|s| s.state.visible_json())
+                    .and_then(|text| crate::query::doc_from_text(&text));
                 match doc {
                     None => problems.push(format!(
                         "an entry names {key}, which has no visible document"
@@ -291,10 +372,7 @@ impl Reader {
             let mut after: Option<Key> = None;
             loop {
                 let (page, last) = self.scan_visible(&def.collection, after.as_ref(), PAGE)?;
-                indexable += page
-                    .iter()
-                    .filter(|(_, text, _)| serde_json::from_str::<Value>(text).is_ok())
-                    .count() as u64;
+                indexable += page.len() as u64;
                 match last {
                     Some(last) => after = Some(last),
                     None => break,
@@ -312,10 +390,7 @@ impl Reader {
 
     /// The database's indexes as of the last commit.
     pub fn indexes(&self) -> Result<Vec<IndexDef>> {
-        let blob = crate::db::guarded(|| self.engine.meta_blob(crate::index::META_NAME))?;
-        crate::index::IndexList::decode(blob.as_deref())
-            .map(|l| l.indexes)
-            .map_err(StoreError::Corrupt)
+        Ok(self.listed(false)?.defs.clone())
     }
 }
 
@@ -362,7 +437,7 @@ impl Hit {
     fn keyed(&mut self) -> (&Key, &Value) {
         let doc = self
             .doc
-            .get_or_insert_with(|| serde_json::from_str(&self.text).unwrap_or(Value::Null));
+            .get_or_insert_with(|| crate::query::doc_from_text(&self.text).unwrap_or(Value::Null));
         (&self.key, doc)
     }
 }
@@ -497,5 +572,45 @@ fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
         Bound::Included(v) => Bound::Included(v),
         Bound::Excluded(v) => Bound::Excluded(v),
         Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Database, WriteOp};
+    use crate::store::EngineKind;
+
+    #[test]
+    fn a_read_planned_from_a_list_since_changed_plans_again() {
+        for kind in EngineKind::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            let mut db = Database::open(kind, &dir.path().join(format!("t.{kind}"))).unwrap();
+            let coll = Name::parse_as("collection", "c").unwrap();
+            let ops: Vec<WriteOp> = (0..5)
+                .map(|i| WriteOp::Put {
+                    collection: coll.clone(),
+                    key: Key::parse(&format!("k{i}")).unwrap(),
+                    doc: crate::Document::parse(&format!("{{\"n\":{}}}", i % 2), 99).unwrap(),
+                })
+                .collect();
+            db.commit(&ops, 1).unwrap();
+            db.create_index(&coll, vec!["n".into()]).unwrap();
+            while db.build_indexes(2).unwrap() {}
+            let reader = db.reader();
+            let query = Query {
+                conditions: vec![Condition::parse("n = 1").unwrap()],
+                limit: 10,
+                ..Query::default()
+            };
+            let planned = reader.listed(false).unwrap();
+            let found = reader.find_with(&planned, &coll, &query).unwrap().unwrap();
+            assert_eq!((found.hits.len(), found.plan.index.is_some()), (2, true));
+            db.drop_index(&coll, &["n".into()]).unwrap();
+            // Its entries are gone: a read planned before must not use them.
+            assert!(reader.find_with(&planned, &coll, &query).unwrap().is_none());
+            let found = reader.find(&coll, &query).unwrap();
+            assert_eq!((found.hits.len(), found.plan.index), (2, None), "{kind}");
+        }
     }
 }

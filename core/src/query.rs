@@ -15,6 +15,28 @@ use serde_json::Value;
 
 use crate::Key;
 
+/// The document as queries see it, from its JSON text: an object of its
+/// fields, each value read on its own; a value serde_json cannot hold (a
+/// number beyond the 64-bit float range, such as `1e400`) is left out, as
+/// if the field were missing. `None` when the text is not an object.
+pub fn doc_from_text(text: &str) -> Option<Value> {
+    let raw: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(text).ok()?;
+    Some(doc_from_fields(
+        raw.iter().map(|(n, v)| (n.as_str(), v.get())),
+    ))
+}
+
+/// As [`doc_from_text`], from the fields' names and JSON texts (a record
+/// state's, or the few of them an index needs: the same values either way).
+pub fn doc_from_fields<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Object(
+        fields
+            .filter_map(|(name, text)| Some((name.to_owned(), serde_json::from_str(text).ok()?)))
+            .collect(),
+    )
+}
+
 /// A field named by its path from the document's top (`age`, `meta.city`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldPath(Vec<String>);
@@ -36,6 +58,11 @@ impl FieldPath {
             ));
         }
         Ok(FieldPath(parts.into_iter().map(str::to_owned).collect()))
+    }
+
+    /// The top-level field the path starts at.
+    pub fn top(&self) -> &str {
+        &self.0[0]
     }
 
     /// The value at this path in `doc`, if there is one (arrays are not
@@ -428,6 +455,14 @@ mod tests {
             "arrays are not looked into"
         );
         assert!(m("age < \"x\""), "numbers sort before strings");
+    }
+
+    #[test]
+    fn a_value_no_float_holds_is_missing_and_the_rest_is_there() {
+        let doc = doc_from_text(r#"{"a":1e400,"b":2,"c":[1,1e999],"d\u0041":"x"}"#).unwrap();
+        assert_eq!(doc, json!({"b": 2, "dA": "x"}));
+        assert!(Condition::parse("a exists false").unwrap().matches(&doc));
+        assert_eq!(doc_from_text("[1]"), None);
     }
 
     #[test]

@@ -165,6 +165,16 @@ impl RecordState {
         }
     }
 
+    /// The visible fields' names and JSON texts, in name order (none when
+    /// the record does not exist).
+    pub fn visible_fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        let exists = self.exists();
+        self.fields
+            .iter()
+            .filter(move |_| exists)
+            .filter_map(|(name, f)| Some((name.as_str(), f.value.as_deref()?)))
+    }
+
     /// The visible document as JSON text, or `None` if the record does not exist.
     pub fn visible_json(&self) -> Option<String> {
         if !self.exists() {

@@ -11,8 +11,8 @@
 //! record read, filtered by `Condition::matches`, sorted by
 //! `Order::compare`; the pages a cursor walks must join to the same list,
 //! and `check_index` must find every index in step. Values come from a
-//! small domain so that equal values, mixed types, missing fields and
-//! nested documents meet often.
+//! small domain so that equal values, mixed types, missing fields, nested
+//! documents and numbers no float holds meet often.
 
 use std::path::PathBuf;
 
@@ -75,6 +75,8 @@ const FIELD_SETS: [&[&str]; 4] = [&["a"], &["b"], &["a", "b"], &["m.c", "a"]];
 #[derive(Clone, Debug)]
 enum Step {
     Put(u8, Value),
+    /// A document with values no float holds (`1e400`): missing to queries.
+    PutHuge(u8),
     Patch(u8, Value),
     Delete(u8),
     Drop,
@@ -91,6 +93,7 @@ fn steps() -> impl Strategy<Value = Step> {
     let k = 0u8..12;
     prop_oneof![
         6 => (k.clone(), documents()).prop_map(|(k, d)| Step::Put(k, d)),
+        1 => k.clone().prop_map(Step::PutHuge),
         2 => (k.clone(), documents()).prop_map(|(k, d)| Step::Patch(k, d)),
         2 => k.clone().prop_map(Step::Delete),
         1 => Just(Step::Drop),
@@ -175,7 +178,7 @@ fn oracle(reader: &Reader, q: &Query) -> Vec<Key> {
         .list(&coll(), "", None, usize::MAX)
         .unwrap()
         .into_iter()
-        .map(|(k, text)| (k, serde_json::from_str(&text).unwrap()))
+        .map(|(k, text)| (k, syncdb_core::query::doc_from_text(&text).unwrap()))
         .filter(|(_, d)| q.conditions.iter().all(|c| c.matches(d)))
         .collect();
     all.sort_by(|a, b| q.order.compare((&a.0, &a.1), (&b.0, &b.1)));
@@ -237,6 +240,15 @@ fn run(steps: Vec<Step>, queries: Vec<Query>) -> u64 {
                     collection: coll(),
                     key: key(k),
                     doc: document(&d),
+                },
+                &mut here,
+            ),
+            Step::PutHuge(k) => local(
+                WriteOp::Put {
+                    collection: coll(),
+                    key: key(k),
+                    doc: Document::parse(r#"{"a":1e400,"b":[2,-1e999],"m":{"c":1}}"#, usize::MAX)
+                        .unwrap(),
                 },
                 &mut here,
             ),

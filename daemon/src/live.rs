@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::Value;
 use serde_json::value::RawValue;
 use syncdb_core::folder::Folder;
 use syncdb_core::ipc::{ErrorCode, Event, EventOp, ResultChange, RpcError};
@@ -162,7 +161,7 @@ impl Live {
 
 /// Whether a document (none: deleted) meets every condition.
 fn meets(conditions: &[Condition], doc: Option<&str>) -> bool {
-    let Some(doc) = doc.and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
+    let Some(doc) = doc.and_then(syncdb_core::query::doc_from_text) else {
         return false;
     };
     conditions.iter().all(|c| c.matches(&doc))

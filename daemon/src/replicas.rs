@@ -601,14 +601,24 @@ type OpsReply = oneshot::Sender<Result<Vec<OpOutcome>, StoreError>>;
 /// tries again; writes go on meanwhile.
 const BUILD_RETRY: Duration = Duration::from_secs(5);
 
-/// The writer's index build: when it started, and its last failure.
+/// The longest a build waits for a step while jobs keep coming: writes get
+/// most of the writer, and a build over a busy database still ends.
+const BUILD_EVERY: Duration = Duration::from_millis(200);
+
+/// The writer's index build: when it started, its last step and its last
+/// failure.
 #[derive(Default)]
 struct Build {
     started: Option<std::time::Instant>,
+    last_step: Option<std::time::Instant>,
     failed: Option<std::time::Instant>,
 }
 
 impl Build {
+    fn overdue(&self) -> bool {
+        self.last_step.is_none_or(|t| t.elapsed() >= BUILD_EVERY)
+    }
+
     fn may_run(&self) -> bool {
         self.failed.is_none_or(|t| t.elapsed() >= BUILD_RETRY)
     }
@@ -620,6 +630,7 @@ impl Build {
 
     fn step(&mut self, db: &mut Database, name: &Name) {
         let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        self.last_step = Some(std::time::Instant::now());
         match db.build_indexes(syncdb_core::db::BUILD_STEP) {
             Ok(true) => self.failed = None,
             Ok(false) => {
@@ -643,6 +654,11 @@ impl Writer {
         let mut next = None;
         let mut build = Build::default();
         loop {
+            // Under a steady stream of jobs a build still moves on: a step
+            // at least every BUILD_EVERY.
+            if next.is_none() && self.db.building() && build.may_run() && build.overdue() {
+                build.step(&mut self.db, &self.name);
+            }
             let job = match next.take() {
                 Some(job) => job,
                 // An index building goes on whenever no job waits: a job

@@ -272,15 +272,19 @@ pub trait Engine: Send + Sync {
     fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>>;
     /// Index entries within `range`, in byte order (descending with `rev`),
     /// at most `limit`, each with the record of `collection` its key names
-    /// (`key_of`), all read from one snapshot.
+    /// (`key_of`), all read from one snapshot — in which the list of
+    /// indexes (meta `indexes`) must still be `list`, the list the read was
+    /// planned from; `None` when it is not (an index was dropped or made
+    /// since: plan again).
     fn index_scan(
         &self,
+        list: &[u8],
         collection: &Name,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         rev: bool,
         limit: usize,
         key_of: &dyn Fn(&[u8]) -> Option<Key>,
-    ) -> Result<Vec<IndexHit>>;
+    ) -> Result<Option<Vec<IndexHit>>>;
 }
 
 /// An index entry, the key it names and that record as stored (`None`

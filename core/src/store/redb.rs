@@ -393,17 +393,26 @@ impl Engine for RedbEngine {
 
     fn index_scan(
         &self,
+        list: &[u8],
         collection: &Name,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         rev: bool,
         limit: usize,
         key_of: &dyn Fn(&[u8]) -> Option<Key>,
-    ) -> Result<Vec<IndexHit>> {
-        if super::is_empty_range(&range) {
-            return Ok(Vec::new());
-        }
+    ) -> Result<Option<Vec<IndexHit>>> {
         let db = self.db()?;
         let txn = db.begin_read().map_err(err)?;
+        let meta = txn.open_table(META).map_err(err)?;
+        let same = meta
+            .get(crate::index::META_NAME)
+            .map_err(err)?
+            .is_some_and(|g| g.value() == list);
+        if !same {
+            return Ok(None);
+        }
+        if super::is_empty_range(&range) {
+            return Ok(Some(Vec::new()));
+        }
         let index = txn.open_table(INDEX).map_err(err)?;
         let records = txn.open_table(RECORDS).map_err(err)?;
         let entries = index.range::<&[u8]>(range).map_err(err)?;
@@ -424,7 +433,7 @@ impl Engine for RedbEngine {
                 .transpose()?;
             out.push((entry, key, stored));
         }
-        Ok(out)
+        Ok(Some(out))
     }
 }
 

@@ -339,15 +339,13 @@ impl Engine for SqliteEngine {
 
     fn index_scan(
         &self,
+        list: &[u8],
         collection: &Name,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         rev: bool,
         limit: usize,
         key_of: &dyn Fn(&[u8]) -> Option<Key>,
-    ) -> Result<Vec<IndexHit>> {
-        if super::is_empty_range(&range) {
-            return Ok(Vec::new());
-        }
+    ) -> Result<Option<Vec<IndexHit>>> {
         let (lo_op, lo) = match range.0 {
             Bound::Included(b) => (">=", b),
             Bound::Excluded(b) => (">", b),
@@ -373,6 +371,16 @@ impl Engine for SqliteEngine {
             // come from the same commit.
             c.execute_batch("BEGIN")?;
             let out = (|| {
+                let stored: Option<Vec<u8>> = c
+                    .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
+                    .query_row([crate::index::META_NAME], |r| r.get(0))
+                    .optional()?;
+                if stored.as_deref() != Some(list) {
+                    return Ok(None);
+                }
+                if super::is_empty_range(&range) {
+                    return Ok(Some(Vec::new()));
+                }
                 let mut stmt = c.prepare_cached(&sql)?;
                 let entries: Vec<Vec<u8>> = stmt
                     .query_map(params![lo, hi, limit], |r| r.get(0))?
@@ -384,7 +392,8 @@ impl Engine for SqliteEngine {
                         let stored = get_record(c, collection, &key)?;
                         Ok((entry, key, stored))
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>>>()
+                    .map(Some)
             })();
             c.execute_batch("COMMIT")?;
             out
