@@ -88,6 +88,7 @@ pub(crate) struct ListCache {
 pub(crate) struct Listed {
     blob: Vec<u8>,
     defs: Vec<IndexDef>,
+    paths: Vec<Vec<crate::query::FieldPath>>,
 }
 
 impl ListCache {
@@ -131,6 +132,7 @@ impl Reader {
             .indexes;
         let listed = Arc::new(Listed {
             blob: blob.unwrap_or_default(),
+            paths: defs.iter().map(IndexDef::paths).collect(),
             defs,
         });
         *held = Some((generation, listed.clone()));
@@ -159,7 +161,7 @@ impl Reader {
             hits: Vec::new(),
             more: false,
         };
-        match choose(defs, collection, query) {
+        match choose(listed, collection, query) {
             Some(choice) => {
                 plan.index = Some(format!("{collection}({})", choice.def.spec()));
                 plan.ordered = choice.ordered;
@@ -281,20 +283,19 @@ impl Reader {
                 };
                 let full = page.len() == PAGE;
                 let mut last = None;
-                for (entry, key, stored) in page {
+                for (entry, key, visible) in page {
                     plan.examined += 1;
-                    let state = stored.map(|s| s.state).filter(|s| s.exists()).ok_or_else(|| {
+                    let (text, version) = visible.ok_or_else(|| {
                         StoreError::Aborted(format!(
                             "index {collection}({}) is out of step with its records (an entry names {key}, which is not there): drop it and create it again",
                             choice.def.spec()
                         ))
                     })?;
                     last = Some(entry);
-                    let text = state.visible_json().expect("exists");
                     let mut hit = Hit {
                         key,
                         text,
-                        version: state.max_version().unwrap_or_default(),
+                        version,
                         doc: None,
                     };
                     if !residual.is_empty() {
@@ -344,12 +345,9 @@ impl Reader {
                 StoreError::Aborted("the indexes changed during the check; check again".into())
             })?;
             let full = page.len() == PAGE;
-            for (entry, key, stored) in page {
+            for (entry, key, visible) in page {
                 entries += 1;
-                let doc = stored
-                    .as_ref()
-                    .and_then(|s| s.state.visible_json())
-                    .and_then(|text| crate::query::doc_from_text(&text));
+                let doc = visible.and_then(|(text, _)| crate::query::doc_from_text(&text));
                 match doc {
                     None => problems.push(format!(
                         "an entry names {key}, which has no visible document"
@@ -465,13 +463,15 @@ fn keep_best(hits: &mut Vec<Hit>, order: &Order, limit: usize, more: &mut bool) 
 /// The ready index that serves `query` best: the most conditions decided,
 /// then one that gives the order. An index whose first field is the order
 /// serves a query with no condition it can use, reading in order.
-fn choose(defs: &[IndexDef], collection: &Name, query: &Query) -> Option<Choice> {
+fn choose(listed: &Listed, collection: &Name, query: &Query) -> Option<Choice> {
     let mut best: Option<(usize, bool, Choice)> = None;
-    for def in defs
+    let ready = listed
+        .defs
         .iter()
-        .filter(|d| &d.collection == collection && d.is_ready())
-    {
-        let scan = crate::index::plan(def, &query.conditions).or_else(|| {
+        .zip(&listed.paths)
+        .filter(|(d, _)| &d.collection == collection && d.is_ready());
+    for (def, paths) in ready {
+        let scan = crate::index::plan(def, paths, &query.conditions).or_else(|| {
             let first = def.fields.first()?;
             let by = query.order.by.as_ref()?;
             (&by.to_string() == first).then(|| {

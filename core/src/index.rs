@@ -308,13 +308,12 @@ pub struct Scan {
 /// fields, then at most one range (`<`, `<=`, `>`, `>=`, `prefix`,
 /// `exists`, or `in` on the last equality). `None` when the index does not
 /// help (its first field has no such condition).
-pub fn plan(def: &IndexDef, conditions: &[Condition]) -> Option<Scan> {
-    let paths = def.paths();
+pub fn plan(def: &IndexDef, paths: &[FieldPath], conditions: &[Condition]) -> Option<Scan> {
     let mut prefixes: Vec<Vec<u8>> = vec![def.prefix()];
     let mut exact = Vec::new();
     let mut equal_prefix = 0;
     let mut tail: Option<RangeOn> = None;
-    for path in &paths {
+    for path in paths {
         let on_field = |op: Op| {
             conditions
                 .iter()

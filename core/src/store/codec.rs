@@ -68,6 +68,50 @@ pub fn decode_state(bytes: &[u8]) -> Result<RecordState, StoreError> {
     })
 }
 
+/// What a read that only shows a record needs of its state: the visible
+/// document as JSON text and the newest version, straight from the stored
+/// bytes (no field map is built). `None` when the record does not exist.
+/// Gives what `decode_state` then `visible_json` and `max_version` give.
+pub fn decode_visible(bytes: &[u8]) -> Result<Option<(String, Version)>, StoreError> {
+    let Some((&STATE_FORMAT, body)) = bytes.split_first() else {
+        return Err(StoreError::Corrupt("unknown record format".into()));
+    };
+    let stored: StoredState =
+        postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("record: {e}")))?;
+    let whole_version = stored.whole.map(|w| w.version);
+    let mut newest = whole_version;
+    let mut exists = matches!(
+        stored.whole,
+        Some(Whole {
+            op: crate::record::WholeOp::Put,
+            ..
+        })
+    );
+    for f in &stored.fields {
+        let version = f
+            .version
+            .or(whole_version)
+            .ok_or_else(|| StoreError::Corrupt("field without a version".into()))?;
+        newest = newest.max(Some(version));
+        exists |= f.value.is_some() && whole_version.is_none_or(|w| version > w);
+    }
+    if !exists {
+        return Ok(None);
+    }
+    let mut text = String::with_capacity(body.len() + 2);
+    text.push('{');
+    for f in stored.fields.iter().filter(|f| f.value.is_some()) {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        crate::doc::push_json_string(&mut text, f.name);
+        text.push(':');
+        text.push_str(f.value.expect("filtered"));
+    }
+    text.push('}');
+    Ok(Some((text, newest.unwrap_or_default())))
+}
+
 /// `collection NUL key`: records sort by collection, then key.
 pub fn record_key(collection: &Name, key: &Key) -> Vec<u8> {
     let mut out = Vec::with_capacity(collection.as_str().len() + key.as_str().len() + 1);
@@ -128,6 +172,36 @@ mod tests {
         .concat();
         assert_eq!(bytes, expected);
         assert_eq!(decode_state(&bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn the_visible_part_reads_as_the_whole_state_gives_it() {
+        let put = |json: &str, at| RecordState::put(&Document::parse(json, 100).unwrap(), at);
+        let patch = |json: &str, at| RecordState::patch(&Document::parse(json, 100).unwrap(), at);
+        let mut states = vec![
+            put(r#"{"a":1,"b\"":"x"}"#, v(5, 1)),
+            RecordState::delete(v(5, 1)),
+            patch(r#"{"a":1}"#, v(2, 1)),
+            patch(r#"{"a":null}"#, v(2, 1)),
+        ];
+        let mut s = RecordState::delete(v(3, 1));
+        s.merge(&patch(r#"{"c":[1]}"#, v(4, 2)));
+        states.push(s.clone());
+        s.merge(&patch(r#"{"c":null}"#, v(6, 2)));
+        states.push(s);
+        let mut s = put(r#"{"a":1,"z":2}"#, v(3, 1));
+        s.merge(&patch(r#"{"a":null,"m":{}}"#, v(9, 3)));
+        states.push(s);
+        for s in states {
+            let expected = s
+                .visible_json()
+                .map(|t| (t, s.max_version().unwrap_or_default()));
+            assert_eq!(
+                decode_visible(&encode_state(&s)).unwrap(),
+                expected,
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

@@ -287,9 +287,10 @@ pub trait Engine: Send + Sync {
     ) -> Result<Option<Vec<IndexHit>>>;
 }
 
-/// An index entry, the key it names and that record as stored (`None`
-/// when the entry points at no record: a damaged index).
-pub type IndexHit = (Vec<u8>, Key, Option<Stored>);
+/// An index entry, the key it names and that record's visible document
+/// and newest version (`codec::decode_visible`; `None` when no visible
+/// record has the key: an index out of step).
+pub type IndexHit = (Vec<u8>, Key, Option<(String, Version)>);
 
 /// Whether a range holds nothing by its bounds alone (engines' range
 /// reads refuse a start above the end).

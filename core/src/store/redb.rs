@@ -426,12 +426,14 @@ impl Engine for RedbEngine {
             let entry = entry.map_err(err)?.0.value().to_vec();
             let key =
                 key_of(&entry).ok_or_else(|| StoreError::Corrupt("bad index entry".into()))?;
-            let stored = records
+            let visible = match records
                 .get(record_key(collection, &key).as_slice())
                 .map_err(err)?
-                .map(|g| decode_stored(g.value()))
-                .transpose()?;
-            out.push((entry, key, stored));
+            {
+                Some(g) => super::codec::decode_visible(split_seq(g.value())?.1)?,
+                None => None,
+            };
+            out.push((entry, key, visible));
         }
         Ok(Some(out))
     }

@@ -389,8 +389,17 @@ impl Engine for SqliteEngine {
                     .into_iter()
                     .map(|entry| {
                         let key = key_of(&entry).ok_or_else(|| corrupt("bad index entry"))?;
-                        let stored = get_record(c, collection, &key)?;
-                        Ok((entry, key, stored))
+                        let state: Option<Vec<u8>> = c
+                            .prepare_cached(
+                                "SELECT state FROM records WHERE collection = ?1 AND key = ?2",
+                            )?
+                            .query_row(params![collection.as_str(), key.as_str()], |r| r.get(0))
+                            .optional()?;
+                        let visible = match state {
+                            Some(bytes) => super::codec::decode_visible(&bytes)?,
+                            None => None,
+                        };
+                        Ok((entry, key, visible))
                     })
                     .collect::<Result<Vec<_>>>()
                     .map(Some)
