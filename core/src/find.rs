@@ -444,8 +444,11 @@ impl Hit {
 /// were left out.
 fn keep_best(hits: &mut Vec<Hit>, order: &Order, limit: usize, more: &mut bool) {
     static NULL: Value = Value::Null;
-    for h in hits.iter_mut() {
-        h.parsed();
+    // By key, the documents play no part: they are not read.
+    if order.by.is_some() {
+        for h in hits.iter_mut() {
+            h.parsed();
+        }
     }
     hits.sort_by(|a, b| {
         let (x, y) = (
