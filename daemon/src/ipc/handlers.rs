@@ -144,6 +144,19 @@ pub fn no_database(db: &Name, folder: &Folder) -> RpcError {
     not_found(format!("no database {db} in {}", folder.path.display()))
 }
 
+/// `db` alone when given, else every database of the folder (by name).
+pub fn one_or_all(folder: &Folder, db: Option<&Name>) -> Result<Vec<Name>, RpcError> {
+    match db {
+        Some(db) => Ok(vec![db.clone()]),
+        None => Ok(folder
+            .databases()
+            .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()),
+    }
+}
+
 /// The replica of an existing `db`, else "not found".
 /// The open replica of `db` in `folder`; a missing one is "not found".
 pub fn replica(state: &State, folder: &Folder, db: &Name) -> Result<Arc<Replica>, RpcError> {

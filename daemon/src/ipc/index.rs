@@ -122,17 +122,8 @@ fn targets(
     folder: &Folder,
     p: &IndexLsParams,
 ) -> Result<Vec<Arc<Replica>>, RpcError> {
-    let names = match &p.db {
-        Some(db) => vec![db.clone()],
-        None => folder
-            .databases()
-            .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect(),
-    };
     let mut out = Vec::new();
-    for name in names {
+    for name in super::handlers::one_or_all(folder, p.db.as_ref())? {
         match state.replicas.get(folder, &name, false) {
             Ok(Some(r)) => out.push(r),
             Ok(None) if p.db.is_some() => return Err(super::handlers::no_database(&name, folder)),

@@ -245,17 +245,8 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
 /// Blocking: reads every record. Run it off the async workers.
 pub fn digest(state: &State, p: DigestParams) -> Result<DigestOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
-    let names = match p.db {
-        Some(db) => vec![db],
-        None => folder
-            .databases()
-            .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect(),
-    };
     let mut databases = Vec::new();
-    for name in names {
+    for name in super::handlers::one_or_all(&folder, p.db.as_ref())? {
         let replica = state
             .replicas
             .get(&folder, &name, false)
