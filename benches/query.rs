@@ -134,7 +134,7 @@ fn main() {
         "--json",
     ]);
     let explain: serde_json::Value = serde_json::from_str(&explain).unwrap();
-    assert_eq!(explain["plan"]["index"], "docs(name)");
+    assert_eq!(explain["plan"]["index"], "plain0/docs(name)");
     drop(plan);
     home.run(&["daemon", "stop"]);
 

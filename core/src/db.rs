@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::doc::Document;
-use crate::index::{IndexDef, IndexList, IndexState};
+use crate::index::{BuildProgress, IndexDef, IndexList, IndexState};
 use crate::migrate::{Step, StepPlan};
 use crate::names::{Key, Name};
 use crate::query::FieldPath;
@@ -297,8 +297,22 @@ impl Database {
         collection: &Name,
         fields: Vec<String>,
     ) -> Result<(IndexDef, bool)> {
-        if let Some(def) = self.state.indexes.list.find(collection, &fields) {
-            return Ok((def.clone(), false));
+        if let Some(def) = self.state.indexes.list.find(collection, &fields).cloned() {
+            if def.by_hand {
+                return Ok((def, false));
+            }
+            // Declared by a schema until now: made by hand too, it stays
+            // when the schema no longer declares it.
+            let mut list = self.state.indexes.list.clone();
+            let held = list
+                .indexes
+                .iter_mut()
+                .find(|d| d.id == def.id)
+                .expect("found");
+            held.by_hand = true;
+            let def = held.clone();
+            self.transact(0, &mut |batch| batch.set_indexes(list.clone()))?;
+            return Ok((def, false));
         }
         let mut created = None;
         self.transact(0, &mut |batch| {
@@ -786,11 +800,9 @@ impl Batch<'_> {
             id: list.next_id,
             collection: collection.clone(),
             fields,
-            state: IndexState::Building {
-                after: None,
-                done: 0,
-            },
+            state: IndexState::Building,
             declared,
+            by_hand: declared.is_none(),
         };
         list.next_id = list
             .next_id
@@ -806,14 +818,16 @@ impl Batch<'_> {
         let Some(i) = list.indexes.iter().position(|d| d.id == id) else {
             return Ok(());
         };
-        let (lo, hi) = list.indexes.remove(i).all();
+        let def = list.indexes.remove(i);
+        let (lo, hi) = def.all();
         self.txn.index_remove_range(&lo, &hi)?;
+        self.txn.set_meta_blob(&def.progress_name(), None)?;
         self.set_indexes(list)
     }
 
     fn set_indexes(&mut self, list: IndexList) -> Result<()> {
         self.txn
-            .set_meta_blob(crate::index::META_NAME, &list.encode())?;
+            .set_meta_blob(crate::index::META_NAME, Some(&list.encode()))?;
         self.state.indexes = Arc::new(Indexes::new(list));
         Ok(())
     }
@@ -824,28 +838,34 @@ impl Batch<'_> {
             return Ok(());
         };
         let (def, paths) = (&indexes.list.indexes[i], &indexes.paths[i]);
-        let IndexState::Building { after, done } = &def.state else {
-            unreachable!("not ready")
-        };
+        let progress_name = def.progress_name();
+        let progress = BuildProgress::decode(self.txn.meta_blob(&progress_name)?.as_deref())
+            .map_err(StoreError::Corrupt)?;
         let page = self
             .txn
-            .scan_records(&def.collection, after.as_ref(), records)?;
+            .scan_records(&def.collection, progress.after.as_ref(), records)?;
         let fields = wanted(std::iter::once(paths));
         for (key, stored) in &page {
             if let Some(doc) = indexed_doc(Some(&stored.state), &fields) {
                 self.txn.index_insert(&def.entry(paths, key, &doc))?;
             }
         }
-        let state = match page.last() {
-            Some((last, _)) if page.len() == records => IndexState::Building {
-                after: Some(last.clone()),
-                done: done + page.len() as u64,
-            },
-            _ => IndexState::Ready,
-        };
-        let mut list = indexes.list.clone();
-        list.indexes[i].state = state;
-        self.set_indexes(list)
+        match page.last() {
+            Some((last, _)) if page.len() == records => {
+                let progress = BuildProgress {
+                    after: Some(last.clone()),
+                    done: progress.done + page.len() as u64,
+                };
+                self.txn
+                    .set_meta_blob(&progress_name, Some(&progress.encode()))
+            }
+            _ => {
+                self.txn.set_meta_blob(&progress_name, None)?;
+                let mut list = indexes.list.clone();
+                list.indexes[i].state = IndexState::Ready;
+                self.set_indexes(list)
+            }
+        }
     }
 
     /// Keeps the indexes a readable schema declares: adds the missing ones
@@ -865,8 +885,16 @@ impl Batch<'_> {
             let still = declared
                 .iter()
                 .any(|(c, f)| c == &def.collection && f == &def.fields);
-            if def.declared.is_some() && !still {
-                self.remove_index(def.id)?;
+            match (def.declared, still, def.by_hand) {
+                (Some(_), false, false) => self.remove_index(def.id)?,
+                (Some(_), false, true) => {
+                    let mut list = self.state.indexes.list.clone();
+                    if let Some(d) = list.indexes.iter_mut().find(|d| d.id == def.id) {
+                        d.declared = None;
+                    }
+                    self.set_indexes(list)?;
+                }
+                _ => {}
             }
         }
         for (collection, fields) in declared {

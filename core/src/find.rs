@@ -323,10 +323,30 @@ impl Reader {
     /// a record whose document gives exactly that entry, and (once built)
     /// every record has one. Returns the entries read and what is wrong.
     pub fn check_index(&self, def: &IndexDef) -> Result<(u64, Vec<String>)> {
+        for _ in 0..ATTEMPTS {
+            let listed = self.listed(true)?;
+            let Some(def) = listed.defs.iter().find(|d| d.id == def.id) else {
+                return Err(StoreError::Aborted(format!(
+                    "index {}({}) was dropped during the check",
+                    def.collection,
+                    def.spec()
+                )));
+            };
+            if let Some(checked) = self.check_with(&listed, def)? {
+                return Ok(checked);
+            }
+        }
+        Err(StoreError::Aborted(
+            "the indexes kept changing during the check; check again".into(),
+        ))
+    }
+
+    /// As [`Reader::check_index`] with the list `listed`; `None` when the
+    /// list changed meanwhile (a build finished, an index came or went).
+    fn check_with(&self, listed: &Listed, def: &IndexDef) -> Result<Option<(u64, Vec<String>)>> {
         let paths = def.paths();
         let mut problems = Vec::new();
         let (mut entries, mut valid) = (0u64, 0u64);
-        let listed = self.listed(true)?;
         let (lo, hi) = def.all();
         let mut lo = Bound::Included(lo);
         let key_of = |e: &[u8]| def.key_of(e);
@@ -341,9 +361,9 @@ impl Reader {
                     &key_of,
                 )
             })?;
-            let page = page.ok_or_else(|| {
-                StoreError::Aborted("the indexes changed during the check; check again".into())
-            })?;
+            let Some(page) = page else {
+                return Ok(None);
+            };
             let full = page.len() == PAGE;
             for (entry, key, visible) in page {
                 entries += 1;
@@ -383,7 +403,16 @@ impl Reader {
                 ));
             }
         }
-        Ok((entries, problems))
+        Ok(Some((entries, problems)))
+    }
+
+    /// How many records the build of `def` has read (its collection's
+    /// stored records, tombstones too, once built).
+    pub fn index_progress(&self, def: &IndexDef) -> Result<u64> {
+        let blob = crate::db::guarded(|| self.engine.meta_blob(&def.progress_name()))?;
+        let progress =
+            crate::index::BuildProgress::decode(blob.as_deref()).map_err(StoreError::Corrupt)?;
+        Ok(progress.done)
     }
 
     /// The database's indexes as of the last commit.

@@ -38,24 +38,48 @@ pub struct IndexDef {
     pub collection: Name,
     pub fields: Vec<String>,
     pub state: IndexState,
-    /// The schema version that declares it, if it came from a schema
-    /// (such an index goes when a later version no longer declares it).
+    /// The schema version that declares it, if a schema does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared: Option<u64>,
+    /// Made by `index create` (it stays when no schema declares it any
+    /// more); an index only a schema made goes with the declaration.
+    #[serde(default)]
+    pub by_hand: bool,
 }
 
 /// Whether queries may use an index yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IndexState {
-    /// Entries exist for every record with a key up to `after` (and for
-    /// every record written since the index was created): the build goes
-    /// on from there. `done` counts the records it has read.
-    Building {
-        after: Option<Key>,
-        done: u64,
-    },
+    /// Entries exist for every record up to the build's progress (and for
+    /// every record written since the index was created).
+    Building,
     Ready,
+}
+
+/// How far a build is, kept beside the list under [`IndexDef::progress_name`]
+/// (so a build step does not change the list that queries plan from).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildProgress {
+    /// The last key read; the next step reads on from there.
+    pub after: Option<Key>,
+    /// Records read so far.
+    pub done: u64,
+}
+
+impl BuildProgress {
+    pub fn decode(bytes: Option<&[u8]>) -> Result<BuildProgress, String> {
+        match bytes {
+            None => Ok(BuildProgress::default()),
+            Some(b) => {
+                serde_json::from_slice(b).map_err(|e| format!("an index build's progress: {e}"))
+            }
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("progress serializes")
+    }
 }
 
 impl IndexDef {
@@ -68,6 +92,11 @@ impl IndexDef {
 
     pub fn is_ready(&self) -> bool {
         self.state == IndexState::Ready
+    }
+
+    /// The meta name of its build's progress.
+    pub fn progress_name(&self) -> String {
+        format!("{META_NAME}.{}.progress", self.id)
     }
 
     /// `age,city`: how commands name it.
@@ -533,6 +562,7 @@ mod tests {
             fields: vec!["a".into(), "b.c".into()],
             state: IndexState::Ready,
             declared: None,
+            by_hand: true,
         };
         let key = Key::parse("user é 1").unwrap();
         let doc = json!({"a": [1, {"x": "y\u{0}"}], "b": {"c": null}});

@@ -173,6 +173,11 @@ impl Condition {
         }
         let value: Value = match serde_json::from_str(raw) {
             Ok(v) => v,
+            Err(e) if e.to_string().starts_with("number out of range") => {
+                return bad(format!(
+                    "the number {raw} is beyond the 64-bit float range, and queries see such values as missing (`{path} exists false` finds them)"
+                ));
+            }
             Err(e) => {
                 let hint = match raw.chars().next() {
                     Some(c) if c.is_alphabetic() => {

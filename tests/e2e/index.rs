@@ -139,7 +139,11 @@ fn queries_answer_alike(engine: &str) {
         .clone();
     assert_eq!(
         (&plan["method"], &plan["index"], &plan["ordered"]),
-        (&json!("index"), &json!("person(city,age)"), &json!(true))
+        (
+            &json!("index"),
+            &json!("crm/person(city,age)"),
+            &json!(true)
+        )
     );
     assert!(
         plan["examined"].as_u64().unwrap() <= 4,
@@ -148,7 +152,7 @@ fn queries_answer_alike(engine: &str) {
     let text = home.run(&["find", "crm/person", "--where", "age = 41", "--explain"]);
     assert!(
         text.ok().starts_with(
-            "plan: index person(age), read in the query's order, deciding every condition\nread: 40 records, 40 matched\n"
+            "plan: index crm/person(age), read in the query's order, deciding every condition\nread: 40 records, 40 matched\n"
         ),
         "{}",
         text.ok()
@@ -231,6 +235,10 @@ fn a_schema_declares_indexes_on_every_replica() {
     let hub = Hub::new("sqlite");
     hub.home.put("crm/person/a", r#"{"age":30}"#);
     let client = hub.client("");
+    // Made by hand on the hub before a schema declares it too.
+    hub.home
+        .run(&["index", "create", "crm/person", "age", "-q"])
+        .ok();
     let v1 = hub.home.dir.path().join("v1.toml");
     std::fs::write(
         &v1,
@@ -274,6 +282,26 @@ fn a_schema_declares_indexes_on_every_replica() {
         .map(|i| i["fields"].clone())
         .collect();
     assert_eq!(fields, [json!(["city", "age"])]);
+    // The hub's own, made by hand, stays (no longer declared).
+    let hub_ls = hub.home.run(&["index", "ls", "crm", "--json"]).json();
+    let kept: Vec<(Value, Value)> = hub_ls["indexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["fields"].clone(),
+                i.get("declared").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (json!(["age"]), Value::Null),
+            (json!(["city", "age"]), json!(2))
+        ]
+    );
     let bad = hub.home.dir.path().join("bad.toml");
     std::fs::write(
         &bad,
@@ -298,6 +326,9 @@ fn a_build_killed_midway_resumes_and_stays_in_step() {
         "-q",
     ])
     .ok();
+    // Checked while it builds: what is built so far is in step.
+    let early = home.run(&["index", "check", "--json"]).json();
+    assert_eq!(early["indexes"][0]["problems"], json!([]), "{early}");
     home.kill_daemon();
     let ls = home.run(&["index", "ls", "--json"]).json();
     let after_kill = ls["indexes"][0]["state"].as_str().unwrap().to_owned();
@@ -347,4 +378,16 @@ fn bad_index_requests_are_refused_with_what_is_wrong() {
     );
     home.run(&["index", "drop", "crm/person", "city"])
         .fails(3, "crm/person has: age");
+    // A value no float holds is printed as stored, and missing to queries.
+    home.put("crm/person/huge", r#"{"age":1e400,"n":-1e400}"#);
+    let out = home.run(&["find", "crm/person", "--json"]);
+    assert!(
+        out.ok().contains(r#"{"age":1e400,"n":-1e400}"#),
+        "{}",
+        out.ok()
+    );
+    let (n, plan) = count(&home, "crm/person", "age exists false");
+    assert_eq!((n, &plan["method"]), (1, &json!("index")));
+    home.run(&["find", "crm/person", "--where", "age = 1e400"])
+        .fails(2, "beyond the 64-bit float range");
 }

@@ -104,7 +104,17 @@ pub fn run(ctx: &Ctx, address: &str, a: Asked) -> Result<()> {
         };
     }
     if json {
-        return output::json(&serde_json::json!({ "records": out.records, "next": out.next }));
+        // Written as stored (a `json!` value would read every document
+        // as a float-bound value, and `1e400` is not one).
+        #[derive(serde::Serialize)]
+        struct Page<'a> {
+            records: &'a [syncdb_core::ipc::FoundRecord],
+            next: &'a Option<String>,
+        }
+        return output::json(&Page {
+            records: &out.records,
+            next: &out.next,
+        });
     }
     for r in &out.records {
         output::line(format!("{}\t{}", r.key, r.doc.get()))?;

@@ -317,7 +317,9 @@ pub trait WriteTxn {
     fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()>;
     fn set_meta(&mut self, meta: &Meta) -> Result<()>;
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;
-    fn set_meta_blob(&mut self, name: &str, value: &[u8]) -> Result<()>;
+    fn meta_blob(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets (`None`: removes) a value kept beside the meta.
+    fn set_meta_blob(&mut self, name: &str, value: Option<&[u8]>) -> Result<()>;
     /// Records (tombstones too) of `collection` after `after` in key
     /// order, at most `limit` (an index build reads a page at a time).
     fn scan_records(

@@ -596,8 +596,19 @@ impl WriteTxn for RedbTxn<'_> {
         Ok(())
     }
 
-    fn set_meta_blob(&mut self, name: &str, value: &[u8]) -> Result<()> {
-        self.meta.insert(name, value).map_err(err)?;
+    fn meta_blob(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .meta
+            .get(name)
+            .map_err(err)?
+            .map(|g| g.value().to_vec()))
+    }
+
+    fn set_meta_blob(&mut self, name: &str, value: Option<&[u8]>) -> Result<()> {
+        match value {
+            Some(v) => self.meta.insert(name, v).map_err(err)?,
+            None => self.meta.remove(name).map_err(err)?,
+        };
         Ok(())
     }
 

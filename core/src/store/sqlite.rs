@@ -526,12 +526,29 @@ impl WriteTxn for SqliteTxn<'_> {
         Ok(())
     }
 
-    fn set_meta_blob(&mut self, name: &str, value: &[u8]) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO meta (name, value) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )?;
-        stmt.execute(params![name, value])?;
+    fn meta_blob(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
+        Ok(stmt.query_row([name], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta_blob(&mut self, name: &str, value: Option<&[u8]>) -> Result<()> {
+        match value {
+            Some(value) => {
+                let mut stmt = self.conn.prepare_cached(
+                    "INSERT INTO meta (name, value) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )?;
+                stmt.execute(params![name, value])?;
+            }
+            None => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("DELETE FROM meta WHERE name = ?1")?;
+                stmt.execute([name])?;
+            }
+        }
         Ok(())
     }
 

@@ -43,7 +43,7 @@ pub fn find(state: &State, p: FindParams) -> Result<FindOutput, RpcError> {
             "scan"
         }
         .into(),
-        index: found.plan.index.clone(),
+        index: found.plan.index.as_ref().map(|i| format!("{}/{i}", p.db)),
         ordered: found.plan.ordered,
         residual: found.plan.residual as u64,
         building: found.plan.building.clone(),

@@ -16,13 +16,23 @@ use super::handlers::replica;
 use crate::replicas::{IndexChange, Replica};
 use crate::state::State;
 
-fn info(db: &Name, def: &IndexDef, records: u64) -> IndexInfo {
-    let (state, done) = match &def.state {
-        IndexState::Building { done, .. } => ("building", *done),
+/// How `index` commands show an index of `replica`'s database.
+fn info(replica: &Replica, def: &IndexDef) -> Result<IndexInfo, RpcError> {
+    let fail = |e| replica_error(replica.store_error(e));
+    let all = replica.reader.collections().map_err(fail)?;
+    let records = all
+        .iter()
+        .find(|(c, _)| c == &def.collection)
+        .map_or(0, |(_, n)| *n);
+    let (state, done) = match def.state {
+        IndexState::Building => (
+            "building",
+            replica.reader.index_progress(def).map_err(fail)?,
+        ),
         IndexState::Ready => ("ready", records),
     };
-    IndexInfo {
-        db: db.clone(),
+    Ok(IndexInfo {
+        db: replica.name.clone(),
         collection: def.collection.clone(),
         fields: def.fields.clone(),
         state: state.into(),
@@ -30,18 +40,7 @@ fn info(db: &Name, def: &IndexDef, records: u64) -> IndexInfo {
         records,
         declared: def.declared,
         created: false,
-    }
-}
-
-fn records_of(replica: &Replica, collection: &Name) -> Result<u64, RpcError> {
-    let all = replica
-        .reader
-        .collections()
-        .map_err(|e| replica_error(replica.store_error(e)))?;
-    Ok(all
-        .iter()
-        .find(|(c, _)| c == collection)
-        .map_or(0, |(_, n)| *n))
+    })
 }
 
 pub async fn create(state: &State, p: IndexParams) -> Result<IndexInfo, RpcError> {
@@ -63,7 +62,7 @@ pub async fn create(state: &State, p: IndexParams) -> Result<IndexInfo, RpcError
         .await
         .map_err(replica_error)?
         .expect("create returns the index");
-    let mut out = info(&p.db, &def, records_of(&replica, &p.collection)?);
+    let mut out = info(&replica, &def)?;
     out.created = created;
     Ok(out)
 }
@@ -95,7 +94,7 @@ pub async fn drop(state: &State, p: IndexParams) -> Result<IndexInfo, RpcError> 
         fields: fields.clone(),
     };
     match replica.index(change).await.map_err(replica_error)? {
-        Some((def, _)) => Ok(info(&p.db, &def, records_of(&replica, &p.collection)?)),
+        Some((def, _)) => info(&replica, &def),
         None => Err(no_index(&p.db, &p.collection, &fields, &defs)),
     }
 }
@@ -149,11 +148,7 @@ pub fn ls(state: &State, p: IndexLsParams) -> Result<IndexListOutput, RpcError> 
             .iter()
             .filter(|d| p.collection.as_ref().is_none_or(|c| c == &d.collection))
         {
-            indexes.push(info(
-                &replica.name,
-                def,
-                records_of(&replica, &def.collection)?,
-            ));
+            indexes.push(info(&replica, def)?);
         }
     }
     Ok(IndexListOutput { indexes })
@@ -174,7 +169,7 @@ pub fn check(state: &State, p: IndexLsParams) -> Result<IndexCheckOutput, RpcErr
         {
             let (entries, problems) = replica.reader.check_index(def).map_err(fail)?;
             indexes.push(IndexChecked {
-                index: info(&replica.name, def, records_of(&replica, &def.collection)?),
+                index: info(&replica, def)?,
                 entries,
                 problems,
             });
