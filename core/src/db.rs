@@ -140,12 +140,23 @@ struct WriterState {
 struct Indexes {
     list: IndexList,
     paths: Vec<Vec<FieldPath>>,
+    /// Per indexed collection: its indexes (positions in `list`) and the
+    /// top-level fields they read, worked out once for every write.
+    on: BTreeMap<Name, (Vec<usize>, Vec<String>)>,
 }
 
 impl Indexes {
     fn new(list: IndexList) -> Self {
-        let paths = list.indexes.iter().map(IndexDef::paths).collect();
-        Indexes { list, paths }
+        let paths: Vec<Vec<FieldPath>> = list.indexes.iter().map(IndexDef::paths).collect();
+        let mut on: BTreeMap<Name, (Vec<usize>, Vec<String>)> = BTreeMap::new();
+        for (i, def) in list.indexes.iter().enumerate() {
+            let entry = on.entry(def.collection.clone()).or_default();
+            entry.0.push(i);
+            entry.1.extend(paths[i].iter().map(|p| p.top().to_owned()));
+            entry.1.sort_unstable();
+            entry.1.dedup();
+        }
+        Indexes { list, paths, on }
     }
 }
 
@@ -844,7 +855,7 @@ impl Batch<'_> {
         let page = self
             .txn
             .scan_records(&def.collection, progress.after.as_ref(), records)?;
-        let fields = wanted(std::iter::once(paths));
+        let fields: Vec<String> = paths.iter().map(|p| p.top().to_owned()).collect();
         for (key, stored) in &page {
             if let Some(doc) = indexed_doc(Some(&stored.state), &fields) {
                 self.txn.index_insert(&def.entry(paths, key, &doc))?;
@@ -927,28 +938,12 @@ impl Batch<'_> {
         new: Option<&RecordState>,
     ) -> Result<()> {
         let indexes = self.state.indexes.clone();
-        if !indexes
-            .list
-            .indexes
-            .iter()
-            .any(|d| &d.collection == collection)
-        {
+        let Some((on, fields)) = indexes.on.get(collection) else {
             return Ok(());
-        }
-        let fields = wanted(
-            indexes
-                .list
-                .indexes
-                .iter()
-                .zip(&indexes.paths)
-                .filter(|(d, _)| &d.collection == collection)
-                .map(|(_, p)| p),
-        );
-        let (old, new) = (indexed_doc(old, &fields), indexed_doc(new, &fields));
-        for (def, paths) in indexes.list.indexes.iter().zip(&indexes.paths) {
-            if &def.collection != collection {
-                continue;
-            }
+        };
+        let (old, new) = (indexed_doc(old, fields), indexed_doc(new, fields));
+        for &i in on {
+            let (def, paths) = (&indexes.list.indexes[i], &indexes.paths[i]);
             let before = old.as_ref().map(|d| def.entry(paths, key, d));
             let after = new.as_ref().map(|d| def.entry(paths, key, d));
             if before == after {
@@ -1139,19 +1134,13 @@ impl Batch<'_> {
 /// The document an index sees in a record state, as a query sees it
 /// (`query::doc_from_fields`), with only the top-level fields in `wanted`;
 /// `None` when the record does not exist.
-fn indexed_doc(state: Option<&RecordState>, wanted: &[&str]) -> Option<serde_json::Value> {
+fn indexed_doc(state: Option<&RecordState>, wanted: &[String]) -> Option<serde_json::Value> {
     let state = state.filter(|s| s.exists())?;
     Some(crate::query::doc_from_fields(
-        state.visible_fields().filter(|(n, _)| wanted.contains(n)),
+        state
+            .visible_fields()
+            .filter(|(n, _)| wanted.iter().any(|w| w == n)),
     ))
-}
-
-/// The top-level fields the indexes in `defs` read.
-fn wanted<'a>(paths: impl Iterator<Item = &'a Vec<FieldPath>>) -> Vec<&'a str> {
-    let mut names: Vec<&str> = paths.flatten().map(FieldPath::top).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
 }
 
 /// A record that breaks the schema: where, and why.
