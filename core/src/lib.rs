@@ -9,6 +9,9 @@
 //!   over any engine.
 //! - [`schema`], [`migrate`]: a database's schema, its JSON Schemas and what
 //!   they allow; the steps that move data to a new version.
+//! - [`query`], [`index`], [`find`]: conditions and orders over documents;
+//!   secondary indexes (their entries, kept by `db`'s merges); how a query
+//!   runs, through an index or by reading the collection.
 //! - [`folder`], [`paths`], [`config`]: where things live on disk.
 //! - [`sync`]: the sync protocol as messages, a codec and a sans-IO state machine.
 //! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
