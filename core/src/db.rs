@@ -314,16 +314,11 @@ impl Database {
             }
             // Declared by a schema until now: made by hand too, it stays
             // when the schema no longer declares it.
-            let mut list = self.state.indexes.list.clone();
-            let held = list
-                .indexes
-                .iter_mut()
-                .find(|d| d.id == def.id)
-                .expect("found");
-            held.by_hand = true;
-            let def = held.clone();
-            self.transact(0, &mut |batch| batch.set_indexes(list.clone()))?;
-            return Ok((def, false));
+            self.transact(0, &mut |batch| {
+                batch.update_index(def.id, |d| d.by_hand = true)
+            })?;
+            let def = self.state.indexes.list.find(collection, &fields).cloned();
+            return Ok((def.expect("still there"), false));
         }
         let mut created = None;
         self.transact(0, &mut |batch| {
@@ -836,6 +831,16 @@ impl Batch<'_> {
         self.set_indexes(list)
     }
 
+    /// Changes one index of the list (nothing when it is gone).
+    fn update_index(&mut self, id: u32, change: impl FnOnce(&mut IndexDef)) -> Result<()> {
+        let mut list = self.state.indexes.list.clone();
+        match list.indexes.iter_mut().find(|d| d.id == id) {
+            Some(def) => change(def),
+            None => return Ok(()),
+        }
+        self.set_indexes(list)
+    }
+
     fn set_indexes(&mut self, list: IndexList) -> Result<()> {
         self.txn
             .set_meta_blob(crate::index::META_NAME, Some(&list.encode()))?;
@@ -872,9 +877,7 @@ impl Batch<'_> {
             }
             _ => {
                 self.txn.set_meta_blob(&progress_name, None)?;
-                let mut list = indexes.list.clone();
-                list.indexes[i].state = IndexState::Ready;
-                self.set_indexes(list)
+                self.update_index(def.id, |d| d.state = IndexState::Ready)
             }
         }
     }
@@ -898,28 +901,15 @@ impl Batch<'_> {
                 .any(|(c, f)| c == &def.collection && f == &def.fields);
             match (def.declared, still, def.by_hand) {
                 (Some(_), false, false) => self.remove_index(def.id)?,
-                (Some(_), false, true) => {
-                    let mut list = self.state.indexes.list.clone();
-                    if let Some(d) = list.indexes.iter_mut().find(|d| d.id == def.id) {
-                        d.declared = None;
-                    }
-                    self.set_indexes(list)?;
-                }
+                (Some(_), false, true) => self.update_index(def.id, |d| d.declared = None)?,
                 _ => {}
             }
         }
         for (collection, fields) in declared {
-            let mut list = self.state.indexes.list.clone();
-            match list
-                .indexes
-                .iter_mut()
-                .find(|d| d.collection == collection && d.fields == fields)
-            {
-                Some(def) if def.declared == Some(schema.version) => {}
-                Some(def) => {
-                    def.declared = Some(schema.version);
-                    self.set_indexes(list)?;
-                }
+            let found = self.state.indexes.list.find(&collection, &fields);
+            match found.map(|d| (d.id, d.declared)) {
+                Some((_, v)) if v == Some(schema.version) => {}
+                Some((id, _)) => self.update_index(id, |d| d.declared = Some(schema.version))?,
                 None => {
                     self.add_index(&collection, fields, Some(schema.version))?;
                 }
