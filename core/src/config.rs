@@ -17,6 +17,7 @@ pub struct Config {
     pub engine: EngineKind,
     pub daemon: DaemonConfig,
     pub sync: SyncConfig,
+    pub history: HistoryConfig,
     pub serve: ServeConfig,
     pub http: HttpConfig,
     #[serde(rename = "folder")]
@@ -187,6 +188,36 @@ impl Default for SyncConfig {
     }
 }
 
+/// History cleanup and compaction (`crate::history`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Tombstones are kept at least this long, and a replica unseen for
+    /// longer is retired (outdated when it comes back), in ms.
+    pub retention_ms: u64,
+    /// How often the horizon is worked out and cleanup runs, in ms.
+    pub check_ms: u64,
+    /// How far apart the machines' clocks may be, in ms: the horizon stays
+    /// this far behind the last time a hub held all a replica had.
+    pub clock_margin_ms: u64,
+    /// A database file is compacted by itself once this share of it (in
+    /// percent) is free space, and the file is at least `compact_min_bytes`.
+    pub compact_free_percent: u64,
+    pub compact_min_bytes: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            retention_ms: 30 * 24 * 3_600_000,
+            check_ms: 60_000,
+            clock_margin_ms: 3_600_000,
+            compact_free_percent: 50,
+            compact_min_bytes: 64 << 20,
+        }
+    }
+}
+
 /// A folder this daemon owns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +255,7 @@ impl Default for Config {
             engine: EngineKind::Redb,
             daemon: DaemonConfig::default(),
             sync: SyncConfig::default(),
+            history: HistoryConfig::default(),
             serve: ServeConfig::default(),
             http: HttpConfig::default(),
             folders: Vec::new(),
@@ -320,6 +352,13 @@ impl Config {
         if s.chunk_records == 0 || s.chunk_bytes == 0 || s.max_in_flight == 0 {
             return Err(invalid(
                 "sync.chunk_records, chunk_bytes and max_in_flight must be at least 1".into(),
+            ));
+        }
+        let h = &self.history;
+        if h.check_ms == 0 || h.compact_free_percent > 100 {
+            return Err(invalid(
+                "history.check_ms must be at least 1 and history.compact_free_percent at most 100"
+                    .into(),
             ));
         }
         let v = &self.serve;

@@ -125,14 +125,16 @@ pub struct Commit {
 }
 
 #[derive(Clone)]
-struct WriterState {
-    meta: Meta,
+pub(crate) struct WriterState {
+    pub(crate) meta: Meta,
     clock: Hlc,
     /// Drop markers by scope (`None` = the database); few, so cached.
-    markers: BTreeMap<Option<Name>, Version>,
+    pub(crate) markers: BTreeMap<Option<Name>, Version>,
     /// The newest schema version, which local writes must keep.
     schema: Head,
     indexes: Arc<Indexes>,
+    /// The horizon, the cleanup under way and (on a hub) the replicas.
+    pub(crate) history: crate::history::History,
 }
 
 /// The database's indexes with their field paths parsed once.
@@ -165,8 +167,8 @@ impl Indexes {
 pub const BUILD_STEP: usize = 2048;
 
 pub struct Database {
-    engine: Arc<dyn Engine>,
-    state: WriterState,
+    pub(crate) engine: Arc<dyn Engine>,
+    pub(crate) state: WriterState,
     listed: Arc<crate::find::ListCache>,
 }
 
@@ -249,7 +251,12 @@ impl Database {
         let schema = engine.scan(&schema::collection(), "", None, usize::MAX)?;
         let indexes = IndexList::decode(engine.meta_blob(crate::index::META_NAME)?.as_deref())
             .map_err(StoreError::Corrupt)?;
+        let history = crate::history::History::decode(
+            engine.meta_blob(crate::history::META_NAME)?.as_deref(),
+        )
+        .map_err(StoreError::Corrupt)?;
         Ok(WriterState {
+            history,
             indexes: Arc::new(Indexes::new(indexes)),
             meta,
             clock: Hlc::resume(meta.hlc),
@@ -287,6 +294,18 @@ impl Database {
     pub fn compact(&mut self) -> Result<()> {
         let engine = self.engine.clone();
         guarded(|| engine.compact())
+    }
+
+    /// The file's size and free space (what a compaction gives back).
+    pub fn space(&self) -> Result<crate::store::Space> {
+        let engine = self.engine.clone();
+        guarded(|| engine.space())
+    }
+
+    /// Writes a consistent copy of the database to a new file at `dest`.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let engine = self.engine.clone();
+        guarded(|| engine.backup_to(dest))
     }
 
     /// The database's indexes as of the last commit.
@@ -479,8 +498,8 @@ impl Database {
 
 /// The writes of one transaction in progress.
 pub struct Batch<'a> {
-    txn: &'a mut dyn WriteTxn,
-    state: &'a mut WriterState,
+    pub(crate) txn: &'a mut dyn WriteTxn,
+    pub(crate) state: &'a mut WriterState,
     now_ms: u64,
     changes: &'a mut Option<Vec<Change>>,
     /// Visible-record count changes, written once at the end.
@@ -493,7 +512,7 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    fn next_version(&mut self) -> Version {
+    pub(crate) fn next_version(&mut self) -> Version {
         Version {
             hlc: self.state.clock.tick(self.now_ms),
             site: self.state.meta.site,
@@ -516,7 +535,7 @@ impl Batch<'_> {
         }
     }
 
-    fn count(&mut self, collection: &Name, delta: i64) {
+    pub(crate) fn count(&mut self, collection: &Name, delta: i64) {
         if delta != 0 {
             *self.counts.entry(collection.clone()).or_default() += delta;
         }
@@ -920,7 +939,7 @@ impl Batch<'_> {
 
     /// Moves the entries of every index on `collection` from the record's
     /// `old` state to its `new` one (`None`: no longer stored).
-    fn reindex(
+    pub(crate) fn reindex(
         &mut self,
         collection: &Name,
         key: &Key,
@@ -1262,6 +1281,11 @@ impl Reader {
     /// A record's merged state, tombstones included.
     pub fn state(&self, collection: &Name, key: &Key) -> Result<Option<RecordState>> {
         Ok(guarded(|| self.engine.get(collection, key))?.map(|s| s.state))
+    }
+
+    /// Every record, tombstones included, in (collection, key) order.
+    pub fn visit(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
+        guarded(|| self.engine.visit_records(f))
     }
 
     /// The drop markers: per collection (`None`: the whole database).

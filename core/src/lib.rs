@@ -22,6 +22,7 @@ pub mod db;
 pub mod doc;
 pub mod find;
 pub mod folder;
+pub mod history;
 pub mod index;
 pub mod ipc;
 pub mod migrate;

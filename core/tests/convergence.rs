@@ -36,8 +36,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
+use syncdb_core::history::{self, Admission};
 use syncdb_core::record::RecordState;
-use syncdb_core::sync::session::{Action, Local, Session, SessionConfig};
+use syncdb_core::sync::session::{Action, Local, Note, Session, SessionConfig, Standing};
 use syncdb_core::sync::wire::{self, Message};
 use syncdb_core::{
     Database, Document, EngineKind, Item, Key, Name, OpOutcome, Reader, SiteId, Version, WriteOp,
@@ -392,6 +393,34 @@ impl Local for Node {
     fn now_ms(&self) -> u64 {
         self.now()
     }
+
+    fn standing(&mut self, db: &Name, site: SiteId, rejoin: Option<u64>, fresh: bool) -> Standing {
+        let now = self.now();
+        let Some(d) = self.dbs.get_mut(db) else {
+            return Standing::Current;
+        };
+        let horizon = d.history().horizon;
+        let mut peers = d.history().replicas.clone();
+        match history::admit(&mut peers, horizon, site, rejoin, fresh, now) {
+            Admission::Current { .. } => {
+                d.update_history(&mut |h| h.replicas = peers.clone())
+                    .unwrap();
+                Standing::Current
+            }
+            Admission::Outdated => Standing::Outdated {
+                horizon,
+                pulled: history::pulled(&d.reader(), &peers, site),
+            },
+        }
+    }
+
+    fn horizon(&mut self, db: &Name) -> u64 {
+        self.dbs.get(db).map_or(0, |d| d.history().horizon)
+    }
+
+    fn rejoin(&mut self, db: &Name) -> Option<u64> {
+        self.dbs.get(db)?.history().rejoin
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -473,6 +502,8 @@ fn work(client: usize, side: Side, epoch: u64, actions: Vec<Action>) -> Vec<Work
 
 #[derive(Default, Debug)]
 struct Stats {
+    /// Rebuilds of outdated replicas: (client, what was kept).
+    rebuilt: Vec<(usize, history::Rebuilt)>,
     /// Records (and markers) carried by delivered chunks.
     items: u64,
     /// Of those, entries sent to the replica that wrote all their versions.
@@ -670,6 +701,48 @@ impl World {
                     }
                 }
                 Action::Event(_) => {}
+                Action::Note(note) => {
+                    let node = Self::node_of(c, side);
+                    let n = &mut self.nodes[node];
+                    let now = n.now();
+                    let db = match &note {
+                        Note::Acked { db, .. }
+                        | Note::CaughtUp { db, .. }
+                        | Note::Pushed { db, .. } => db.clone(),
+                    };
+                    let Some(d) = n.dbs.get_mut(&db) else {
+                        continue;
+                    };
+                    match side {
+                        Side::Hub => d
+                            .update_history(&mut |h| history::learn(&mut h.replicas, &note, now))
+                            .unwrap(),
+                        Side::Client if matches!(note, Note::CaughtUp { .. }) => {
+                            d.update_history(&mut |h| h.rejoin = None).unwrap()
+                        }
+                        Side::Client => {}
+                    }
+                }
+                Action::Horizon { db, ms } => {
+                    let n = &mut self.nodes[Self::node_of(c, side)];
+                    if let Some(d) = n.dbs.get_mut(&db) {
+                        d.raise_horizon(ms).unwrap();
+                        while d.cleaning() {
+                            d.cleanup_step(3).unwrap();
+                        }
+                    }
+                }
+                Action::Rebuild(behind) => {
+                    let n = &mut self.nodes[Self::node_of(c, side)];
+                    let now = n.now();
+                    for b in behind {
+                        let db = n.db(&b.db);
+                        let rebuilt = db.rebuild(now, b.site, b.horizon, &b.pulled).unwrap();
+                        self.stats.rebuilt.push((c, rebuilt));
+                    }
+                    // The session ends; the next one syncs from the start.
+                    self.conns[c - 1] = None;
+                }
                 Action::Close(reason) => {
                     let node = Self::node_of(c, side);
                     let msg = format!("node {node} ended client {c}'s session: {reason}");
@@ -1694,5 +1767,259 @@ fn a_schema_conflict_made_while_connected_stops_only_that_database_on_both_sides
             .schema()
             .unwrap();
         assert_eq!(head.version(), 2, "node {node}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// History cleanup: a replica offline across a cleanup rebuilds and converges
+// ---------------------------------------------------------------------------
+
+/// The retention the cleanup cases use (the clocks jump past it).
+const RETENTION_MS: u64 = 3_600_000;
+
+/// The hub works out each database's horizon (no clock margin: the virtual
+/// clocks agree within the offsets), retires replicas unseen for longer
+/// than the retention, cleans up to the horizon, and tells its sessions.
+/// Returns each database's horizon.
+fn cleanup_hub(w: &mut World) -> BTreeMap<Name, u64> {
+    let n = &mut w.nodes[HUB];
+    let rules = history::Rules {
+        now_ms: n.now(),
+        retention_ms: RETENTION_MS,
+        margin_ms: 0,
+    };
+    let mut horizons = BTreeMap::new();
+    for (db_name, d) in n.dbs.iter_mut() {
+        let mut next = d.history().clone();
+        let advance = history::compute_horizon(&d.reader(), &next, rules).unwrap();
+        for site in &advance.retire {
+            next.replicas.get_mut(site).unwrap().retired = true;
+        }
+        next.horizon = next.horizon.max(advance.horizon);
+        d.update_history(&mut |h| *h = next.clone()).unwrap();
+        while d.cleaning() {
+            d.cleanup_step(3).unwrap();
+        }
+        horizons.insert(db_name.clone(), d.history().horizon);
+    }
+    for db in horizons.keys() {
+        let hooks = w.local_commit(HUB, db);
+        w.run(hooks, false);
+    }
+    horizons
+}
+
+/// No tombstone at or before the horizon is left on `node`.
+fn no_old_tombstones(w: &World, node: usize, horizons: &BTreeMap<Name, u64>) -> Result<(), String> {
+    for (db_name, d) in &w.nodes[node].dbs {
+        let h = horizons.get(db_name).copied().unwrap_or(0);
+        let mut left = Vec::new();
+        d.reader()
+            .visit(&mut |coll, key, state| {
+                let old = state.max_version().is_some_and(|v| v.millis() <= h);
+                let dead_field = state
+                    .fields
+                    .values()
+                    .any(|f| f.value.is_none() && f.version.millis() <= h);
+                if (old && !state.exists()) || (state.exists() && dead_field) {
+                    left.push(format!("{coll}/{key}"));
+                }
+            })
+            .unwrap();
+        if !left.is_empty() {
+            return Err(format!(
+                "node {node} {db_name} keeps old tombstones: {left:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The oracle's log once the rebuild wrote again `client`'s writes from
+/// `from` on that are at or before their database's horizon: in their
+/// order, after everything else.
+fn restamped(w: &World, client: usize, from: usize, horizons: &BTreeMap<Name, u64>) -> Vec<Logged> {
+    let mut log = w.log.clone();
+    let mut next = u64::MAX >> 1;
+    for entry in log.iter_mut().skip(from) {
+        let db_name = name(DBS[entry.db]);
+        let mine = entry.version.site == w.nodes[client].site_for(&db_name);
+        let h = horizons.get(&db_name).copied().unwrap_or(0);
+        if mine && entry.version.millis() <= h {
+            next += 1;
+            entry.version = Version {
+                hlc: next,
+                site: entry.version.site,
+            };
+        }
+    }
+    log
+}
+
+/// A world of a hub and clients A and B in sync; then B goes offline while
+/// everyone writes and deletes (`offline`, by node); the clocks pass the
+/// retention by `jump_extra_ms`; A reconnects, and the hub cleans up and
+/// retires B. B comes back: it must rebuild, bring back nothing deleted,
+/// keep every write it made offline, and everyone converges to the oracle
+/// with B's writes older than the horizon written again last.
+fn offline_across_cleanup(
+    knobs: &Knobs,
+    before: &[(usize, usize, Op)],
+    offline: &[(usize, usize, Op)],
+    jump_extra_ms: u64,
+) -> Result<(), String> {
+    let mut w = World::new(knobs);
+    for c in w.clients() {
+        w.connect(c);
+    }
+    w.write(HUB, CRM, put(PERSON, 0, [Some(1), None, None]));
+    for &(node, db, op) in before {
+        w.write(node, db, op);
+        w.quiesce()?;
+    }
+    w.settle()?;
+    w.disconnect(B);
+    let from = w.log.len();
+    for &(node, db, op) in offline {
+        w.write(node, db, op);
+        w.quiesce()?;
+    }
+    for node in &mut w.nodes {
+        node.clock += RETENTION_MS + jump_extra_ms;
+    }
+    w.disconnect(A);
+    w.connect(A);
+    w.quiesce()?;
+    let horizons = cleanup_hub(&mut w);
+    w.quiesce()?;
+    no_old_tombstones(&w, HUB, &horizons)?;
+    no_old_tombstones(&w, A, &horizons)?;
+    for (db, d) in &w.nodes[HUB].dbs {
+        let b = w.nodes[B].site_for(db).to_hex();
+        if d.history().replicas.get(&b).is_some_and(|p| !p.retired) {
+            return Err(format!("{db}: B is not retired: {:?}", d.history()));
+        }
+    }
+    w.connect(B);
+    w.quiesce()?;
+    let rebuilt = w.stats.rebuilt.clone();
+    if rebuilt.is_empty() && horizons.values().any(|h| *h > 0) {
+        return Err("B came back from behind the horizon and did not rebuild".into());
+    }
+    w.settle()?;
+    // The rebuilt replica was sent its own records back, by design; from
+    // now on the no-echo rule holds again (`finish` checks it).
+    w.stats.echoes = 0;
+    w.log = restamped(&w, B, from, &horizons);
+    w.check_converged()
+        .map_err(|e| format!("{e}\n  horizons: {horizons:?}\n  rebuilt: {rebuilt:?}"))?;
+    for (db, d) in &w.nodes[HUB].dbs {
+        let b = w.nodes[B].site_for(db).to_hex();
+        let has = w.nodes[B].dbs.contains_key(db);
+        if has && d.history().replicas.get(&b).is_none_or(|p| p.retired) {
+            return Err(format!("{db}: B did not rejoin: {:?}", d.history()));
+        }
+    }
+    if w.nodes[B]
+        .dbs
+        .values()
+        .any(|d| d.history().rejoin.is_some())
+    {
+        return Err("B still says it is rejoining after catching up".into());
+    }
+    w.finish()
+}
+
+fn node_op(clients: usize) -> impl Strategy<Value = (usize, usize, Op)> {
+    (0..=clients, 0..DBS.len(), op())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(24),
+        max_shrink_iters: 4096,
+        ..ProptestConfig::default()
+    })]
+
+    /// A replica offline across a cleanup, with writes and deletes on both
+    /// sides, converges without resurrecting deletes or losing its writes.
+    #[test]
+    fn a_replica_offline_across_cleanup_rebuilds_and_converges(
+        knobs in knobs(),
+        before in prop::collection::vec(node_op(2), 0..=20),
+        offline in prop::collection::vec(node_op(2), 1..=25),
+        jump_extra_ms in prop_oneof![Just(1u64), 1u64..=1_200_000],
+    ) {
+        let knobs = Knobs { clients: 2, ..knobs };
+        offline_across_cleanup(&knobs, &before, &offline, jump_extra_ms)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n  knobs: {knobs:?}")))?;
+    }
+}
+
+/// The Syncthing #1075 shape, after cleanup: the hub deletes a record B
+/// holds and forgets the tombstone while B is away; B deletes nothing,
+/// edits another record and adds one. B must not bring the deleted record
+/// back, and keeps both of its writes.
+#[test]
+fn a_forgotten_delete_stays_deleted_and_offline_writes_survive() {
+    let mut w = World::new(&Knobs::fixed(2));
+    w.connect(A);
+    w.connect(B);
+    for k in 0..3 {
+        w.write(HUB, CRM, put(PERSON, k, [Some(k as u8), None, None]));
+    }
+    w.settle().unwrap();
+    w.disconnect(B);
+    w.write(HUB, CRM, Op::Delete { c: PERSON, k: 0 }).unwrap();
+    w.quiesce().unwrap();
+    w.write(B, CRM, put(PERSON, 1, [None, Some(7), None]))
+        .unwrap();
+    w.write(B, CRM, put(PERSON, 3, [Some(9), None, None]))
+        .unwrap();
+    for node in &mut w.nodes {
+        node.clock += RETENTION_MS + 1;
+    }
+    w.disconnect(A);
+    w.connect(A);
+    w.quiesce().unwrap();
+    let horizons = cleanup_hub(&mut w);
+    w.quiesce().unwrap();
+    let crm = name(DBS[CRM]);
+    assert!(horizons[&crm] > 0, "{horizons:?}");
+    let hub = &w.nodes[HUB].dbs[&crm];
+    assert_eq!(hub.history().removed, 1, "the hub forgot the tombstone");
+    assert!(
+        hub.reader()
+            .state(&name("person"), &key(KEYS[0]))
+            .unwrap()
+            .is_none(),
+        "no trace of the deleted record on the hub"
+    );
+    w.connect(B);
+    w.quiesce().unwrap();
+    let (_, rebuilt) = w.stats.rebuilt[0];
+    assert_eq!((rebuilt.kept, rebuilt.rewritten), (2, 2), "{rebuilt:?}");
+    w.settle().unwrap();
+    for node in [HUB, A, B] {
+        assert_eq!(
+            w.get(node, CRM, PERSON, 0),
+            None,
+            "node {node}: deleted stays deleted"
+        );
+        assert_eq!(
+            w.get(node, CRM, PERSON, 1).as_deref(),
+            Some(r#"{"b":7}"#),
+            "node {node}"
+        );
+        assert_eq!(
+            w.get(node, CRM, PERSON, 3).as_deref(),
+            Some(r#"{"a":9}"#),
+            "node {node}"
+        );
+        assert_eq!(
+            w.get(node, CRM, PERSON, 2).as_deref(),
+            Some(r#"{"a":2}"#),
+            "node {node}"
+        );
     }
 }

@@ -12,6 +12,7 @@
 //! tests and `syncdb daemon run` stop it the same way.
 
 pub mod feed;
+pub mod history;
 pub mod http;
 pub mod ipc;
 pub mod live;
@@ -135,6 +136,7 @@ pub async fn run(
     // the hub is listening.
     sync_start(&state).await;
     let server = tokio::spawn(ipc::serve(state.clone(), listener));
+    tokio::spawn(history::run_checks(state.clone()));
     tokio::select! {
         _ = shutdown => tracing::info!("stop signal received"),
         _ = state.stopped() => {}

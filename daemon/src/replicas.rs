@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use syncdb_core::db::{Commit, OpOutcome, WriteOp};
 use syncdb_core::folder::{Folder, FolderError};
+use syncdb_core::history::{History, Peer};
 use syncdb_core::index::IndexDef;
 use syncdb_core::schema::Head;
 use syncdb_core::store::{Change, Item, StoreError};
@@ -60,6 +61,9 @@ pub enum ImportMsg {
     End,
 }
 
+/// Work run on a database's writer, with the wall clock then.
+type WriterFn = Box<dyn FnOnce(&mut Database, u64) + Send>;
+
 enum Job {
     Ops {
         ops: Vec<WriteOp>,
@@ -74,6 +78,9 @@ enum Job {
         change: IndexChange,
         reply: oneshot::Sender<Result<Option<(IndexDef, bool)>, StoreError>>,
     },
+    /// Anything else a writer does to its database (history, rebuild,
+    /// compaction, backup): the closure answers through its own channel.
+    Run(WriterFn),
     /// A sync chunk: merged with its checkpoint in one transaction.
     Chunk {
         peer: SiteId,
@@ -110,6 +117,11 @@ pub struct Replica {
     schema: Arc<Mutex<Head>>,
     /// The last violation count: (high seq, schema hash, count).
     violations: Mutex<Option<(u64, String, u64)>>,
+    /// The history meta as of the writer's last change to it.
+    history: Arc<Mutex<History>>,
+    /// On a hub: what sessions learn of the replicas it serves, newer than
+    /// `history.replicas` until the next horizon check writes it there.
+    pub peers: Mutex<std::collections::BTreeMap<String, Peer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +243,25 @@ impl Replica {
         outcome.map_err(|source| self.store_error(source))
     }
 
+    /// Runs `f` on the writer, between other jobs; its outcome once done.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Database, u64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ReplicaError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Run(Box::new(move |db, now| {
+            let _ = reply.send(f(db, now));
+        }));
+        self.jobs.send(job).map_err(|_| ReplicaError::Stopped)?;
+        let outcome = rx.await.map_err(|_| ReplicaError::Stopped)?;
+        outcome.map_err(|source| self.store_error(source))
+    }
+
+    /// The history meta as of the last change to it.
+    pub fn history(&self) -> History {
+        lock(&self.history).clone()
+    }
+
     /// Starts an atomic import: send chunks, then `End`; the returned receiver
     /// gives the number of records once the one transaction is durable.
     pub fn import(&self) -> Result<(mpsc::Sender<ImportMsg>, ImportDone), ReplicaError> {
@@ -250,7 +281,7 @@ impl Replica {
     }
 }
 
-type DbKey = (PathBuf, Name);
+pub type DbKey = (PathBuf, Name);
 
 /// Locks a mutex whether or not a panic poisoned it. What these guard (maps
 /// of handles, a list of threads) is valid after any panic, and a poisoned
@@ -279,11 +310,37 @@ pub struct Replicas {
     max_open: usize,
     /// Set by `close_all`: no database is opened again after it.
     closing: std::sync::atomic::AtomicBool,
+    /// When a writer compacts its file by itself.
+    compaction: Compaction,
+    /// Databases whose horizon moved, for the sessions that tell peers.
+    horizons: broadcast::Sender<DbKey>,
+}
+
+/// `history.compact_free_percent` and `compact_min_bytes`.
+#[derive(Clone, Copy, Debug)]
+pub struct Compaction {
+    pub free_percent: u64,
+    pub min_bytes: u64,
+}
+
+impl Compaction {
+    /// Whether a file with this much free space is worth compacting.
+    pub fn due(&self, space: syncdb_core::store::Space) -> bool {
+        space.file_bytes >= self.min_bytes
+            && space.free_bytes.saturating_mul(100) >= self.free_percent * space.file_bytes
+    }
 }
 
 impl Replicas {
-    pub fn new(group_commit_max_ops: usize, max_open: usize, clock_offset_ms: i64) -> Self {
+    pub fn new(
+        group_commit_max_ops: usize,
+        max_open: usize,
+        clock_offset_ms: i64,
+        compaction: Compaction,
+    ) -> Self {
         Replicas {
+            compaction,
+            horizons: broadcast::channel(NOTE_BUFFER).0,
             idle_closed: Mutex::new(HashMap::new()),
             max_open,
             open: Mutex::new(HashMap::new()),
@@ -298,6 +355,20 @@ impl Replicas {
 
     pub fn now_ms(&self) -> u64 {
         syncdb_core::version::wall_clock_ms().saturating_add_signed(self.clock_offset_ms)
+    }
+
+    /// Announces that the horizon of a database moved.
+    pub fn horizon_moved(&self, folder: &std::path::Path, db: &Name) {
+        let _ = self.horizons.send((folder.to_owned(), db.clone()));
+    }
+
+    pub fn subscribe_horizons(&self) -> broadcast::Receiver<DbKey> {
+        self.horizons.subscribe()
+    }
+
+    /// The replicas open now.
+    pub fn open_replicas(&self) -> Vec<Arc<Replica>> {
+        lock(&self.open).values().cloned().collect()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommitNote>> {
@@ -481,7 +552,10 @@ impl Replicas {
         let (jobs, rx) = mpsc::unbounded_channel();
         let high_seq = Arc::new(AtomicU64::new(db.high_seq()));
         let schema = Arc::new(Mutex::new(db.schema().clone()));
+        let history = Arc::new(Mutex::new(db.history().clone()));
         let replica = Replica {
+            peers: Mutex::new(db.history().replicas.clone()),
+            history: history.clone(),
             file: folder.join(format!("{name}.{}", db.reader().kind().extension())),
             folder: folder.clone(),
             name: name.clone(),
@@ -497,6 +571,8 @@ impl Replicas {
             name,
             high_seq,
             schema,
+            history,
+            compaction: self.compaction,
             commits: self.commits.clone(),
             max_ops: self.group_commit_max_ops,
             clock_offset_ms: self.clock_offset_ms,
@@ -589,6 +665,8 @@ struct Writer {
     name: Name,
     high_seq: Arc<AtomicU64>,
     schema: Arc<Mutex<Head>>,
+    history: Arc<Mutex<History>>,
+    compaction: Compaction,
     commits: broadcast::Sender<Arc<CommitNote>>,
     max_ops: usize,
     clock_offset_ms: i64,
@@ -605,16 +683,16 @@ const BUILD_RETRY: Duration = Duration::from_secs(5);
 /// most of the writer, and a build over a busy database still ends.
 const BUILD_EVERY: Duration = Duration::from_millis(200);
 
-/// The writer's index build: when it started, its last step and its last
-/// failure.
+/// A writer's background task (an index build, a cleanup pass): when it
+/// started, its last step and its last failure.
 #[derive(Default)]
-struct Build {
+struct Task {
     started: Option<std::time::Instant>,
     last_step: Option<std::time::Instant>,
     failed: Option<std::time::Instant>,
 }
 
-impl Build {
+impl Task {
     fn overdue(&self) -> bool {
         self.last_step.is_none_or(|t| t.elapsed() >= BUILD_EVERY)
     }
@@ -623,26 +701,43 @@ impl Build {
         self.failed.is_none_or(|t| t.elapsed() >= BUILD_RETRY)
     }
 
-    /// How long to wait for a job before building again, after a failure.
+    /// How long to wait for a job before trying again, after a failure.
     fn retry_in(&self) -> Option<Duration> {
         self.failed.map(|t| BUILD_RETRY.saturating_sub(t.elapsed()))
     }
 
-    fn step(&mut self, db: &mut Database, name: &Name) {
+    /// Runs one step: `Ok(true)` while there is more to do. Returns how
+    /// long the whole task took once it ends.
+    fn step(
+        &mut self,
+        name: &Name,
+        what: &str,
+        f: impl FnOnce() -> Result<bool, StoreError>,
+    ) -> Option<Duration> {
         let started = *self.started.get_or_insert_with(std::time::Instant::now);
         self.last_step = Some(std::time::Instant::now());
-        match db.build_indexes(syncdb_core::db::BUILD_STEP) {
+        match f() {
             Ok(true) => self.failed = None,
             Ok(false) => {
-                tracing::info!(db = %name, ms = started.elapsed().as_millis() as u64, "indexes built");
-                *self = Build::default();
+                *self = Task::default();
+                return Some(started.elapsed());
             }
             Err(e) => {
-                tracing::warn!(db = %name, error = %e, "index build failed; trying again in {}s", BUILD_RETRY.as_secs());
+                tracing::warn!(db = %name, error = %e, "{what} failed; trying again in {}s", BUILD_RETRY.as_secs());
                 self.failed = Some(std::time::Instant::now());
             }
         }
+        None
     }
+}
+
+/// The writer's background tasks.
+#[derive(Default)]
+struct Background {
+    build: Task,
+    clean: Task,
+    /// Tombstones the cleanup pass under way has forgotten.
+    removed: u64,
 }
 
 impl Writer {
@@ -650,30 +745,88 @@ impl Writer {
         syncdb_core::version::wall_clock_ms().saturating_add_signed(self.clock_offset_ms)
     }
 
+    /// Whether a background task may take a step now.
+    fn background(&self, bg: &Background) -> bool {
+        (self.db.building() && bg.build.may_run()) || (self.db.cleaning() && bg.clean.may_run())
+    }
+
+    /// One step of the first background task that may run.
+    fn background_step(&mut self, bg: &mut Background) {
+        if self.db.building() && bg.build.may_run() {
+            let db = &mut self.db;
+            if let Some(took) = bg.build.step(&self.name, "index build", || {
+                db.build_indexes(syncdb_core::db::BUILD_STEP)
+            }) {
+                tracing::info!(db = %self.name, ms = took.as_millis() as u64, "indexes built");
+            }
+            return;
+        }
+        let db = &mut self.db;
+        let removed = &mut bg.removed;
+        let ended = bg.clean.step(&self.name, "history cleanup", || {
+            let step = db.cleanup_step(syncdb_core::history::CLEANUP_STEP)?;
+            *removed += step.removed;
+            Ok(!step.finished)
+        });
+        *lock(&self.history) = self.db.history().clone();
+        if let Some(took) = ended {
+            let horizon = self.db.history().cleaned;
+            tracing::info!(db = %self.name, removed = bg.removed, horizon, ms = took.as_millis() as u64, "history cleaned up");
+            bg.removed = 0;
+            self.compact_if_due();
+        }
+    }
+
+    /// Compacts the file when enough of it is free space (after a cleanup
+    /// pass, or a drop): writes wait meanwhile.
+    fn compact_if_due(&mut self) {
+        let space = match self.db.space() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(db = %self.name, error = %e, "cannot read the file's free space");
+                return;
+            }
+        };
+        if !self.compaction.due(space) {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match self.db.compact() {
+            Ok(()) => {
+                tracing::info!(db = %self.name, before = space.file_bytes, free = space.free_bytes, ms = started.elapsed().as_millis() as u64, "compacted")
+            }
+            Err(e) => {
+                tracing::warn!(db = %self.name, error = %e, "compaction failed; the file keeps its size")
+            }
+        }
+    }
+
     fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         let mut next = None;
-        let mut build = Build::default();
+        let mut bg = Background::default();
         loop {
-            // Under a steady stream of jobs a build still moves on: a step
-            // at least every BUILD_EVERY.
-            if next.is_none() && self.db.building() && build.may_run() && build.overdue() {
-                build.step(&mut self.db, &self.name);
+            // Under a steady stream of jobs a background task still moves
+            // on: a step at least every BUILD_EVERY.
+            if next.is_none() && self.background(&bg) && (bg.build.overdue() && bg.clean.overdue())
+            {
+                self.background_step(&mut bg);
             }
             let job = match next.take() {
                 Some(job) => job,
-                // An index building goes on whenever no job waits: a job
-                // waits at most one build step.
-                None if self.db.building() && build.may_run() => match jobs.try_recv() {
+                // Background work goes on whenever no job waits: a job
+                // waits at most one step.
+                None if self.background(&bg) => match jobs.try_recv() {
                     Ok(job) => job,
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        build.step(&mut self.db, &self.name);
+                        self.background_step(&mut bg);
                         continue;
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 },
                 None => {
-                    let wait = build.retry_in().filter(|_| self.db.building());
-                    let got = match wait {
+                    let build = bg.build.retry_in().filter(|_| self.db.building());
+                    let clean = bg.clean.retry_in().filter(|_| self.db.cleaning());
+                    let got = match build.into_iter().chain(clean).min() {
                         Some(wait) => {
                             let runtime = self.runtime.clone();
                             match runtime.block_on(tokio::time::timeout(wait, jobs.recv())) {
@@ -722,8 +875,27 @@ impl Writer {
                             .drop_index(&collection, &fields)
                             .map(|d| d.map(|d| (d, false))),
                     };
-                    build = Build::default();
+                    bg.build = Task::default();
                     let _ = reply.send(outcome);
+                }
+                Job::Run(f) => {
+                    let prev_high = self.db.high_seq();
+                    let now = self.now_ms();
+                    f(&mut self.db, now);
+                    *lock(&self.history) = self.db.history().clone();
+                    *lock(&self.schema) = self.db.schema().clone();
+                    if self.db.high_seq() != prev_high {
+                        self.high_seq.store(self.db.high_seq(), Ordering::Release);
+                        let note = CommitNote {
+                            folder: self.folder.clone(),
+                            db: self.name.clone(),
+                            reader: self.db.reader(),
+                            prev_high,
+                            high_seq: self.db.high_seq(),
+                            changes: None,
+                        };
+                        let _ = self.commits.send(Arc::new(note));
+                    }
                 }
                 Job::Chunk {
                     peer,

@@ -38,6 +38,10 @@ impl State {
             config.daemon.group_commit_max_ops,
             config.daemon.max_open_databases,
             clock_offset_ms,
+            crate::replicas::Compaction {
+                free_percent: config.history.compact_free_percent,
+                min_bytes: config.history.compact_min_bytes,
+            },
         );
         State {
             sync: Syncs::new(&paths.data_dir),

@@ -142,6 +142,7 @@ fn rows(hub: &Hub, token: &str, read_only: &str) -> Vec<Row> {
         folder: folder.into(),
         token: token.into(),
         databases: vec![DbAd {
+            rejoin: None,
             name: name("zz"),
             site: SiteId([7; 16]),
             schema: None,

@@ -243,6 +243,7 @@ fn a_token_holder_cannot_act_as_another_replica() {
 
     // Claimed in the Hello: refused before anything is accepted.
     let claim = vec![DbAd {
+        rejoin: None,
         name: name("crm"),
         site: victim_site,
         schema: None,
@@ -269,6 +270,7 @@ fn a_token_holder_cannot_act_as_another_replica() {
             .to_owned()
     };
     let own = vec![DbAd {
+        rejoin: None,
         name: name("crm"),
         site: site_of(&hub_version),
         schema: None,
@@ -302,6 +304,7 @@ fn ads(prefix: &str, n: usize) -> Vec<DbAd> {
             site[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
             site[8] = prefix.len() as u8;
             DbAd {
+                rejoin: None,
                 name: name(&format!("{prefix}{i}")),
                 site: SiteId(site),
                 schema: None,
@@ -474,6 +477,7 @@ fn invalid_values_from_the_network_are_refused_and_never_stored() {
         let ad = ads(&format!("v{i}x"), 1).remove(0);
         let site = ad.site;
         let crm = DbAd {
+            rejoin: None,
             name: name("crm"),
             site,
             schema: None,
@@ -709,6 +713,7 @@ fn a_schema_this_binary_cannot_read_stops_only_that_database() {
     let fake = FakeHub::start(|mut ws| {
         let _ = ws.read();
         let ad = |db: &str, schema| DbAd {
+            rejoin: None,
             name: name(db),
             site: SiteId([0x77; 16]),
             schema,

@@ -268,6 +268,14 @@ pub trait Engine: Send + Sync {
     /// Gives the space of removed records back to the file system (after a
     /// drop): the file shrinks to what it holds. Waits for reads in progress.
     fn compact(&self) -> Result<()>;
+    /// How large the file is and how much of it holds nothing (space a
+    /// compaction gives back). Call from the writer: redb reads its page
+    /// statistics in a write transaction.
+    fn space(&self) -> Result<Space>;
+    /// Writes a consistent copy of the database, as of one snapshot, to a
+    /// new file at `dest`, while writers go on (redb: every table copied
+    /// from one read transaction; SQLite: `VACUUM INTO`).
+    fn backup_to(&self, dest: &Path) -> Result<()>;
     /// A value kept beside the meta by name (the list of indexes).
     fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>>;
     /// Index entries within `range`, in byte order (descending with `rev`),
@@ -285,6 +293,13 @@ pub trait Engine: Send + Sync {
         limit: usize,
         key_of: &dyn Fn(&[u8]) -> Option<Key>,
     ) -> Result<Option<Vec<IndexHit>>>;
+}
+
+/// A database file's size and the part of it that holds nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Space {
+    pub file_bytes: u64,
+    pub free_bytes: u64,
 }
 
 /// An index entry, the key it names and that record's visible document
@@ -314,6 +329,8 @@ pub trait WriteTxn {
     fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>>;
     /// The drop marker of a collection (`Some`) or of the database (`None`).
     fn set_marker(&mut self, collection: Option<&Name>, version: Version, seq: u64) -> Result<()>;
+    /// Forgets a drop marker and its feed entry (history cleanup).
+    fn remove_marker(&mut self, collection: Option<&Name>) -> Result<()>;
     fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()>;
     fn set_meta(&mut self, meta: &Meta) -> Result<()>;
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;

@@ -16,7 +16,7 @@ use super::codec::{
     decode_state, decode_version, encode_state, encode_version, record_key, split_record_key,
 };
 use super::{
-    Change, Engine, EngineKind, IndexHit, Item, Meta, Result, StoreError, Stored, WriteTxn,
+    Change, Engine, EngineKind, IndexHit, Item, Meta, Result, Space, StoreError, Stored, WriteTxn,
 };
 use crate::names::{Key, Name};
 use crate::record::RecordState;
@@ -384,6 +384,37 @@ impl Engine for RedbEngine {
         Ok(())
     }
 
+    fn space(&self) -> Result<Space> {
+        let db = self.db()?;
+        let txn = db.begin_write().map_err(err)?;
+        let stats = txn.stats().map_err(err)?;
+        txn.abort().map_err(err)?;
+        let file_bytes = std::fs::metadata(&self.path)?.len();
+        let used = stats.allocated_pages() * stats.page_size() as u64;
+        Ok(Space {
+            file_bytes,
+            free_bytes: file_bytes.saturating_sub(used) + stats.fragmented_bytes(),
+        })
+    }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        let db = self.db()?;
+        let src = db.begin_read().map_err(err)?;
+        let copy = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(dest)
+            .map_err(err)?;
+        let txn = copy.begin_write().map_err(err)?;
+        copy_table(&src, &txn, META)?;
+        copy_table(&src, &txn, RECORDS)?;
+        copy_table(&src, &txn, BY_SEQ)?;
+        copy_table(&src, &txn, MARKERS)?;
+        copy_table(&src, &txn, COUNTS)?;
+        copy_table(&src, &txn, CHECKPOINTS)?;
+        copy_table(&src, &txn, INDEX)?;
+        txn.commit().map_err(err)
+    }
+
     fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let db = self.db()?;
         let txn = db.begin_read().map_err(err)?;
@@ -476,6 +507,26 @@ fn decode_stored(bytes: &[u8]) -> Result<Stored> {
     })
 }
 
+/// Copies every entry of one table from a snapshot into a new file's
+/// transaction (in key order, which redb appends fastest).
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    src: &redb::ReadTransaction,
+    dest: &redb::WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<()>
+where
+    for<'a> K::SelfType<'a>: std::borrow::Borrow<K::SelfType<'a>>,
+    for<'a> V::SelfType<'a>: std::borrow::Borrow<V::SelfType<'a>>,
+{
+    let from = src.open_table(def).map_err(err)?;
+    let mut to = dest.open_table(def).map_err(err)?;
+    for entry in from.iter().map_err(err)? {
+        let (k, v) = entry.map_err(err)?;
+        to.insert(k.value(), v.value()).map_err(err)?;
+    }
+    Ok(())
+}
+
 struct RedbTxn<'t> {
     meta: Table<'t, &'static str, &'static [u8]>,
     records: Table<'t, &'static [u8], &'static [u8]>,
@@ -559,6 +610,17 @@ impl WriteTxn for RedbTxn<'_> {
             }
             let target = target_marker(collection);
             self.by_seq.insert(seq, target.as_slice()).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn remove_marker(&mut self, collection: Option<&Name>) -> Result<()> {
+        let old = match self.markers.remove(scope(collection)).map_err(err)? {
+            Some(old) => Some(split_seq(old.value())?.0),
+            None => None,
+        };
+        if let Some(seq) = old {
+            self.by_seq.remove(seq).map_err(err)?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use super::codec::{decode_state, decode_version, encode_state, encode_version};
 use super::{
-    Change, Engine, EngineKind, IndexHit, Item, Meta, Result, StoreError, Stored, WriteTxn,
+    Change, Engine, EngineKind, IndexHit, Item, Meta, Result, Space, StoreError, Stored, WriteTxn,
 };
 use crate::names::{Key, Name};
 use crate::record::RecordState;
@@ -326,6 +326,37 @@ impl Engine for SqliteEngine {
         Ok(())
     }
 
+    fn space(&self) -> Result<Space> {
+        self.read(|c| {
+            let pragma = |name: &str| -> Result<u64> {
+                let n: i64 = c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
+                Ok(n.max(0) as u64)
+            };
+            let (pages, free, size) = (
+                pragma("page_count")?,
+                pragma("freelist_count")?,
+                pragma("page_size")?,
+            );
+            let wal =
+                std::fs::metadata(self.path.with_extension("sqlite-wal")).map_or(0, |m| m.len());
+            Ok(Space {
+                file_bytes: pages * size + wal,
+                free_bytes: free * size + wal,
+            })
+        })
+    }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Io(std::io::Error::other("backup path is not UTF-8")))?;
+        // A read transaction in WAL mode: writers go on while it copies.
+        self.read(|c| {
+            c.execute("VACUUM INTO ?1", [dest])?;
+            Ok(())
+        })
+    }
+
     fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
             let value = c
@@ -489,6 +520,14 @@ impl WriteTxn for SqliteTxn<'_> {
             seq as i64,
             encode_version(&version)
         ])?;
+        Ok(())
+    }
+
+    fn remove_marker(&mut self, collection: Option<&Name>) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM markers WHERE scope = ?1")?;
+        stmt.execute([collection.map_or("", Name::as_str)])?;
         Ok(())
     }
 

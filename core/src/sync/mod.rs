@@ -6,5 +6,5 @@
 pub mod session;
 pub mod wire;
 
-pub use session::{Action, Local, Session, SessionConfig, SessionEvent};
+pub use session::{Action, Local, Note, Session, SessionConfig, SessionEvent, Standing};
 pub use wire::{Message, PROTOCOL_VERSION, Reject};

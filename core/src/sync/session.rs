@@ -25,7 +25,9 @@ use crate::store::Item;
 use crate::version::SiteId;
 use crate::{Reader, Version};
 
-use super::wire::{DbAd, Hello, Message, PROTOCOL_VERSION, Reject, SchemaAd, Welcome};
+use super::wire::{
+    Behind, DbAd, Hello, Message, PROTOCOL_VERSION, Pulled, Reject, SchemaAd, Welcome,
+};
 use crate::schema;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +103,56 @@ pub trait Local {
     fn vouch(&mut self, _db: &Name, _peer: SiteId, _items: &[Item]) -> Result<(), Reject> {
         Ok(())
     }
+    /// On a hub: whether replica `site` of `db` may sync from its
+    /// checkpoints, or is behind the horizon and must rebuild first
+    /// (`rejoin`: it says it rebuilt at that horizon; `fresh`: it was made
+    /// in this session from our feed, read from the start).
+    fn standing(
+        &mut self,
+        _db: &Name,
+        _site: SiteId,
+        _rejoin: Option<u64>,
+        _fresh: bool,
+    ) -> Standing {
+        Standing::Current
+    }
+    /// On a hub: the horizon of `db` to tell its replicas (0: none).
+    fn horizon(&mut self, _db: &Name) -> u64 {
+        0
+    }
+    /// On a client: the horizon `db` was rebuilt at, while it has not yet
+    /// caught up with the hub since.
+    fn rejoin(&mut self, _db: &Name) -> Option<u64> {
+        None
+    }
+}
+
+/// A hub's answer to [`Local::standing`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Current,
+    /// Behind `horizon`: the hub's checkpoints of the replicas it knows go
+    /// with the answer (see [`Message::Outdated`]).
+    Outdated {
+        horizon: u64,
+        pulled: Vec<Pulled>,
+    },
+}
+
+/// What a session learns of the peer's replica of a database, for the
+/// horizon (`crate::history`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The peer applied our feed of `db` through `seq`.
+    Acked { db: Name, site: SiteId, seq: u64 },
+    /// Everything the peer had of `db` when it said so is applied here.
+    CaughtUp { db: Name, site: SiteId },
+    /// The peer's own writes up to `newest` are applied here.
+    Pushed {
+        db: Name,
+        site: SiteId,
+        newest: Version,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +195,16 @@ pub enum Action {
         end_seq: u64,
     },
     Event(SessionEvent),
+    /// For the replica registry (a hub) or the rejoin flag (a client).
+    Note(Note),
+    /// The hub says: forget tombstones of `db` at or before `ms`.
+    Horizon {
+        db: Name,
+        ms: u64,
+    },
+    /// The hub says our replicas of these databases are outdated: rebuild
+    /// each (`Database::rebuild`), then connect again.
+    Rebuild(Vec<Behind>),
     /// Send `Reject` and close: we end the session.
     Close(Reject),
     /// The peer ended the session.
@@ -173,6 +235,9 @@ struct Out {
     acked: u64,
     /// Chunks in flight that carry schema records: (end seq, the newest).
     schema_sent: VecDeque<(u64, SchemaAd)>,
+    /// Entries all of the peer's own are skipped (rule 5); not for a
+    /// replica that rebuilt and holds none of them any more.
+    skip_own: bool,
 }
 
 /// The peer's feed of one database, coming to us.
@@ -189,6 +254,9 @@ struct In {
     /// Our `Want` said we have no replica of this database yet; once we do,
     /// we name it (see [`Session::local_commit`]).
     announced_default: bool,
+    /// Chunks queued and not yet applied: (end seq, the newest version of
+    /// the peer's own in it).
+    newest: VecDeque<(u64, Version)>,
 }
 
 impl In {
@@ -206,6 +274,15 @@ impl In {
 pub struct Session {
     cfg: SessionConfig,
     phase: Phase,
+    /// We connected (the peer is a hub, whose horizon we follow).
+    client: bool,
+    /// On a hub: databases whose replica here was checked against the
+    /// horizon, and the horizon last told the peer.
+    admitted: BTreeMap<Name, u64>,
+    /// On a hub: databases the peer rebuilt and syncs again from the start.
+    rejoining: std::collections::BTreeSet<Name>,
+    /// On a hub: databases the peer had no replica of when it first asked.
+    fresh: std::collections::BTreeSet<Name>,
     /// We may send our changes (false for a client with a read-only token).
     may_push: bool,
     /// We accept the peer's changes (false on a hub for a read-only client).
@@ -351,6 +428,10 @@ impl Session {
         Session {
             cfg,
             phase,
+            client: phase == Phase::AwaitWelcome,
+            admitted: BTreeMap::new(),
+            rejoining: Default::default(),
+            fresh: Default::default(),
             may_push: true,
             may_pull,
             out: BTreeMap::new(),
@@ -427,11 +508,21 @@ impl Session {
     /// Stops syncing `db` in this session (it cannot be used here), keeping
     /// the reason for `broken`; the folder's other databases go on.
     pub fn unusable(&mut self, db: &Name, why: String) {
+        self.leave(db);
+        self.broken.insert(db.clone(), why);
+    }
+
+    /// Stops syncing `db` in this session, without it counting as broken.
+    fn leave(&mut self, db: &Name) {
         self.inc.remove(db);
         self.out.remove(db);
         self.wanted.remove(db);
         self.echoes.remove(db);
-        self.broken.insert(db.clone(), why);
+    }
+
+    /// Whether we connected (the peer is a hub).
+    pub fn is_client(&self) -> bool {
+        self.client
     }
 
     /// The databases left alone, with why.
@@ -459,7 +550,13 @@ impl Session {
                 .into_iter()
                 .map(|(name, site)| {
                     let schema = local.schema(&name);
-                    DbAd { name, site, schema }
+                    let rejoin = local.rejoin(&name);
+                    DbAd {
+                        name,
+                        site,
+                        schema,
+                        rejoin,
+                    }
                 })
                 .collect(),
             schema_format: schema::FORMAT,
@@ -511,6 +608,7 @@ impl Session {
                 name: name.clone(),
                 site: *site,
                 schema: local.schema(name),
+                rejoin: None,
             })
             .collect();
         let mut actions = vec![Action::Send(Message::Welcome(Welcome {
@@ -521,7 +619,26 @@ impl Session {
         }))];
         s.peer_reads = hello.schema_format;
         for ad in &hello.databases {
-            s.schema_gate(&ad.name, ad.schema.as_ref(), local);
+            if s.schema_gate(&ad.name, ad.schema.as_ref(), local) {
+                let admit = s.admit(&ad.name, ad.site, ad.rejoin, local);
+                actions.extend(admit);
+                if ad.rejoin.is_some() {
+                    s.rejoining.insert(ad.name.clone());
+                }
+            }
+        }
+        // Every database behind the horizon in one message: the client
+        // rebuilds them all before it connects again.
+        let mut behind = Vec::new();
+        actions.retain_mut(|a| match a {
+            Action::Send(Message::Outdated(b)) => {
+                behind.append(b);
+                false
+            }
+            _ => true,
+        });
+        if !behind.is_empty() {
+            actions.push(Action::Send(Message::Outdated(behind)));
         }
         if s.may_pull {
             for ad in &hello.databases {
@@ -536,6 +653,63 @@ impl Session {
         }
         actions.push(Action::Event(SessionEvent::Opened));
         (s, actions)
+    }
+
+    /// On a hub: checks the peer's replica `site` of `db` against the
+    /// horizon. A current one is told the horizon; an outdated one is told
+    /// to rebuild, and this session leaves the database alone.
+    fn admit(
+        &mut self,
+        db: &Name,
+        site: SiteId,
+        rejoin: Option<u64>,
+        local: &mut dyn Local,
+    ) -> Vec<Action> {
+        if self.client || self.admitted.contains_key(db) {
+            return Vec::new();
+        }
+        if site == SiteId::default() {
+            self.fresh.insert(db.clone());
+            return Vec::new();
+        }
+        match local.standing(db, site, rejoin, self.fresh.contains(db)) {
+            Standing::Current => {
+                self.admitted.insert(db.clone(), 0);
+                self.tell_horizon(db, local)
+            }
+            Standing::Outdated { horizon, pulled } => {
+                let hub = match local.open(db) {
+                    Ok(Some(reader)) => match reader.meta() {
+                        Ok(m) => m.site,
+                        Err(e) => return fail(e.to_string()),
+                    },
+                    _ => SiteId::default(),
+                };
+                self.unusable(
+                    db,
+                    format!("the peer's replica of {db} is behind the horizon and is rebuilding"),
+                );
+                vec![Action::Send(Message::Outdated(vec![Behind {
+                    db: db.clone(),
+                    site: hub,
+                    horizon,
+                    pulled,
+                }]))]
+            }
+        }
+    }
+
+    /// On a hub: tells the peer the horizon of `db` if it moved since.
+    fn tell_horizon(&mut self, db: &Name, local: &mut dyn Local) -> Vec<Action> {
+        let Some(told) = self.admitted.get_mut(db) else {
+            return Vec::new();
+        };
+        let ms = local.horizon(db);
+        if ms <= *told {
+            return Vec::new();
+        }
+        *told = ms;
+        vec![Action::Send(Message::Horizon { db: db.clone(), ms })]
     }
 
     /// A peer listing more databases than a folder may hold is refused
@@ -583,6 +757,7 @@ impl Session {
             remaining: prev.map_or(0, |p| p.remaining),
             caught_up_at: prev.and_then(|p| p.caught_up_at),
             announced_default: reader.is_none(),
+            newest: prev.map(|p| p.newest.clone()).unwrap_or_default(),
         };
         self.inc.insert(db.clone(), inc);
         vec![Action::Send(Message::Want {
@@ -709,11 +884,20 @@ impl Session {
                 inc.caught_up_at = Some(seq);
                 inc.remaining = 0;
                 let done = inc.done;
-                vec![Action::Event(SessionEvent::CaughtUp {
+                let mut actions = Vec::new();
+                if inc.applied == inc.queued {
+                    let site = inc.site;
+                    actions.push(Action::Note(Note::CaughtUp {
+                        db: db.clone(),
+                        site,
+                    }));
+                }
+                actions.push(Action::Event(SessionEvent::CaughtUp {
                     db,
                     direction: Direction::Pull,
                     done,
-                })]
+                }));
+                actions
             }
             (Phase::Open, Message::Ack { db, seq }) => {
                 let Some(out) = self.out.get_mut(&db) else {
@@ -727,10 +911,17 @@ impl Session {
                 while out.schema_sent.front().is_some_and(|(s, _)| *s <= seq) {
                     held = out.schema_sent.pop_front().map(|(_, ad)| ad);
                 }
+                let site = out.peer_site;
                 if let Some(ad) = held {
                     self.peer_holds(&db, ad);
                 }
-                self.pump(&db)
+                let mut actions = vec![Action::Note(Note::Acked {
+                    db: db.clone(),
+                    site,
+                    seq,
+                })];
+                actions.extend(self.pump(&db));
+                actions
             }
             (Phase::Open, Message::Barrier { id }) => match heads(local) {
                 Ok(mut heads) => {
@@ -740,6 +931,27 @@ impl Session {
                 }
                 Err(e) => fail(e),
             },
+            (Phase::Open, Message::Horizon { db, ms }) => match self.client {
+                true => vec![Action::Horizon { db, ms }],
+                false => protocol("Horizon from a client"),
+            },
+            (Phase::Open, Message::Outdated(behind)) => {
+                if !self.client {
+                    return protocol("Outdated from a client");
+                }
+                let listed = behind.iter().map(|b| b.pulled.len()).max();
+                if let Err(reject) = self
+                    .check_count(behind.len(), "Outdated message")
+                    .and_then(|()| self.check_count(listed.unwrap_or(0), "Outdated message"))
+                {
+                    return vec![Action::Close(reject)];
+                }
+                // Not broken: the session ends once the rebuild is done.
+                for b in &behind {
+                    self.leave(&b.db);
+                }
+                vec![Action::Rebuild(behind)]
+            }
             (Phase::Open, Message::BarrierAt { id, heads }) => {
                 if let Err(reject) = self.check_count(heads.len(), "barrier answer") {
                     return vec![Action::Close(reject)];
@@ -809,17 +1021,17 @@ impl Session {
         {
             return vec![Action::Close(reject)];
         }
+        let mut actions = self.admit(&db, site, None, local);
         if self.broken.contains_key(&db) {
-            return Vec::new();
+            return actions;
         }
         let reader = match local.open(&db) {
             Ok(reader) => reader,
             Err(why) => {
                 self.unusable(&db, why);
-                return Vec::new();
+                return actions;
             }
         };
-        let mut actions = Vec::new();
         if let Some(inc) = self.inc.get_mut(&db)
             && inc.site == SiteId::default()
         {
@@ -877,6 +1089,7 @@ impl Session {
                 caught_up_at: None,
                 acked: since,
                 schema_sent: VecDeque::new(),
+                skip_own: !self.rejoining.contains(&db),
             },
         );
         self.pump(&db)
@@ -945,6 +1158,14 @@ impl Session {
             })];
         }
         inc.queued = end_seq;
+        let own = items
+            .iter()
+            .flat_map(crate::history::item_versions)
+            .filter(|v| v.site == inc.site)
+            .max();
+        if let Some(v) = own {
+            inc.newest.push_back((end_seq, v));
+        }
         inc.done += items.len() as u64;
         inc.remaining = remaining;
         let progress = SessionEvent::Progress {
@@ -971,6 +1192,17 @@ impl Session {
             return Vec::new();
         };
         inc.applied = inc.applied.max(end_seq);
+        let mut pushed = None;
+        while inc.newest.front().is_some_and(|(s, _)| *s <= end_seq) {
+            pushed = inc.newest.pop_front().map(|(_, v)| v);
+        }
+        let pushed = pushed.map(|newest| Note::Pushed {
+            db: db.clone(),
+            site: inc.site,
+            newest,
+        });
+        let caught_up =
+            (inc.caught_up_at.is_some() && inc.applied == inc.queued).then_some(inc.site);
         if self.may_push {
             let sent = self.out.get(db).map_or(0, |o| o.sent);
             self.echoes
@@ -981,10 +1213,18 @@ impl Session {
         if self.phase != Phase::Open {
             return Vec::new();
         }
-        vec![Action::Send(Message::Ack {
+        let mut actions = vec![Action::Send(Message::Ack {
             db: db.clone(),
             seq: end_seq,
-        })]
+        })];
+        actions.extend(pushed.map(Action::Note));
+        if let Some(site) = caught_up {
+            actions.push(Action::Note(Note::CaughtUp {
+                db: db.clone(),
+                site,
+            }));
+        }
+        actions
     }
 
     /// `db` committed locally: push what is new, if the peer follows it.
@@ -1005,10 +1245,11 @@ impl Session {
         if self.broken.contains_key(db) {
             return Vec::new();
         }
-        let mut actions = Vec::new();
+        let mut actions = self.tell_horizon(db, local);
         let announced_default = self.inc.get(db).is_some_and(|i| i.announced_default);
         if !announced_default && self.out.contains_key(db) {
-            return self.pump(db);
+            actions.extend(self.pump(db));
+            return actions;
         }
         let Ok(Some(reader)) = local.open(db) else {
             return Vec::new();
@@ -1066,6 +1307,16 @@ impl Session {
                 out.sent += 1;
                 out.considered += 1;
             }
+            // The head first: when nothing follows `sent`, every seq up to
+            // it was removed (cleanup, a rebuild) or is an echo, and the
+            // stream is across up to it.
+            let head = match out.reader.meta() {
+                Ok(m) => m.next_seq.saturating_sub(1),
+                Err(e) => {
+                    unreadable = Some(e.to_string());
+                    break;
+                }
+            };
             let page = match out.reader.changes_since(out.sent, cfg.chunk_records) {
                 Ok(p) => p,
                 Err(e) => {
@@ -1074,6 +1325,7 @@ impl Session {
                 }
             };
             let Some(last) = page.last().map(|c| c.seq) else {
+                out.sent = out.sent.max(head);
                 if out.caught_up_at != Some(out.sent) {
                     out.caught_up_at = Some(out.sent);
                     actions.push(Action::Send(Message::CaughtUp {
@@ -1099,7 +1351,7 @@ impl Session {
                 }
                 end_seq = change.seq;
                 out.considered += 1;
-                if all_from(&change.item, out.peer_site) {
+                if out.skip_own && all_from(&change.item, out.peer_site) {
                     continue;
                 }
                 if echoes.remove(&change.seq) {

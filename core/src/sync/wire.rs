@@ -13,7 +13,7 @@ use crate::version::SiteId;
 
 /// Bumped on any incompatible change. Peers with different versions refuse
 /// each other with a reason both sides log.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The first byte of every frame: the envelope's format.
 const FRAME_FORMAT: u8 = 1;
 /// Largest frame either side sends or accepts (a chunk is capped far below
@@ -48,6 +48,33 @@ pub enum Message {
     /// The answer to `Barrier{id}`: the peer's last committed seq of each of
     /// its databases when it read the request.
     BarrierAt { id: u64, heads: Vec<(Name, u64)> },
+    /// Hub → client: tombstones of `db` whose versions are all at or
+    /// before `ms` are held by every live replica and may be forgotten.
+    Horizon { db: Name, ms: u64 },
+    /// Hub → client: its replicas of these databases are behind the
+    /// horizon (retired, or unknown to the hub after history was cleaned
+    /// up). The client rebuilds each, then connects again.
+    Outdated(Vec<Behind>),
+}
+
+/// A database whose client replica is behind the hub's horizon. It must
+/// rebuild: keep its own writes the hub has not pulled (`pulled`), then
+/// sync the hub's (replica `site`) state from the start, and push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Behind {
+    pub db: Name,
+    pub site: SiteId,
+    pub horizon: u64,
+    pub pulled: Vec<Pulled>,
+}
+
+/// How much of one replica's writes a hub holds: its feed through `seq`,
+/// and every write of it up to the version `newest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pulled {
+    pub site: SiteId,
+    pub seq: u64,
+    pub newest: Option<crate::version::Version>,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +123,9 @@ pub struct DbAd {
     pub name: Name,
     pub site: SiteId,
     pub schema: Option<SchemaAd>,
+    /// A client's replica rebuilt from the hub's state at this horizon
+    /// and not yet caught up: the hub takes it back as live.
+    pub rejoin: Option<u64>,
 }
 
 /// A database's newest schema version as one side holds it. Two sides
@@ -252,6 +282,7 @@ mod tests {
                     hash: "ab".repeat(16),
                     format: 1,
                 }),
+                rejoin: Some(5),
             }],
             schema_format: 1,
         }))

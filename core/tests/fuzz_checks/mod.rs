@@ -100,6 +100,7 @@ pub fn sample_frames() -> Vec<Vec<u8>> {
             hash: "0123456789abcdef0123456789abcdef".into(),
             format: 1,
         }),
+        rejoin: Some(u64::MAX),
     };
     let messages = vec![
         Message::Hello(Hello {
@@ -141,6 +142,20 @@ pub fn sample_frames() -> Vec<Vec<u8>> {
             db: name("a"),
             seq: u64::MAX,
         },
+        Message::Horizon {
+            db: name("crm"),
+            ms: 1_796_306_999_000,
+        },
+        Message::Outdated(vec![wire::Behind {
+            db: name("crm"),
+            site: SiteId([2; 16]),
+            horizon: 1,
+            pulled: vec![wire::Pulled {
+                site: SiteId([1; 16]),
+                seq: 7,
+                newest: Some(v(9, 1)),
+            }],
+        }]),
     ];
     messages.iter().map(|m| wire::encode(m).unwrap()).collect()
 }

@@ -251,6 +251,17 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         let attempt = link.status().attempts;
         let reason = match outcome {
             Ok((End::Stopping, _)) => return,
+            // Not a failure: the next session syncs the rebuilt database.
+            Ok((End::Rebuilt(what), _)) => {
+                tracing::info!(remote = %remote.name, "{what}; connecting again");
+                link.update(|s| {
+                    s.connected = false;
+                    s.caught_up = false;
+                    s.pull_caught_up = false;
+                });
+                backoff = Duration::from_millis(cfg.reconnect_min_ms);
+                continue;
+            }
             Ok((end, lasted)) => {
                 // Start over only after a session that opened and then lost
                 // its connection (a hub restart), or that served a while. A

@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use syncdb_core::folder::Folder;
 use syncdb_core::schema;
 use syncdb_core::sync::session::Direction;
-use syncdb_core::sync::{Action, Local, Message, Reject, Session, SessionEvent, wire};
+use syncdb_core::sync::{Action, Local, Message, Reject, Session, SessionEvent, Standing, wire};
 use syncdb_core::{Item, Name, Reader, SiteId, Version};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -39,6 +39,9 @@ pub enum End {
     Lost(String),
     #[error("daemon shutting down")]
     Stopping,
+    /// A database was rebuilt from the hub's state: connect again at once.
+    #[error("{0}")]
+    Rebuilt(String),
 }
 
 /// The folder's databases, through the daemon's replicas.
@@ -84,6 +87,21 @@ impl Local for FolderLocal<'_> {
             tracing::warn!(db = %db, token = self.token.unwrap_or(""), error = %e, "refused a chunk");
             Reject::Forbidden(e)
         })
+    }
+
+    fn standing(&mut self, db: &Name, site: SiteId, rejoin: Option<u64>, fresh: bool) -> Standing {
+        crate::history::standing(self.state, self.folder, db, site, rejoin, fresh)
+    }
+
+    fn horizon(&mut self, db: &Name) -> u64 {
+        crate::history::horizon_for_peers(self.state, self.folder, db)
+    }
+
+    fn rejoin(&mut self, db: &Name) -> Option<u64> {
+        match self.state.replicas.get(self.folder, db, false) {
+            Ok(Some(replica)) => replica.history().rejoin,
+            _ => None,
+        }
     }
 
     fn claim(&mut self, db: &Name, site: SiteId) -> Result<(), Reject> {
@@ -285,6 +303,7 @@ pub async fn drive<W: Wire>(
     ended: impl Future<Output = Reject>,
 ) -> End {
     let mut notes = state.replicas.subscribe();
+    let mut horizons = state.replicas.subscribe_horizons();
     let mut pending = first;
     let mut barriers = link.barrier.subscribe();
     let requested = *barriers.borrow_and_update();
@@ -329,6 +348,13 @@ pub async fn drive<W: Wire>(
                         None => applies.push((db, peer, items, end_seq)),
                     },
                     Action::Event(event) => link.on_event(&event),
+                    Action::Note(note) => {
+                        crate::history::note(state, folder, session.is_client(), note)
+                    }
+                    Action::Horizon { db, ms } => {
+                        crate::history::follow(state, folder, &db, ms).await
+                    }
+                    Action::Rebuild(behind) => return rebuild(state, folder, link, behind).await,
                     Action::Close(reject) => return close(wire, reject).await,
                     Action::Closed(reject) => return End::Theirs(reject),
                 }
@@ -433,6 +459,13 @@ pub async fn drive<W: Wire>(
                 }
                 Err(RecvError::Closed) => return End::Stopping,
             },
+            moved = horizons.recv() => match moved {
+                Ok((path, db)) if path == folder.path => {
+                    pending.extend(session.local_commit(&db, &mut local));
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return End::Stopping,
+            },
             changed = barriers.changed() => {
                 if changed.is_ok() {
                     let id = *barriers.borrow_and_update();
@@ -449,6 +482,47 @@ pub async fn drive<W: Wire>(
             _ = state.stopped() => return End::Stopping,
         }
     }
+}
+
+/// The hub says our replicas of these databases are behind its horizon:
+/// rebuild each (keeping our writes it has not pulled), say what was done,
+/// and end the session so the next one syncs the hub's state from the start.
+async fn rebuild(state: &State, folder: &Folder, link: &Link, behind: Vec<wire::Behind>) -> End {
+    let mut done = Vec::new();
+    for b in behind {
+        let db = b.db.clone();
+        let replica = match state.replicas.get(folder, &db, false) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => return End::Ours(Reject::Internal(e.to_string())),
+        };
+        let horizon = b.horizon;
+        let outcome = replica
+            .run(move |db, now| {
+                let rebuilt = db.rebuild(now, b.site, b.horizon, &b.pulled)?;
+                db.compact()?;
+                Ok(rebuilt)
+            })
+            .await;
+        let r = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(db = %db, error = %e, "cannot rebuild an outdated replica");
+                return End::Ours(Reject::Internal(e.to_string()));
+            }
+        };
+        let what = format!(
+            "{db} was behind the hub's horizon ({}): rebuilt from the hub's state, keeping {} with writes the hub had not received ({} written again, being older than the horizon) and forgetting {} other entries",
+            syncdb_core::words::utc(horizon),
+            syncdb_core::words::count(r.kept, "record"),
+            r.rewritten,
+            r.forgotten
+        );
+        tracing::warn!(remote = %link.name, db = %db, kept = r.kept, rewritten = r.rewritten, forgotten = r.forgotten, "rebuilt an outdated replica");
+        link.update(|s| s.notes.push(what.clone()));
+        done.push(what);
+    }
+    End::Rebuilt(done.join("; "))
 }
 
 /// A send failed: the peer has likely closed after saying why (a revoked

@@ -74,6 +74,9 @@ pub struct LinkStatus {
     /// Databases the session leaves alone (damaged here), with why.
     #[serde(skip)]
     pub broken: BTreeMap<Name, String>,
+    /// What was done to databases behind the hub's horizon (rebuilt).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 pub struct Link {

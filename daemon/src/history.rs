@@ -1,0 +1,256 @@
+//! The daemon's side of history cleanup (`syncdb_core::history`): the
+//! registry of replicas a hub serves, the horizon check that retires the
+//! unseen and moves the horizon, and a client following its hub's horizon.
+//!
+//! A folder with remotes follows its hub: its horizon is what the hub last
+//! said. A folder without remotes (a hub, or a folder that syncs with no
+//! one) works its horizon out from the replicas it serves, every
+//! `history.check_ms` for the databases that are open, and when `syncdb
+//! cleanup` asks. What sessions learn of a replica (`Note`s) is kept in
+//! memory beside the replica and written into the database's history meta
+//! at each check: a kill loses only what a later session learns again,
+//! and a lower `acked` or an older `pushed_ms` only holds the horizon back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use syncdb_core::folder::Folder;
+use syncdb_core::history::{self, Admission, Rules};
+use syncdb_core::sync::{Note, Standing};
+use syncdb_core::{Name, SiteId};
+
+use crate::replicas::{Replica, ReplicaError};
+use crate::state::State;
+
+/// What one horizon check did to a database.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Checked {
+    pub db: Name,
+    /// The horizon after the check (ms since the Unix epoch; 0: none).
+    pub horizon: u64,
+    /// Replicas retired by this check (site ids).
+    pub retired: Vec<String>,
+    /// Whether this database follows a hub's horizon instead.
+    pub follows_hub: bool,
+}
+
+/// The rules this daemon's config sets, at `now_ms`.
+pub fn rules(state: &State) -> Rules {
+    let h = state.config().history;
+    Rules {
+        now_ms: state.now_ms(),
+        retention_ms: h.retention_ms,
+        margin_ms: h.clock_margin_ms,
+    }
+}
+
+/// Whether the folder follows a hub's horizon (it has remotes).
+pub fn follows_hub(state: &State, folder: &Folder) -> bool {
+    !state.remotes_of(&folder.path).is_empty()
+}
+
+/// On a hub: a session learned something of a replica it serves. On a
+/// client: the hub's feed is caught up, so a rebuilt replica is back.
+pub fn note(state: &State, folder: &Folder, client: bool, note: Note) {
+    let db = match &note {
+        Note::Acked { db, .. } | Note::CaughtUp { db, .. } | Note::Pushed { db, .. } => db.clone(),
+    };
+    let Ok(Some(replica)) = state.replicas.get(folder, &db, false) else {
+        return;
+    };
+    if client {
+        if matches!(note, Note::CaughtUp { .. }) && replica.history().rejoin.is_some() {
+            tokio::spawn(async move {
+                let cleared = replica
+                    .run(|db, _| db.update_history(&mut |h| h.rejoin = None))
+                    .await;
+                if let Err(e) = cleared {
+                    tracing::warn!(db = %replica.name, error = %e, "cannot mark a rebuilt replica caught up");
+                }
+            });
+        }
+        return;
+    }
+    let now = state.now_ms();
+    history::learn(&mut replica.peers.lock().expect("peers"), &note, now);
+}
+
+/// On a hub: whether replica `site` of `db` may sync from its checkpoints.
+pub fn standing(
+    state: &State,
+    folder: &Folder,
+    db: &Name,
+    site: SiteId,
+    rejoin: Option<u64>,
+    fresh: bool,
+) -> Standing {
+    let Ok(Some(replica)) = state.replicas.get(folder, db, false) else {
+        return Standing::Current;
+    };
+    let horizon = replica.history().horizon;
+    let mut peers = replica.peers.lock().expect("peers");
+    match history::admit(&mut peers, horizon, site, rejoin, fresh, state.now_ms()) {
+        Admission::Current { joined: false } => Standing::Current,
+        Admission::Current { joined: true } => {
+            // It holds the horizon back from now on: written down at once
+            // rather than at the next check.
+            let all = peers.clone();
+            drop(peers);
+            tracing::info!(db = %db, site = %site.to_hex(), "a replica joined");
+            tokio::spawn(async move {
+                let saved = replica
+                    .run(move |db, _| db.update_history(&mut |h| h.replicas.extend(all.clone())))
+                    .await;
+                if let Err(e) = saved {
+                    tracing::warn!(error = %e, "cannot record a replica joining");
+                }
+            });
+            Standing::Current
+        }
+        Admission::Outdated => {
+            let pulled = history::pulled(&replica.reader, &peers, site);
+            drop(peers);
+            tracing::info!(db = %db, site = %site.to_hex(), horizon, "a replica behind the horizon must rebuild");
+            Standing::Outdated { horizon, pulled }
+        }
+    }
+}
+
+/// On a hub: the horizon its sessions tell their peers (none while the
+/// folder follows a hub of its own).
+pub fn horizon_for_peers(state: &State, folder: &Folder, db: &Name) -> u64 {
+    if follows_hub(state, folder) {
+        return 0;
+    }
+    match state.replicas.get(folder, db, false) {
+        Ok(Some(replica)) => replica.history().horizon,
+        _ => 0,
+    }
+}
+
+/// Works out the horizon of one open database, retires replicas unseen for
+/// longer than the retention, and writes what sessions learned; the writer
+/// then cleans up behind the new horizon. Sessions are told when it moved.
+pub async fn check(
+    state: &State,
+    folder: &Folder,
+    replica: &Arc<Replica>,
+) -> Result<Checked, ReplicaError> {
+    if follows_hub(state, folder) {
+        return Ok(Checked {
+            db: replica.name.clone(),
+            horizon: replica.history().horizon,
+            retired: Vec::new(),
+            follows_hub: true,
+        });
+    }
+    let rules = rules(state);
+    let peers = replica.peers.lock().expect("peers").clone();
+    let (moved, checked) = replica
+        .run(move |db, _| {
+            let mut next = db.history().clone();
+            for (site, peer) in peers {
+                next.replicas.insert(site, peer);
+            }
+            let advance = history::compute_horizon(&db.reader(), &next, rules)?;
+            for site in &advance.retire {
+                if let Some(p) = next.replicas.get_mut(site) {
+                    p.retired = true;
+                }
+            }
+            let before = next.horizon;
+            next.horizon = next.horizon.max(advance.horizon);
+            let horizon = next.horizon;
+            db.update_history(&mut |h| *h = next.clone())?;
+            Ok((horizon > before, (horizon, advance.retire)))
+        })
+        .await?;
+    let (horizon, retired) = checked;
+    {
+        let mut peers = replica.peers.lock().expect("peers");
+        for site in &retired {
+            if let Some(p) = peers.get_mut(site) {
+                p.retired = true;
+            }
+            tracing::info!(db = %replica.name, site = %site, "retired a replica unseen for longer than the retention");
+        }
+    }
+    if moved {
+        state.replicas.horizon_moved(&folder.path, &replica.name);
+    }
+    Ok(Checked {
+        db: replica.name.clone(),
+        horizon,
+        retired,
+        follows_hub: false,
+    })
+}
+
+/// Retires replica `site` of `db` by hand: it no longer holds the horizon
+/// back, and rebuilds if it comes back after a cleanup. False when the hub
+/// does not know it.
+pub async fn retire(replica: &Arc<Replica>, site: &str) -> Result<bool, ReplicaError> {
+    let known = {
+        let mut peers = replica.peers.lock().expect("peers");
+        match peers.get_mut(site) {
+            Some(p) => {
+                p.retired = true;
+                true
+            }
+            None => replica.history().replicas.contains_key(site),
+        }
+    };
+    if !known {
+        return Ok(false);
+    }
+    let site = site.to_owned();
+    replica
+        .run(move |db, _| {
+            db.update_history(&mut |h| {
+                if let Some(p) = h.replicas.get_mut(&site) {
+                    p.retired = true;
+                }
+            })
+        })
+        .await?;
+    Ok(true)
+}
+
+/// Checks every open database now and then, while the daemon runs.
+pub async fn run_checks(state: Arc<State>) {
+    loop {
+        let every = Duration::from_millis(state.config().history.check_ms);
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = state.stopped() => return,
+        }
+        for replica in state.replicas.open_replicas() {
+            let Some(folder) = state
+                .config()
+                .folders
+                .iter()
+                .find(|f| f.path == replica.folder)
+                .and_then(|entry| crate::state::open_registered(entry).ok())
+            else {
+                continue;
+            };
+            if let Err(e) = check(&state, &folder, &replica).await {
+                tracing::warn!(db = %replica.name, error = %e, "horizon check failed");
+            }
+        }
+    }
+}
+
+/// A client told by its hub: forget tombstones at or before `ms`.
+pub async fn follow(state: &State, folder: &Folder, db: &Name, ms: u64) {
+    let Ok(Some(replica)) = state.replicas.get(folder, db, false) else {
+        return;
+    };
+    if replica.history().horizon >= ms {
+        return;
+    }
+    if let Err(e) = replica.run(move |db, _| db.raise_horizon(ms)).await {
+        tracing::warn!(db = %db, error = %e, "cannot keep the hub's horizon");
+    }
+}
