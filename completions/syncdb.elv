@@ -54,6 +54,12 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand index 'Secondary indexes: find records by their fields without reading the whole collection'
             cand schema 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations'
             cand reset 'Discard this replica of a database and pull it again from the folder''s remotes'
+            cand cleanup 'Forget old tombstones now: work the horizon out and clean up behind it'
+            cand replica 'The replicas a hub serves each database to, and retiring one by hand'
+            cand compact 'Give a database file''s free space back: redb compaction, SQLite VACUUM'
+            cand backup 'Write consistent copies of databases, with a manifest, to a new directory'
+            cand restore 'Bring databases back from a backup, checked, as new replicas'
+            cand export 'Write a database or a collection as JSON Lines with keys'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -941,6 +947,128 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'syncdb;cleanup'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;replica'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand ls 'List each database''s replica here (site id, horizon) and, on a hub, the replicas it serves: when each was last seen, and whether it is live or retired'
+            cand rm 'Retire a replica by hand (a lost laptop): it no longer holds cleanup back'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;replica;ls'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;replica;rm'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;replica;help'= {
+            cand ls 'List each database''s replica here (site id, horizon) and, on a hub, the replicas it serves: when each was last seen, and whether it is live or retired'
+            cand rm 'Retire a replica by hand (a lost laptop): it no longer holds cleanup back'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'syncdb;replica;help;ls'= {
+        }
+        &'syncdb;replica;help;rm'= {
+        }
+        &'syncdb;replica;help;help'= {
+        }
+        &'syncdb;compact'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;backup'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --all 'Every database of the folder'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;restore'= {
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --force 'Replace a database that exists here (it is moved aside, not deleted)'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'syncdb;export'= {
+            cand -o 'Write to FILE instead of standard output'
+            cand --output 'Write to FILE instead of standard output'
+            cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
+            cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
+            cand -q 'Print nothing but results and errors: no progress, no notes'
+            cand --quiet 'Print nothing but results and errors: no progress, no notes'
+            cand -v 'More log output from a daemon run in the foreground (repeat for more)'
+            cand --verbose 'More log output from a daemon run in the foreground (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'syncdb;logs'= {
             cand -n 'How many of the last lines to print first'
             cand --lines 'How many of the last lines to print first'
@@ -984,6 +1112,12 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand index 'Secondary indexes: find records by their fields without reading the whole collection'
             cand schema 'Schemas: a database''s name, version, collections, key paths, JSON Schemas and migrations'
             cand reset 'Discard this replica of a database and pull it again from the folder''s remotes'
+            cand cleanup 'Forget old tombstones now: work the horizon out and clean up behind it'
+            cand replica 'The replicas a hub serves each database to, and retiring one by hand'
+            cand compact 'Give a database file''s free space back: redb compaction, SQLite VACUUM'
+            cand backup 'Write consistent copies of databases, with a manifest, to a new directory'
+            cand restore 'Bring databases back from a backup, checked, as new replicas'
+            cand export 'Write a database or a collection as JSON Lines with keys'
             cand logs 'Show the background daemon''s log (rotated at 10 MiB, 3 kept)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -1117,6 +1251,24 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;help;schema;diff'= {
         }
         &'syncdb;help;reset'= {
+        }
+        &'syncdb;help;cleanup'= {
+        }
+        &'syncdb;help;replica'= {
+            cand ls 'List each database''s replica here (site id, horizon) and, on a hub, the replicas it serves: when each was last seen, and whether it is live or retired'
+            cand rm 'Retire a replica by hand (a lost laptop): it no longer holds cleanup back'
+        }
+        &'syncdb;help;replica;ls'= {
+        }
+        &'syncdb;help;replica;rm'= {
+        }
+        &'syncdb;help;compact'= {
+        }
+        &'syncdb;help;backup'= {
+        }
+        &'syncdb;help;restore'= {
+        }
+        &'syncdb;help;export'= {
         }
         &'syncdb;help;logs'= {
         }

@@ -475,6 +475,99 @@ pub enum Command {
               value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
         timeout: u64,
     },
+    /// Forget old tombstones now: work the horizon out and clean up behind it.
+    ///
+    /// A tombstone (a deleted record, a removed field, a dropped collection)
+    /// is forgotten once every live replica holds it and it is older than
+    /// history.retention_ms (30 days). A hub works the horizon out from the
+    /// replicas it serves and tells them; a folder with remotes follows its
+    /// hub's. The daemon does this by itself every history.check_ms; this
+    /// runs it now and waits for it.
+    #[command(after_help = "Examples:
+  syncdb cleanup
+  syncdb cleanup crm --json")]
+    Cleanup {
+        /// One database; every one of the folder when absent.
+        db: Option<String>,
+    },
+    /// The replicas a hub serves each database to, and retiring one by hand.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  syncdb replica ls
+  syncdb replica rm crm 3f2a9c1e"
+    )]
+    Replica(ReplicaCommand),
+    /// Give a database file's free space back: redb compaction, SQLite VACUUM.
+    ///
+    /// Writes to the database wait while it runs. The daemon compacts by
+    /// itself after a cleanup once history.compact_free_percent of a file
+    /// (at least history.compact_min_bytes) is free.
+    #[command(after_help = "Examples:
+  syncdb compact
+  syncdb compact crm")]
+    Compact {
+        /// One database; every one of the folder when absent.
+        db: Option<String>,
+    },
+    /// Write consistent copies of databases, with a manifest, to a new directory.
+    ///
+    /// Each copy is one snapshot, taken while the daemon keeps serving
+    /// (redb: its tables copied from one read transaction; SQLite: VACUUM
+    /// INTO). DEST/manifest.json lists each database's file, seq, site id,
+    /// record count, schema version, size and SHA-256.
+    #[command(after_help = "Examples:
+  syncdb backup crm /backups/crm-monday
+  syncdb backup --all /backups/monday")]
+    Backup {
+        /// The database (or --all).
+        db: Option<String>,
+        /// A directory that does not exist yet, or an empty one.
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        dest: Option<PathBuf>,
+        /// Every database of the folder.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Bring databases back from a backup, checked, as new replicas.
+    ///
+    /// Each copy's size and SHA-256 must match the manifest and it must pass
+    /// the engine's integrity check before anything is put in place. The
+    /// restored replica gets a new site id (the one it was copied from may
+    /// have written since). It then syncs as usual; if history was cleaned
+    /// up since the backup, it first rebuilds from the hub's state, keeping
+    /// the writes it had that the hub never received.
+    #[command(after_help = "Examples:
+  syncdb restore /backups/monday
+  syncdb restore /backups/monday crm --force")]
+    Restore {
+        /// The backup directory (with manifest.json).
+        #[arg(value_hint = clap::ValueHint::DirPath)]
+        src: PathBuf,
+        /// One database of the backup; every one when absent.
+        db: Option<String>,
+        /// Replace a database that exists here (it is moved aside, not deleted).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a database or a collection as JSON Lines with keys.
+    ///
+    /// `export DB/COLL` writes `{"key":…,"doc":…}` lines, which `syncdb put
+    /// DB/COLL --batch` reads back; `export DB` adds `"collection"` to each
+    /// line, and `syncdb put DB --batch` reads that back. Records are read a
+    /// page at a time: a record written meanwhile is exported as it is when
+    /// its page is read (back up first for one snapshot).
+    #[command(after_help = "Examples:
+  syncdb export crm/person > person.jsonl
+  syncdb export crm -o crm.jsonl
+  syncdb put crm/person --batch person.jsonl")]
+    Export {
+        /// DB or DB/COLL.
+        address: String,
+        /// Write to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+        output: Option<PathBuf>,
+    },
     /// Show the background daemon's log (rotated at 10 MiB, 3 kept).
     #[command(after_help = "Examples:\n  syncdb logs -n 200\n  syncdb logs -f")]
     Logs {
@@ -535,6 +628,30 @@ pub enum ConfigCommand {
     /// Check a config file (the current one by default); errors name the line.
     #[command(after_help = "Example:\n  syncdb config check ./new-config.toml")]
     Check { file: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplicaCommand {
+    /// List each database's replica here (site id, horizon) and, on a hub,
+    /// the replicas it serves: when each was last seen, and whether it is
+    /// live or retired.
+    #[command(after_help = "Examples:\n  syncdb replica ls\n  syncdb replica ls crm --json")]
+    Ls {
+        /// One database; every one of the folder when absent.
+        db: Option<String>,
+    },
+    /// Retire a replica by hand (a lost laptop): it no longer holds cleanup back.
+    ///
+    /// A replica unseen for longer than history.retention_ms is retired by
+    /// itself. If a retired replica comes back after a cleanup, it rebuilds
+    /// from the hub's state, keeping its own writes the hub never received.
+    #[command(after_help = "Example:\n  syncdb replica rm crm 3f2a9c1e")]
+    Rm {
+        /// The database.
+        db: String,
+        /// Its site id, or at least 4 hex digits of its start (`replica ls`).
+        site: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -302,12 +302,6 @@ impl Database {
         guarded(|| engine.space())
     }
 
-    /// Writes a consistent copy of the database to a new file at `dest`.
-    pub fn backup_to(&self, dest: &Path) -> Result<()> {
-        let engine = self.engine.clone();
-        guarded(|| engine.backup_to(dest))
-    }
-
     /// The database's indexes as of the last commit.
     pub fn indexes(&self) -> &[IndexDef] {
         &self.state.indexes.list.indexes
@@ -1281,6 +1275,12 @@ impl Reader {
     /// A record's merged state, tombstones included.
     pub fn state(&self, collection: &Name, key: &Key) -> Result<Option<RecordState>> {
         Ok(guarded(|| self.engine.get(collection, key))?.map(|s| s.state))
+    }
+
+    /// Writes a consistent copy of the database, as of one snapshot, to a
+    /// new file at `dest`; writers go on meanwhile.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        guarded(|| self.engine.backup_to(dest))
     }
 
     /// Every record, tombstones included, in (collection, key) order.

@@ -165,10 +165,17 @@ pub fn admit(
 pub fn learn(peers: &mut BTreeMap<String, Peer>, note: &crate::sync::Note, now_ms: u64) {
     use crate::sync::Note;
     let site = match note {
-        Note::Acked { site, .. } | Note::CaughtUp { site, .. } | Note::Pushed { site, .. } => site,
+        Note::Acked { site, .. }
+        | Note::CaughtUp { site, .. }
+        | Note::Pushed { site, .. }
+        | Note::Seen { site, .. } => site,
     };
     // A session notes only replicas it took as current (one of a
-    // database the hub did not have yet is first noted here).
+    // database the hub did not have yet is first noted here); the default
+    // site is "no replica yet".
+    if *site == SiteId::default() {
+        return;
+    }
     let peer = peers.entry(site.to_hex()).or_default();
     if peer.retired {
         return;
@@ -177,6 +184,16 @@ pub fn learn(peers: &mut BTreeMap<String, Peer>, note: &crate::sync::Note, now_m
         Note::Acked { seq, .. } => peer.acked = peer.acked.max(*seq),
         Note::CaughtUp { .. } => peer.pushed_ms = now_ms,
         Note::Pushed { newest, .. } => peer.newest = peer.newest.max(Some(*newest)),
+        Note::Seen {
+            caught_up, acked, ..
+        } => {
+            if *caught_up {
+                peer.pushed_ms = now_ms;
+            }
+            if let Some(acked) = acked {
+                peer.acked = peer.acked.max(*acked);
+            }
+        }
     }
     peer.last_seen_ms = now_ms;
 }
@@ -496,6 +513,8 @@ impl Database {
         let new = SiteId::random();
         self.transact(0, &mut |batch| {
             batch.state.meta.site = new;
+            // The site sits beside the meta under its own name in both engines.
+            batch.txn.set_meta_blob("site", Some(&new.0))?;
             let h = &mut batch.state.history;
             if !h.former.contains(&old.to_hex()) {
                 h.former.push(old.to_hex());
@@ -556,4 +575,27 @@ pub fn pulled(reader: &Reader, peers: &BTreeMap<String, Peer>, site: SiteId) -> 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineKind;
+
+    #[test]
+    fn a_new_site_outlives_a_reopen_and_keeps_the_old_one_as_former() {
+        for kind in EngineKind::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("crm.{}", kind.extension()));
+            let mut db = Database::open(kind, &path).unwrap();
+            let old = db.site();
+            let new = db.take_new_site().unwrap();
+            assert_ne!(old, new);
+            drop(db);
+            let db = Database::open(kind, &path).unwrap();
+            assert_eq!(db.site(), new, "{kind}");
+            assert_eq!(db.reader().meta().unwrap().site, new, "{kind}");
+            assert_eq!(db.history().former, vec![old.to_hex()], "{kind}");
+        }
+    }
 }

@@ -17,6 +17,7 @@
 //! - [`ipc`]: the JSON-RPC messages between the command and the daemon.
 //! - [`words`]: counts and figures in words for people ("1 record").
 
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod doc;

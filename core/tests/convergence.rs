@@ -708,7 +708,8 @@ impl World {
                     let db = match &note {
                         Note::Acked { db, .. }
                         | Note::CaughtUp { db, .. }
-                        | Note::Pushed { db, .. } => db.clone(),
+                        | Note::Pushed { db, .. }
+                        | Note::Seen { db, .. } => db.clone(),
                     };
                     let Some(d) = n.dbs.get_mut(&db) else {
                         continue;

@@ -54,7 +54,10 @@ pub fn follows_hub(state: &State, folder: &Folder) -> bool {
 /// client: the hub's feed is caught up, so a rebuilt replica is back.
 pub fn note(state: &State, folder: &Folder, client: bool, note: Note) {
     let db = match &note {
-        Note::Acked { db, .. } | Note::CaughtUp { db, .. } | Note::Pushed { db, .. } => db.clone(),
+        Note::Acked { db, .. }
+        | Note::CaughtUp { db, .. }
+        | Note::Pushed { db, .. }
+        | Note::Seen { db, .. } => db.clone(),
     };
     let Ok(Some(replica)) = state.replicas.get(folder, &db, false) else {
         return;
@@ -132,10 +135,14 @@ pub fn horizon_for_peers(state: &State, folder: &Folder, db: &Name) -> u64 {
 /// Works out the horizon of one open database, retires replicas unseen for
 /// longer than the retention, and writes what sessions learned; the writer
 /// then cleans up behind the new horizon. Sessions are told when it moved.
+/// Unless `forced` (`syncdb cleanup`), the horizon moves only in steps of a
+/// thirtieth of the retention (at least `check_ms`): a cleanup pass reads
+/// the whole feed, so it runs about daily with the default retention.
 pub async fn check(
     state: &State,
     folder: &Folder,
     replica: &Arc<Replica>,
+    forced: bool,
 ) -> Result<Checked, ReplicaError> {
     if follows_hub(state, folder) {
         return Ok(Checked {
@@ -146,6 +153,12 @@ pub async fn check(
         });
     }
     let rules = rules(state);
+    let config = state.config().history;
+    let step = if forced {
+        0
+    } else {
+        (config.retention_ms / 30).max(config.check_ms)
+    };
     let peers = replica.peers.lock().expect("peers").clone();
     let (moved, checked) = replica
         .run(move |db, _| {
@@ -160,7 +173,9 @@ pub async fn check(
                 }
             }
             let before = next.horizon;
-            next.horizon = next.horizon.max(advance.horizon);
+            if advance.horizon >= before.saturating_add(step) {
+                next.horizon = advance.horizon;
+            }
             let horizon = next.horizon;
             db.update_history(&mut |h| *h = next.clone())?;
             Ok((horizon > before, (horizon, advance.retire)))
@@ -235,7 +250,7 @@ pub async fn run_checks(state: Arc<State>) {
             else {
                 continue;
             };
-            if let Err(e) = check(&state, &folder, &replica).await {
+            if let Err(e) = check(&state, &folder, &replica, false).await {
                 tracing::warn!(db = %replica.name, error = %e, "horizon check failed");
             }
         }

@@ -771,7 +771,15 @@ impl Writer {
         *lock(&self.history) = self.db.history().clone();
         if let Some(took) = ended {
             let horizon = self.db.history().cleaned;
-            tracing::info!(db = %self.name, removed = bg.removed, horizon, ms = took.as_millis() as u64, "history cleaned up");
+            let ms = took.as_millis() as u64;
+            match bg.removed {
+                0 => {
+                    tracing::debug!(db = %self.name, horizon, ms, "history cleanup found nothing to forget")
+                }
+                removed => {
+                    tracing::info!(db = %self.name, removed, horizon, ms, "history cleaned up")
+                }
+            }
             bg.removed = 0;
             self.compact_if_due();
         }

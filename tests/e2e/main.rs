@@ -9,6 +9,7 @@ mod daemon;
 mod faultproxy;
 mod faults_net;
 mod find;
+mod history;
 mod http;
 mod http_client;
 mod hub_listener;

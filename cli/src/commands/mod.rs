@@ -1,11 +1,14 @@
 //! One file per command; this file resolves what every command shares (paths,
 //! the folder, the daemon connection) and dispatches.
 
+mod backup;
 mod config;
 mod daemon;
 mod docs;
+mod export;
 mod find;
 mod folder;
+mod history;
 mod index;
 mod init;
 mod logs;
@@ -139,6 +142,12 @@ pub fn run(cli: Cli) -> Result<()> {
         } => sync::run(&ctx, remote, once, timeout),
         Command::Digest { db } => sync::digest(&ctx, db),
         Command::Repair { db } => repair::run(&ctx, &db),
+        Command::Cleanup { db } => history::cleanup(&ctx, db.as_deref()),
+        Command::Replica(cmd) => history::replica(&ctx, cmd),
+        Command::Compact { db } => history::compact(&ctx, db.as_deref()),
+        Command::Backup { db, dest, all } => backup::backup(&ctx, db.as_deref(), dest, all),
+        Command::Restore { src, db, force } => backup::restore(&ctx, &src, db.as_deref(), force),
+        Command::Export { address, output } => export::run(&ctx, &address, output.as_deref()),
         Command::Reset { db, force, timeout } => reset::run(&ctx, &db, force, timeout),
         Command::Serve(args) => remote::serve(&ctx, args),
         Command::Http {

@@ -46,10 +46,10 @@ pub fn created_note(ctx: &Ctx, created: bool, db: &syncdb_core::Name) {
 }
 
 pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> Result<()> {
-    let (db, collection, key) = Address::parse_collection(address)?;
-    if key.is_some() {
+    let parsed = Address::parse(address)?;
+    if parsed.key.is_some() {
         return Err(CliError::usage(format!(
-            "put --batch takes DB/COLL, not a record address ({address}); keys come from each line's `_id` or are made"
+            "put --batch takes DB/COLL (or DB, for lines that name their collection), not a record address ({address}); keys come from each line's `_id` or are made"
         )));
     }
     match &how.key_field {
@@ -63,62 +63,24 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> 
         }
         _ => {}
     }
-    let (reader, total): (Box<dyn BufRead>, Option<u64>) = match input {
-        None | Some("-") => {
-            stdin_prompt(&ctx.global, input, "the JSON Lines")?;
-            (Box::new(std::io::stdin().lock()), None)
-        }
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| CliError::usage(format!("cannot open {path}: {e}")))?;
-            let len = file.metadata().ok().map(|m| m.len());
-            (
-                Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-                len,
-            )
-        }
-    };
+    let (reader, total) = open_input(ctx, input)?;
     let folder = ctx.folder()?;
     let mut client = ctx.client()?;
-    client.call::<ImportBegin>(&ImportBeginParams {
-        folder,
-        db: db.clone(),
-        collection: collection.clone(),
-        format: how.format,
-        key_field: how.key_field,
-        dry_run: how.dry_run,
-    })?;
     let bar = output::progress(&ctx.global, total);
-    bar.set_message(format!("importing into {db}/{collection}"));
-
-    let mut lines = reader.lines();
-    let mut line_no = 0u64;
-    loop {
-        let first_line = line_no + 1;
-        let mut chunk = Vec::with_capacity(CHUNK_LINES);
-        let mut bytes = 0;
-        while chunk.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
-            let Some(line) = lines.next() else { break };
-            line_no += 1;
-            let line = line.map_err(|e| {
-                CliError::usage(format!(
-                    "line {line_no}: cannot read: {e}; nothing was imported"
-                ))
-            })?;
-            bytes += line.len() + 1;
-            chunk.push(line);
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        client.call::<ImportChunk>(&ImportChunkParams {
-            first_line,
-            lines: chunk,
-        })?;
-        bar.inc(bytes as u64);
-    }
-    bar.set_message(format!("committing {db}/{collection}"));
-    let out = client.call::<ImportEnd>(&Empty {})?;
+    let db = parsed.db;
+    let Some(collection) = parsed.collection else {
+        return whole_database(ctx, &mut client, folder, &db, reader, how, &bar);
+    };
+    let mut lines = reader.lines().enumerate().map(|(i, l)| (i as u64 + 1, l));
+    let out = import(
+        &mut client,
+        folder,
+        &db,
+        &collection,
+        &how,
+        &mut lines,
+        &bar,
+    )?;
     bar.finish_and_clear();
     if ctx.global.json {
         return output::json(&out);
@@ -136,4 +98,181 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> 
         format!("imported {records} into {db}/{collection}"),
     );
     Ok(())
+}
+
+type Input = (Box<dyn BufRead>, Option<u64>);
+
+fn open_input(ctx: &Ctx, input: Option<&str>) -> Result<Input> {
+    Ok(match input {
+        None | Some("-") => {
+            stdin_prompt(&ctx.global, input, "the JSON Lines")?;
+            (Box::new(std::io::stdin().lock()), None)
+        }
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| CliError::usage(format!("cannot open {path}: {e}")))?;
+            let len = file.metadata().ok().map(|m| m.len());
+            (
+                Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+                len,
+            )
+        }
+    })
+}
+
+/// Lines with their numbers in the input.
+type Numbered<'a> = dyn Iterator<Item = (u64, std::io::Result<String>)> + 'a;
+
+/// One import into `db/collection`, in one transaction: every line of
+/// `lines`, then the commit.
+fn import(
+    client: &mut crate::client::Client,
+    folder: syncdb_core::ipc::FolderRef,
+    db: &syncdb_core::Name,
+    collection: &syncdb_core::Name,
+    how: &ImportArgs,
+    lines: &mut Numbered<'_>,
+    bar: &indicatif::ProgressBar,
+) -> Result<syncdb_core::ipc::ImportOutput> {
+    client.call::<ImportBegin>(&ImportBeginParams {
+        folder,
+        db: db.clone(),
+        collection: collection.clone(),
+        format: how.format,
+        key_field: how.key_field.clone(),
+        dry_run: how.dry_run,
+    })?;
+    bar.set_message(format!("importing into {db}/{collection}"));
+    let mut lines = lines.peekable();
+    while let Some(&(first_line, _)) = lines.peek() {
+        let mut chunk = Vec::with_capacity(CHUNK_LINES);
+        let mut bytes = 0;
+        while chunk.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
+            let Some((line_no, line)) = lines.next() else {
+                break;
+            };
+            let line = line.map_err(|e| {
+                CliError::usage(format!(
+                    "line {line_no}: cannot read: {e}; nothing was imported"
+                ))
+            })?;
+            bytes += line.len() + 1;
+            chunk.push(line);
+        }
+        client.call::<ImportChunk>(&ImportChunkParams {
+            first_line,
+            lines: chunk,
+        })?;
+        bar.inc(bytes as u64);
+    }
+    bar.set_message(format!("committing {db}/{collection}"));
+    client.call::<ImportEnd>(&Empty {})
+}
+
+/// `put DB --batch`: lines as `syncdb export DB` writes them,
+/// `{"collection":C,"key":K,"doc":{..}}`, one import per run of lines of
+/// one collection (each in its own transaction).
+fn whole_database(
+    ctx: &Ctx,
+    client: &mut crate::client::Client,
+    folder: syncdb_core::ipc::FolderRef,
+    db: &syncdb_core::Name,
+    reader: Box<dyn BufRead>,
+    how: ImportArgs,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    if how.format == ImportFormat::Docs || how.key_field.is_some() {
+        return Err(CliError::usage(
+            "put DB --batch reads records that name their collection ({\"collection\":…,\"key\":…,\"doc\":…}, as `syncdb export DB` writes); give DB/COLL to import plain documents",
+        ));
+    }
+    let mut lines = reader
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i as u64 + 1, l))
+        .peekable();
+    let mut done: Vec<(syncdb_core::Name, u64)> = Vec::new();
+    let mut created = false;
+    while let Some((line_no, first)) = lines.next() {
+        let first =
+            first.map_err(|e| CliError::usage(format!("line {line_no}: cannot read: {e}")))?;
+        if first.trim().is_empty() {
+            continue;
+        }
+        let (collection, record) = split_collection(&first, line_no)?;
+        // This line, then every following line of the same collection.
+        let mut run = std::iter::once((line_no, Ok(record))).chain(std::iter::from_fn(|| {
+            let (n, next) = lines.peek()?;
+            let next = match next {
+                Ok(text) if text.trim().is_empty() => String::new(),
+                Ok(text) => match split_collection(text, *n) {
+                    Ok((c, rest)) if c == collection => rest,
+                    _ => return None,
+                },
+                Err(_) => String::new(),
+            };
+            let (n, _) = lines.next()?;
+            Some((n, Ok(next)))
+        }));
+        let out = import(client, folder.clone(), db, &collection, &how, &mut run, bar)?;
+        created |= out.created_database;
+        done.push((collection, out.imported));
+    }
+    bar.finish_and_clear();
+    let total: u64 = done.iter().map(|(_, n)| n).sum();
+    if ctx.global.json {
+        let by: std::collections::BTreeMap<String, u64> =
+            done.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+        return output::json(&serde_json::json!({
+            "db": db,
+            "imported": total,
+            "collections": by,
+            "dry_run": how.dry_run,
+            "created_database": created,
+        }));
+    }
+    created_note(ctx, created, db);
+    let parts: Vec<String> = done.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+    let records = syncdb_core::words::count(total, "record");
+    let what = if how.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    let line = format!("{what} {records} into {db} ({})", parts.join(", "));
+    if how.dry_run {
+        return output::line(format!("{line} (dry run: nothing was written)"));
+    }
+    output::note(&ctx.global, line);
+    Ok(())
+}
+
+/// `{"collection":C,"key":K,"doc":D}` → (C, `{"key":K,"doc":D}`), the
+/// key and document passed on as written (no number is re-read).
+fn split_collection(line: &str, line_no: u64) -> Result<(syncdb_core::Name, String)> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line<'a> {
+        collection: String,
+        #[serde(borrow)]
+        key: &'a serde_json::value::RawValue,
+        #[serde(borrow)]
+        doc: &'a serde_json::value::RawValue,
+    }
+    let bad = |why: String| {
+        CliError::usage(format!(
+            "line {line_no}: {why}; each line of `put DB --batch` is {{\"collection\":…,\"key\":…,\"doc\":{{…}}}}, as `syncdb export DB` writes; nothing of this collection was imported"
+        ))
+    };
+    let parsed: Line = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+    let collection = syncdb_core::Name::parse_as("collection", &parsed.collection)
+        .map_err(|e| bad(e.to_string()))?;
+    Ok((
+        collection,
+        format!(
+            "{{\"key\":{},\"doc\":{}}}",
+            parsed.key.get(),
+            parsed.doc.get()
+        ),
+    ))
 }

@@ -102,6 +102,20 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
             for why in &db.stopped {
                 output::line(format!("    not syncing with {why}"))?;
             }
+            if db.horizon > 0 {
+                output::line(format!(
+                    "    history kept after {}",
+                    syncdb_core::words::utc(db.horizon)
+                ))?;
+            }
+            for r in &db.replicas {
+                output::line(format!(
+                    "    replica {} {}, last seen {}",
+                    r.site,
+                    r.state,
+                    syncdb_core::words::utc(r.last_seen_ms)
+                ))?;
+            }
         }
     }
     Ok(())

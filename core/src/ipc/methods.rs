@@ -77,6 +77,12 @@ method!(IndexDrop, "index.drop", IndexParams, IndexInfo);
 method!(IndexLs, "index.ls", IndexLsParams, IndexListOutput);
 method!(IndexCheck, "index.check", IndexLsParams, IndexCheckOutput);
 method!(HttpServe, "http", HttpParams, HttpOutput);
+method!(Cleanup, "cleanup", DbScopeParams, CleanupOutput);
+method!(ReplicaLs, "replica.ls", DbScopeParams, ReplicaListOutput);
+method!(ReplicaRm, "replica.rm", ReplicaRmParams, Empty);
+method!(Compact, "compact", DbScopeParams, CompactOutput);
+method!(Backup, "backup", BackupParams, BackupOutput);
+method!(Restore, "restore", RestoreParams, RestoreOutput);
 
 /// Methods that change something: when the daemon stops before answering
 /// one, the command cannot know whether it took effect and must say so.
@@ -101,6 +107,10 @@ pub const WRITE_METHODS: &[&str] = &[
     FolderMv::NAME,
     SchemaSet::NAME,
     Reset::NAME,
+    Cleanup::NAME,
+    ReplicaRm::NAME,
+    Compact::NAME,
+    Restore::NAME,
 ];
 
 /// The notification method carrying `sync` progress.
@@ -285,6 +295,13 @@ pub struct DatabaseInfo {
     /// database alone: "PEER: why".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stopped: Vec<String>,
+    /// Tombstones at or before this time (ms since the Unix epoch) are
+    /// forgotten (0: none yet).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub horizon: u64,
+    /// On a hub: the replicas it serves this database to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaInfo>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -1097,4 +1114,176 @@ pub struct QueryPlan {
     /// Records read, and how many of them matched.
     pub examined: u64,
     pub matched: u64,
+}
+
+/// `cleanup`, `replica ls`, `compact`: every database of the folder, or one.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DbScopeParams {
+    pub folder: FolderRef,
+    #[serde(default)]
+    pub db: Option<Name>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CleanupOutput {
+    pub databases: Vec<CleanupInfo>,
+}
+
+/// One database's cleanup: its horizon, and what was forgotten.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CleanupInfo {
+    pub db: Name,
+    /// Tombstones at or before this time (ms since the Unix epoch) are
+    /// forgotten; 0 when none may be yet.
+    pub horizon: u64,
+    /// The horizon comes from the folder's hub (it has remotes).
+    pub follows_hub: bool,
+    /// Tombstones forgotten by this run.
+    pub removed: u64,
+    /// Tombstones forgotten here, ever.
+    pub removed_total: u64,
+    /// Replicas this run retired (site ids).
+    pub retired: Vec<String>,
+    /// How long the cleanup took, in ms.
+    pub ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicaListOutput {
+    pub databases: Vec<ReplicaDbInfo>,
+}
+
+/// A database's replica here, its horizon, and (on a hub) the replicas it
+/// serves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicaDbInfo {
+    pub db: Name,
+    /// This replica's site id.
+    pub site: String,
+    pub horizon: u64,
+    pub follows_hub: bool,
+    /// Rebuilt from the hub's state at this horizon, and not caught up yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejoin: Option<u64>,
+    /// Site ids this replica's data was written under before (a restore).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former: Vec<String>,
+    pub replicas: Vec<ReplicaInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicaInfo {
+    pub site: String,
+    /// When this hub last heard from it (ms since the Unix epoch).
+    pub last_seen_ms: u64,
+    /// Our feed is applied there through this seq.
+    pub acked: u64,
+    /// `live` or `retired`.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicaRmParams {
+    pub folder: FolderRef,
+    pub db: Name,
+    /// The site id (hex), or a unique prefix of it.
+    pub site: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompactOutput {
+    pub databases: Vec<CompactInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompactInfo {
+    pub db: Name,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// How long writes to it waited, in ms.
+    pub ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackupParams {
+    pub folder: FolderRef,
+    /// One database; every one of the folder when absent.
+    #[serde(default)]
+    pub db: Option<Name>,
+    /// A directory that does not exist yet, or an empty one.
+    pub dest: PathBuf,
+}
+
+/// `manifest.json` of a backup: what it holds, to check it on restore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The manifest's format (1).
+    pub format: u32,
+    /// The version of syncdb that wrote it.
+    pub syncdb: String,
+    /// The folder's id.
+    pub folder: String,
+    /// When the backup was taken (ms since the Unix epoch).
+    pub created_ms: u64,
+    pub databases: Vec<ManifestEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    pub db: Name,
+    /// The file's name in the backup directory.
+    pub file: String,
+    pub engine: EngineKind,
+    /// The replica's site id when the backup was taken.
+    pub site: String,
+    /// The last seq of its feed in the copy.
+    pub seq: u64,
+    /// Visible records in the copy.
+    pub records: u64,
+    /// Its schema version (0: none).
+    pub schema_version: u64,
+    pub bytes: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackupOutput {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// How long the copies took, in ms.
+    pub ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RestoreParams {
+    pub folder: FolderRef,
+    /// A backup directory (with `manifest.json`).
+    pub src: PathBuf,
+    /// One database of the backup; every one when absent.
+    #[serde(default)]
+    pub db: Option<Name>,
+    /// Replace a database that exists here (it is moved aside first).
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RestoreOutput {
+    pub databases: Vec<RestoredInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RestoredInfo {
+    pub db: Name,
+    pub records: u64,
+    pub seq: u64,
+    /// The restored replica's new site id, and the one it was copied from.
+    pub site: String,
+    pub former_site: String,
+    /// Where the database it replaced was moved (with --force).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<PathBuf>,
 }

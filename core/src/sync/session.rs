@@ -153,6 +153,15 @@ pub enum Note {
         site: SiteId,
         newest: Version,
     },
+    /// The session with the peer is open now; (`caught_up`) all it had
+    /// sent when it last said so is applied here; and it holds our feed
+    /// through `acked` (what it acknowledged, and what it wrote itself).
+    Seen {
+        db: Name,
+        site: SiteId,
+        caught_up: bool,
+        acked: Option<u64>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -523,6 +532,34 @@ impl Session {
     /// Whether we connected (the peer is a hub).
     pub fn is_client(&self) -> bool {
         self.client
+    }
+
+    /// On a hub: the peer's replicas this session follows, as notes that
+    /// they are here now (the driver sends them now and then, so a quiet
+    /// peer is not taken for a gone one).
+    pub fn seen(&self) -> Vec<Note> {
+        if self.client || self.phase != Phase::Open {
+            return Vec::new();
+        }
+        self.admitted
+            .keys()
+            .filter_map(|db| {
+                let inc = self.inc.get(db);
+                let site = inc
+                    .map(|i| i.site)
+                    .or_else(|| self.out.get(db).map(|o| o.peer_site))
+                    .filter(|s| *s != SiteId::default())?;
+                // A read-only peer pushes nothing: nothing of it to wait for.
+                let caught_up = !self.may_pull
+                    || inc.is_some_and(|i| i.caught_up_at.is_some() && i.applied == i.queued);
+                Some(Note::Seen {
+                    db: db.clone(),
+                    site,
+                    caught_up,
+                    acked: self.push_acked(db),
+                })
+            })
+            .collect()
     }
 
     /// The databases left alone, with why.
@@ -915,6 +952,8 @@ impl Session {
                 if let Some(ad) = held {
                     self.peer_holds(&db, ad);
                 }
+                // What was skipped as the peer's own counts as held there.
+                let seq = self.push_acked(&db).unwrap_or(seq);
                 let mut actions = vec![Action::Note(Note::Acked {
                     db: db.clone(),
                     site,

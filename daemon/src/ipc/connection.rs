@@ -323,6 +323,36 @@ impl Connection {
                 let out = with_params(p, |p| super::reset::reset(&state, p)).await;
                 self.reply(&id, out).await
             }
+            Cleanup::NAME => {
+                let out = with_params(p, |p| super::history::cleanup(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            ReplicaLs::NAME => {
+                let out = with_params(p, |p| super::history::ls(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            ReplicaRm::NAME => {
+                let out = with_params(p, |p| super::history::rm(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            Compact::NAME => {
+                let out = with_params(p, |p| super::history::compact(&state, p)).await;
+                self.reply(&id, out).await
+            }
+            Backup::NAME => {
+                let out = with_params(p, |p: BackupParams| {
+                    blocking(move || super::backup::backup(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
+            Restore::NAME => {
+                let out = with_params(p, |p: RestoreParams| {
+                    blocking(move || super::backup::restore(&state, p))
+                })
+                .await;
+                self.reply(&id, out).await
+            }
             Repair::NAME => {
                 let out = with_params(p, |p: RepairParams| {
                     blocking(move || super::repair::repair(&state, p))

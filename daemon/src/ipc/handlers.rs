@@ -403,6 +403,8 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
             Head::Unreadable { reason, .. } => Some(reason),
             _ => None,
         },
+        horizon: replica.history().horizon,
+        replicas: super::history::replicas(replica),
     })
 }
 
@@ -436,6 +438,8 @@ fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseIn
             violations: 0,
             schema_error: None,
             stopped: Vec::new(),
+            horizon: 0,
+            replicas: Vec::new(),
         }));
     }
     out.retain(|d| all || !d.dropped);

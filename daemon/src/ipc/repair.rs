@@ -52,7 +52,9 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
     let stamp = utc_stamp(syncdb_core::version::wall_clock_ms() / 1000);
     let moved = state
         .replicas
-        .with_closed(&folder, &p.db, || move_aside(&path, kind, &stamp))
+        .with_closed(&folder, &p.db, || {
+            move_aside(&path, kind, &format!("damaged-{stamp}"))
+        })
         .map_err(|e| {
             RpcError::new(
                 ErrorCode::Storage,
@@ -60,12 +62,21 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
             )
         })?;
     tracing::warn!(db = %path.display(), to = %moved[0].1.display(), "damaged database moved aside");
+    let remotes = reconnect(state, &folder);
+    Ok(RepairOutput {
+        db: p.db,
+        moved,
+        remotes,
+    })
+}
+
+/// Starts the folder's sessions afresh after a database file was replaced
+/// (moved aside, restored): a new session lists the folder again, finds the
+/// database as it is now, and syncs it. A link waiting to reconnect is
+/// kicked; a live session would go on with what it knew of the old file,
+/// so it is replaced. Returns the remotes' names.
+pub fn reconnect(state: &Arc<State>, folder: &syncdb_core::folder::Folder) -> Vec<String> {
     let remotes = state.remotes_of(&folder.path);
-    // A new session: it lists the folder afresh, finds the database gone
-    // here and offered by the remote, creates it and pulls it all. A link
-    // waiting to reconnect (the damaged file ended its last session) is
-    // kicked; a live session would go on with what it knew of the old file,
-    // so it is replaced.
     let links = state.sync.links(&folder.path);
     for remote in &remotes {
         match links.iter().find(|l| l.name == remote.name) {
@@ -75,23 +86,19 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
                 .start_remote(state, folder.clone(), remote.clone()),
         }
     }
-    Ok(RepairOutput {
-        db: p.db,
-        moved,
-        remotes: remotes.into_iter().map(|r| r.name).collect(),
-    })
+    remotes.into_iter().map(|r| r.name).collect()
 }
 
-/// Renames the database file to `NAME.EXT.damaged-STAMP` and SQLite's
-/// side files to `NAME.EXT.damaged-STAMP-wal`/`-shm`, where SQLite looks
+/// Renames the database file to `NAME.EXT.TAG` (`damaged-STAMP`) and
+/// SQLite's side files to `NAME.EXT.TAG-wal`/`-shm`, where SQLite looks
 /// for them, so the moved copy still opens with everything it had.
-fn move_aside(
+pub fn move_aside(
     path: &Path,
     kind: EngineKind,
-    stamp: &str,
+    tag: &str,
 ) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
     let mut base = path.as_os_str().to_owned();
-    base.push(format!(".damaged-{stamp}"));
+    base.push(format!(".{tag}"));
     let mut target = PathBuf::from(&base);
     for n in 2.. {
         if std::fs::symlink_metadata(&target).is_err() {
@@ -123,25 +130,9 @@ fn move_aside(
 }
 
 /// `20261202T044350Z` for seconds since the Unix epoch (UTC).
-fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+pub fn utc_stamp(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = syncdb_core::words::civil(secs);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
 #[cfg(test)]

@@ -304,6 +304,9 @@ pub async fn drive<W: Wire>(
 ) -> End {
     let mut notes = state.replicas.subscribe();
     let mut horizons = state.replicas.subscribe_horizons();
+    // A quiet peer is still here: said to the registry now and then.
+    let every = Duration::from_millis(state.config().history.check_ms.clamp(100, 10_000));
+    let mut seen = tokio::time::interval(every);
     let mut pending = first;
     let mut barriers = link.barrier.subscribe();
     let requested = *barriers.borrow_and_update();
@@ -465,6 +468,11 @@ pub async fn drive<W: Wire>(
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return End::Stopping,
+            },
+            _ = seen.tick() => {
+                for note in session.seen() {
+                    crate::history::note(state, folder, false, note);
+                }
             },
             changed = barriers.changed() => {
                 if changed.is_ok() {

@@ -1,0 +1,227 @@
+//! `backup` and `restore`. A backup is a directory of consistent copies
+//! (one read snapshot per database, taken while writers go on) with a
+//! manifest (`syncdb_core::backup`). A restore checks each copy (size,
+//! checksum, the engine's integrity check), gives it a new site id — a
+//! restored copy must not be taken for the replica it was copied from,
+//! whose later writes it lacks — and puts it in place under the database's
+//! own lock. When history was cleaned up since, the hub finds the new
+//! replica behind its horizon and it rebuilds, keeping its own writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use syncdb_core::backup;
+use syncdb_core::ipc::*;
+use syncdb_core::{Database, Name};
+
+use super::errors::{bad_input, not_found, replica_error};
+use super::handlers::{one_or_all, replica};
+use crate::state::State;
+
+fn storage(message: String) -> RpcError {
+    RpcError::new(ErrorCode::Storage, message)
+}
+
+/// Blocking: copies whole databases. Run it off the async workers.
+pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let dest = &p.dest;
+    if !dest.is_absolute() {
+        return Err(bad_input(format!(
+            "backup directory {} must be an absolute path",
+            dest.display()
+        )));
+    }
+    match std::fs::read_dir(dest) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(bad_input(format!(
+                    "backup directory {} is not empty; give a new or empty directory",
+                    dest.display()
+                )));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dest)
+                .map_err(|e| storage(format!("cannot create {}: {e}", dest.display())))?;
+        }
+        Err(e) => return Err(storage(format!("{}: {e}", dest.display()))),
+    }
+    let started = Instant::now();
+    let mut databases = Vec::new();
+    for db in one_or_all(&folder, p.db.as_ref())? {
+        let replica = replica(state, &folder, &db)?;
+        let kind = replica.reader.kind();
+        let file = format!("{db}.{}", kind.extension());
+        let path = dest.join(&file);
+        replica
+            .reader
+            .backup_to(&path)
+            .map_err(|e| replica_error(replica.store_error(e)))?;
+        let entry = describe(&db, &file, &path).map_err(storage)?;
+        tracing::info!(db = %db, to = %path.display(), seq = entry.seq, bytes = entry.bytes, "backed up");
+        databases.push(entry);
+    }
+    let manifest = Manifest {
+        format: backup::FORMAT,
+        syncdb: crate::VERSION.into(),
+        folder: folder.settings.id.clone(),
+        created_ms: state.now_ms(),
+        databases,
+    };
+    backup::write_manifest(dest, &manifest).map_err(|e| {
+        storage(format!(
+            "cannot write the manifest in {}: {e}",
+            dest.display()
+        ))
+    })?;
+    Ok(BackupOutput {
+        dir: dest.clone(),
+        manifest,
+        ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Reads a copy for its manifest entry, after making it durable.
+fn describe(db: &Name, file: &str, path: &Path) -> Result<ManifestEntry, String> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let kind = syncdb_core::EngineKind::from_extension(
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+    )
+    .expect("named by its engine");
+    let (seq, site, records, schema_version) = {
+        let copy = Database::open(kind, path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader = copy.reader();
+        let records = reader.record_count().map_err(|e| e.to_string())?;
+        let version = copy.schema().schema().map_or(0, |s| s.version);
+        (copy.high_seq(), copy.site(), records, version)
+    };
+    // SQLite's copy is one file once closed; redb's always is.
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    Ok(ManifestEntry {
+        db: db.clone(),
+        file: file.to_owned(),
+        engine: kind,
+        site: site.to_hex(),
+        seq,
+        records,
+        schema_version,
+        bytes,
+        sha256: backup::sha256_file(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    })
+}
+
+/// Blocking: copies and checks whole databases. Run it off the async workers.
+pub fn restore(state: &Arc<State>, p: RestoreParams) -> Result<RestoreOutput, RpcError> {
+    let folder = state.resolve_writable(&p.folder)?;
+    let manifest = backup::read_manifest(&p.src).map_err(bad_input)?;
+    let entries: Vec<&ManifestEntry> = match &p.db {
+        Some(db) => {
+            let one = manifest.databases.iter().find(|e| &e.db == db);
+            vec![one.ok_or_else(|| {
+                not_found(format!(
+                    "the backup in {} holds no database {db} (it holds: {})",
+                    p.src.display(),
+                    names(&manifest)
+                ))
+            })?]
+        }
+        None => manifest.databases.iter().collect(),
+    };
+    if manifest.folder != folder.settings.id {
+        tracing::warn!(from = %manifest.folder, to = %folder.settings.id, "restoring a backup of another folder");
+    }
+    // Everything is checked before anything is put in place.
+    for entry in &entries {
+        if !p.force && folder.database_file(&entry.db).ok().flatten().is_some() {
+            return Err(bad_input(format!(
+                "database {} exists in {}; restore --force moves it aside first, or `syncdb drop {}` it",
+                entry.db,
+                folder.path.display(),
+                entry.db
+            )));
+        }
+        backup::check_copy(&p.src.join(&entry.file), entry).map_err(bad_input)?;
+    }
+    let mut databases = Vec::new();
+    for entry in entries {
+        databases.push(restore_one(state, &folder, &p.src, entry)?);
+    }
+    super::repair::reconnect(state, &folder);
+    Ok(RestoreOutput { databases })
+}
+
+fn names(manifest: &Manifest) -> String {
+    let all: Vec<&str> = manifest.databases.iter().map(|e| e.db.as_str()).collect();
+    all.join(", ")
+}
+
+fn restore_one(
+    state: &Arc<State>,
+    folder: &syncdb_core::folder::Folder,
+    src: &Path,
+    entry: &ManifestEntry,
+) -> Result<RestoredInfo, RpcError> {
+    let target = folder.path.join(&entry.file);
+    let staging = folder.path.join(format!(".{}.restoring", entry.file));
+    let _ = std::fs::remove_file(&staging);
+    std::fs::copy(src.join(&entry.file), &staging)
+        .map_err(|e| storage(format!("cannot copy {} into the folder: {e}", entry.file)))?;
+    let checked = (|| {
+        backup::check_copy(&staging, entry)?;
+        entry
+            .engine
+            .check_file(&staging)
+            .map_err(|e| format!("{} fails the integrity check: {e}", entry.file))?;
+        let mut db = Database::open(entry.engine, &staging).map_err(|e| e.to_string())?;
+        let site = db.take_new_site().map_err(|e| e.to_string())?;
+        let records = db.reader().record_count().map_err(|e| e.to_string())?;
+        Ok::<_, String>((site, records, db.high_seq()))
+    })();
+    let (site, records, seq) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staging);
+            return Err(bad_input(e));
+        }
+    };
+    let stamp = super::repair::utc_stamp(syncdb_core::version::wall_clock_ms() / 1000);
+    let replaced = state
+        .replicas
+        .with_closed(folder, &entry.db, || -> std::io::Result<Option<PathBuf>> {
+            let old = match folder.database_file(&entry.db) {
+                Ok(Some((kind, path))) => Some(super::repair::move_aside(
+                    &path,
+                    kind,
+                    &format!("replaced-{stamp}"),
+                )?),
+                _ => None,
+            };
+            std::fs::rename(&staging, &target)?;
+            // SQLite leaves no side files once closed, unless it could not
+            // fold its log back in: then they go with the file.
+            for side in ["-wal", "-shm"] {
+                let from = PathBuf::from(format!("{}{side}", staging.display()));
+                if from.exists() {
+                    std::fs::rename(&from, format!("{}{side}", target.display()))?;
+                }
+            }
+            std::fs::File::open(&folder.path)?.sync_all()?;
+            Ok(old.map(|moved| moved[0].1.clone()))
+        })
+        .map_err(|e| storage(format!("cannot put {} in place: {e}", target.display())))?;
+    tracing::warn!(db = %entry.db, from = %src.display(), site = %site.to_hex(), "restored a database");
+    Ok(RestoredInfo {
+        db: entry.db.clone(),
+        records,
+        seq,
+        site: site.to_hex(),
+        former_site: entry.site.clone(),
+        replaced,
+    })
+}

@@ -1,0 +1,148 @@
+//! `cleanup`, `replica ls | rm` and `compact`: a database's history and
+//! its file's space. Cleanup and compaction run on the database's writer:
+//! cleanup a step at a time between writes (as it runs by itself every
+//! `history.check_ms`), compaction in one go, with writes waiting.
+
+use std::time::{Duration, Instant};
+
+use syncdb_core::ipc::*;
+
+use super::errors::{bad_input, not_found, replica_error};
+use super::handlers::{one_or_all, replica};
+use crate::history;
+use crate::replicas::Replica;
+use crate::state::State;
+
+/// Works the horizon out now, and waits for the cleanup behind it.
+pub async fn cleanup(state: &State, p: DbScopeParams) -> Result<CleanupOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let mut databases = Vec::new();
+    for db in one_or_all(&folder, p.db.as_ref())? {
+        let replica = replica(state, &folder, &db)?;
+        let started = Instant::now();
+        let before = replica.history().removed;
+        let checked = history::check(state, &folder, &replica, true)
+            .await
+            .map_err(replica_error)?;
+        // The writer cleans up between other work; wait for it.
+        while replica.history().cleaning() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let after = replica.history();
+        databases.push(CleanupInfo {
+            db,
+            horizon: checked.horizon,
+            follows_hub: checked.follows_hub,
+            removed: after.removed - before,
+            removed_total: after.removed,
+            retired: checked.retired,
+            ms: started.elapsed().as_millis() as u64,
+        });
+    }
+    Ok(CleanupOutput { databases })
+}
+
+pub async fn ls(state: &State, p: DbScopeParams) -> Result<ReplicaListOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let follows_hub = history::follows_hub(state, &folder);
+    let mut databases = Vec::new();
+    for db in one_or_all(&folder, p.db.as_ref())? {
+        let replica = replica(state, &folder, &db)?;
+        let h = replica.history();
+        let site = replica
+            .reader
+            .meta()
+            .map_err(|e| replica_error(replica.store_error(e)))?
+            .site;
+        let replicas = replicas(&replica);
+        databases.push(ReplicaDbInfo {
+            db,
+            site: site.to_hex(),
+            horizon: h.horizon,
+            follows_hub,
+            rejoin: h.rejoin,
+            former: h.former,
+            replicas,
+        });
+    }
+    Ok(ReplicaListOutput { databases })
+}
+
+/// The replicas a hub serves `replica`'s database to, as sessions last
+/// saw them.
+pub fn replicas(replica: &Replica) -> Vec<ReplicaInfo> {
+    let mut peers = replica.history().replicas;
+    peers.extend(replica.peers.lock().expect("peers").clone());
+    peers
+        .into_iter()
+        .map(|(site, p)| ReplicaInfo {
+            acked: p.acked,
+            last_seen_ms: p.last_seen_ms,
+            state: if p.retired { "retired" } else { "live" }.into(),
+            site,
+        })
+        .collect()
+}
+
+pub async fn rm(state: &State, p: ReplicaRmParams) -> Result<Empty, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let replica = replica(state, &folder, &p.db)?;
+    let prefix = p.site.to_ascii_lowercase();
+    if prefix.len() < 4 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad_input(format!(
+            "replica {:?}: give its site id, or at least 4 hex digits of it (`syncdb replica ls {}`)",
+            p.site, p.db
+        )));
+    }
+    let mut known: Vec<String> = replica.history().replicas.keys().cloned().collect();
+    known.extend(replica.peers.lock().expect("peers").keys().cloned());
+    known.sort();
+    known.dedup();
+    let matching: Vec<&String> = known.iter().filter(|s| s.starts_with(&prefix)).collect();
+    let site = match matching.as_slice() {
+        [one] => (*one).clone(),
+        [] => {
+            return Err(not_found(format!(
+                "database {} has no replica {prefix} here (`syncdb replica ls {}` lists them)",
+                p.db, p.db
+            )));
+        }
+        _ => {
+            return Err(bad_input(format!(
+                "{prefix} is the start of {} replicas' site ids; give more of it",
+                matching.len()
+            )));
+        }
+    };
+    history::retire(&replica, &site)
+        .await
+        .map_err(replica_error)?;
+    tracing::info!(db = %p.db, site = %site, "replica retired by hand");
+    Ok(Empty {})
+}
+
+pub async fn compact(state: &State, p: DbScopeParams) -> Result<CompactOutput, RpcError> {
+    let folder = state.resolve(&p.folder)?;
+    let mut databases = Vec::new();
+    for db in one_or_all(&folder, p.db.as_ref())? {
+        let replica = replica(state, &folder, &db)?;
+        let (before, after, ms) = replica
+            .run(|db, _| {
+                let before = db.space()?.file_bytes;
+                let started = Instant::now();
+                db.compact()?;
+                let ms = started.elapsed().as_millis() as u64;
+                Ok((before, db.space()?.file_bytes, ms))
+            })
+            .await
+            .map_err(replica_error)?;
+        tracing::info!(db = %db, before, after, ms, "compacted");
+        databases.push(CompactInfo {
+            db,
+            bytes_before: before,
+            bytes_after: after,
+            ms,
+        });
+    }
+    Ok(CompactOutput { databases })
+}
