@@ -126,6 +126,7 @@ fn run(engine: EngineKind, n: usize, dir: &Path) -> Figures {
     reader.backup_to(&dest).unwrap();
     let backup = started.elapsed();
     let (mut db, during) = writer.join().unwrap();
+    drop(reader);
     let started = Instant::now();
     std::fs::copy(&path, dir.join("copy")).unwrap();
     let cp = started.elapsed();
