@@ -106,6 +106,16 @@ pub fn progress(global: &crate::args::Global, total_bytes: Option<u64>) -> Progr
     bar
 }
 
+/// A spinner with `message` on stderr (when bars are allowed), ticking by
+/// itself while a long call to the daemon runs.
+pub fn spinner(global: &crate::args::Global, message: String) -> ProgressBar {
+    let bar = progress(global, None);
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
+
 /// A table for people: a header row, then the rows, each column as wide as
 /// its widest cell (two spaces between columns; the last is not padded).
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {

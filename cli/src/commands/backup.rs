@@ -36,10 +36,7 @@ pub fn backup(ctx: &Ctx, db: Option<&str>, dest: Option<PathBuf>, all: bool) -> 
         db,
         dest: absolute(&dest)?,
     };
-    let bar = output::progress(&ctx.global, None);
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("template"));
-    bar.set_message(format!("backing up to {}", p.dest.display()));
-    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let bar = output::spinner(&ctx.global, format!("backing up to {}", p.dest.display()));
     let out = ctx.client()?.call::<Backup>(&p);
     bar.finish_and_clear();
     let out = out?;

@@ -28,10 +28,7 @@ fn horizon(ms: u64) -> String {
 
 pub fn cleanup(ctx: &Ctx, db: Option<&str>) -> Result<()> {
     let p = scope(ctx, db)?;
-    let bar = output::progress(&ctx.global, None);
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("template"));
-    bar.set_message("cleaning up");
-    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let bar = output::spinner(&ctx.global, "cleaning up".into());
     let out = ctx.client()?.call::<Cleanup>(&p);
     bar.finish_and_clear();
     let out = out?;
@@ -109,10 +106,7 @@ pub fn replica(ctx: &Ctx, cmd: ReplicaCommand) -> Result<()> {
 
 pub fn compact(ctx: &Ctx, db: Option<&str>) -> Result<()> {
     let p = scope(ctx, db)?;
-    let bar = output::progress(&ctx.global, None);
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("template"));
-    bar.set_message("compacting");
-    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let bar = output::spinner(&ctx.global, "compacting".into());
     let out = ctx.client()?.call::<Compact>(&p);
     bar.finish_and_clear();
     let out = out?;
