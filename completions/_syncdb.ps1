@@ -85,7 +85,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--key-field', '--key-field', [CompletionResultType]::ParameterName, 'Take each document''s key from field F (dotted for a field inside an object: `meta.id`) [default: `daemon.key_path`, `_id`]')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
-            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Import JSON Lines: one document per line, all in one transaction')
+            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Import JSON Lines: one document or record per line, all in one transaction')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Read and check every line, print how many records would be imported, and write nothing')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors: no progress, no notes')

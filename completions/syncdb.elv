@@ -80,7 +80,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --key-field 'Take each document''s key from field F (dotted for a field inside an object: `meta.id`) [default: `daemon.key_path`, `_id`]'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
-            cand --batch 'Import JSON Lines: one document per line, all in one transaction'
+            cand --batch 'Import JSON Lines: one document or record per line, all in one transaction'
             cand --dry-run 'Read and check every line, print how many records would be imported, and write nothing'
             cand --json 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
             cand -q 'Print nothing but results and errors: no progress, no notes'

@@ -75,7 +75,7 @@ docs\t''
 records\t''"
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l key-field -d 'Take each document\'s key from field F (dotted for a field inside an object: `meta.id`) [default: `daemon.key_path`, `_id`]' -r
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
-complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l batch -d 'Import JSON Lines: one document per line, all in one transaction'
+complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l batch -d 'Import JSON Lines: one document or record per line, all in one transaction'
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l dry-run -d 'Read and check every line, print how many records would be imported, and write nothing'
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -l json -d 'Machine output: one JSON value (or JSON Lines for streams) on stdout; errors as JSON on stderr'
 complete -c syncdb -n "__fish_syncdb_using_subcommand put" -s q -l quiet -d 'Print nothing but results and errors: no progress, no notes'

@@ -148,20 +148,22 @@ pub enum Command {
     /// Insert or replace a record and print its key; or import JSON Lines with --batch.
     ///
     /// The key comes from the address, else the document's key field
-    /// (`daemon.key_path`, default `_id`), else a new UUIDv7. With --batch, the
-    /// import holds the database's writer: other writes to it wait until it
-    /// commits. With --batch, every line is one document and the whole
-    /// import is one transaction: a bad line writes nothing.
+    /// (`daemon.key_path`, default `_id`), else a new UUIDv7. With --batch, every
+    /// line is one document (or record) and the whole import is one
+    /// transaction: a bad line writes nothing. The import holds the
+    /// database's writer: other writes to it wait until it commits. `put DB
+    /// --batch` reads lines that name their collection,
+    /// `{"collection","key","doc"}`, as `syncdb export DB` writes them.
     #[command(
-        after_help = "Examples:\n  syncdb put crm/person/42 '{\"name\":\"Ada\"}'\n  echo '{\"_id\":\"7\",\"name\":\"Bob\"}' | syncdb put crm/person -\n  syncdb put crm/person --batch people.jsonl\n  syncdb put crm/person --batch people.jsonl --key-field email --dry-run\n  syncdb -C ~/a ls crm/person --json | syncdb -C ~/b put crm/person --batch -"
+        after_help = "Examples:\n  syncdb put crm/person/42 '{\"name\":\"Ada\"}'\n  echo '{\"_id\":\"7\",\"name\":\"Bob\"}' | syncdb put crm/person -\n  syncdb put crm/person --batch people.jsonl\n  syncdb put crm/person --batch people.jsonl --key-field email --dry-run\n  syncdb -C ~/a ls crm/person --json | syncdb -C ~/b put crm/person --batch -\n  syncdb export crm -o crm.jsonl && syncdb put crm-copy --batch crm.jsonl"
     )]
     Put {
-        /// DB/COLL or DB/COLL/KEY.
+        /// DB/COLL or DB/COLL/KEY; with --batch, DB/COLL or DB.
         address: String,
         /// The document (a JSON object), or - for stdin [default: stdin].
         /// With --batch: a JSON Lines file, or - for stdin.
         input: Option<String>,
-        /// Import JSON Lines: one document per line, all in one transaction.
+        /// Import JSON Lines: one document or record per line, all in one transaction.
         #[arg(long)]
         batch: bool,
         #[command(flatten)]

@@ -41,35 +41,62 @@ pub fn write_manifest(dir: &Path, manifest: &Manifest) -> std::io::Result<()> {
 
 /// Reads and checks a backup's manifest: its format, and that every file
 /// it names is a plain `DB.EXT` file of the right engine beside it.
-pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+pub fn read_manifest(dir: &Path) -> Result<Manifest, ManifestError> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read(&path).map_err(|e| {
-        format!(
+    let bad = |why: String| ManifestError::Bad(format!("{}: {why}", path.display()));
+    let missing = |e: std::io::Error| {
+        ManifestError::Missing(format!(
             "{}: {e} (a backup directory holds the {MANIFEST} that `syncdb backup` writes)",
             path.display()
-        )
-    })?;
-    let manifest: Manifest = serde_json::from_slice(&text)
-        .map_err(|e| format!("{}: not a syncdb backup manifest: {e}", path.display()))?;
-    if manifest.format != FORMAT {
-        return Err(format!(
-            "{}: manifest format {} is not {FORMAT}; this syncdb cannot restore it",
-            path.display(),
-            manifest.format
-        ));
+        ))
+    };
+    let len = std::fs::metadata(&path).map_err(missing)?.len();
+    if len > MAX_MANIFEST_BYTES {
+        return Err(bad(format!(
+            "{len} bytes is more than a manifest holds (at most {MAX_MANIFEST_BYTES}); not a syncdb backup"
+        )));
     }
+    let text = std::fs::read(&path).map_err(missing)?;
+    let manifest: Manifest = serde_json::from_slice(&text)
+        .map_err(|e| bad(format!("not a syncdb backup manifest: {e}")))?;
+    if manifest.format != FORMAT {
+        return Err(bad(format!(
+            "manifest format {} is not {FORMAT}; this syncdb cannot restore it",
+            manifest.format
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
     for entry in &manifest.databases {
         let expected = format!("{}.{}", entry.db, entry.engine.extension());
         if entry.file != expected {
-            return Err(format!(
-                "{}: database {} names file {:?}; expected {expected}",
-                path.display(),
-                entry.db,
-                entry.file
-            ));
+            return Err(bad(format!(
+                "database {} names file {:?}; expected {expected}",
+                entry.db, entry.file
+            )));
+        }
+        if !seen.insert(&entry.db) {
+            return Err(bad(format!(
+                "database {} is listed twice; a backup holds each database once",
+                entry.db
+            )));
         }
     }
     Ok(manifest)
+}
+
+/// A manifest lists databases, a few hundred bytes each: anything larger
+/// than this is not one, and is not read into memory.
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// Why a backup directory's manifest cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// There is none (or it cannot be read).
+    #[error("{0}")]
+    Missing(String),
+    /// It is there, and not a manifest this syncdb restores.
+    #[error("{0}")]
+    Bad(String),
 }
 
 /// Checks a copy against its manifest entry: size and SHA-256.

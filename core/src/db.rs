@@ -1283,6 +1283,13 @@ impl Reader {
         guarded(|| self.engine.backup_to(dest))
     }
 
+    /// Closes the file for every handle (the writer's too), once calls in
+    /// progress end; later calls fail with [`StoreError::Closed`]. Before
+    /// the file is moved away.
+    pub fn close(&self) {
+        self.engine.close()
+    }
+
     /// Every record, tombstones included, in (collection, key) order.
     pub fn visit(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
         guarded(|| self.engine.visit_records(f))

@@ -64,6 +64,12 @@ pub struct History {
     /// took its own (the replica a restored copy was copied from).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub former: Vec<String>,
+    /// This replica has synced with a hub: from then on it keeps the
+    /// horizon hubs tell it and never works one out alone, even with no
+    /// remote left — its writes no hub has seen may yet reach one, and a
+    /// tombstone forgotten before that would let the record come back.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub synced: bool,
 }
 
 /// A cleanup pass under way: its horizon and the last seq it looked at.
@@ -326,11 +332,15 @@ impl Database {
         Ok(())
     }
 
-    /// Moves the horizon forward to `horizon` (never back); a cleanup pass
-    /// follows ([`Database::cleanup_step`]).
+    /// A hub told this replica its horizon: moves it forward to `horizon`
+    /// (never back) and marks the replica `synced`; a cleanup pass follows
+    /// ([`Database::cleanup_step`]).
     pub fn raise_horizon(&mut self, horizon: u64) -> Result<bool> {
         let before = self.state.history.horizon;
-        self.update_history(&mut |h| h.horizon = h.horizon.max(horizon))?;
+        self.update_history(&mut |h| {
+            h.horizon = h.horizon.max(horizon);
+            h.synced = true;
+        })?;
         Ok(self.state.history.horizon > before)
     }
 
@@ -499,6 +509,7 @@ impl Database {
             h.cleaned = h.horizon;
             h.pass = None;
             h.rejoin = Some(horizon);
+            h.synced = true;
             let blob = h.encode();
             batch.txn.set_meta_blob(META_NAME, Some(&blob))
         })?;
@@ -596,6 +607,67 @@ mod tests {
             assert_eq!(db.site(), new, "{kind}");
             assert_eq!(db.reader().meta().unwrap().site, new, "{kind}");
             assert_eq!(db.history().former, vec![old.to_hex()], "{kind}");
+        }
+    }
+
+    /// A pass resumes where its last committed step ended (the step and
+    /// its progress share a transaction): a kill mid-pass neither starts it
+    /// over nor skips a tombstone.
+    #[test]
+    fn a_pass_killed_between_steps_resumes_where_it_stopped() {
+        use crate::db::WriteOp;
+        use crate::{Document, Key, Name};
+        for kind in EngineKind::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("crm.{}", kind.extension()));
+            let mut db = Database::open(kind, &path).unwrap();
+            let coll = Name::parse_as("collection", "c").unwrap();
+            let key = |i: usize| Key::parse(&format!("k{i:03}")).unwrap();
+            let puts: Vec<WriteOp> = (0..100)
+                .map(|i| WriteOp::Put {
+                    collection: coll.clone(),
+                    key: key(i),
+                    doc: Document::parse("{\"n\":1}", 99).unwrap(),
+                })
+                .collect();
+            db.commit(&puts, 1_000).unwrap();
+            let deletes: Vec<WriteOp> = (0..60)
+                .map(|i| WriteOp::Delete {
+                    collection: coll.clone(),
+                    key: key(i),
+                })
+                .collect();
+            db.commit(&deletes, 2_000).unwrap();
+            db.update_history(&mut |h| h.horizon = 5_000).unwrap();
+            let first = db.cleanup_step(16).unwrap();
+            assert!(!first.finished, "{kind}");
+            let after = db.history().pass.expect("a pass under way").after;
+            assert!(after > 0, "{kind}");
+            drop(db); // what a kill leaves: the committed step
+
+            let mut db = Database::open(kind, &path).unwrap();
+            assert_eq!(db.history().pass.map(|p| p.after), Some(after), "{kind}");
+            let (mut steps, mut removed) = (1, first.removed);
+            loop {
+                let step = db.cleanup_step(16).unwrap();
+                steps += 1;
+                removed += step.removed;
+                if step.finished {
+                    break;
+                }
+            }
+            // 100 feed entries, 16 a step: 7 steps in all, none repeated.
+            assert_eq!((steps, removed), (7, 60), "{kind}");
+            assert_eq!(db.history().removed, 60, "{kind}");
+            assert!(!db.cleaning(), "{kind}");
+            let mut left = (0, 0);
+            db.reader()
+                .visit(&mut |_, _, state| {
+                    left.0 += 1;
+                    left.1 += usize::from(!state.exists());
+                })
+                .unwrap();
+            assert_eq!(left, (40, 0), "{kind}");
         }
     }
 }

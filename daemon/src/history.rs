@@ -3,8 +3,10 @@
 //! unseen and moves the horizon, and a client following its hub's horizon.
 //!
 //! A folder with remotes follows its hub: its horizon is what the hub last
-//! said. A folder without remotes (a hub, or a folder that syncs with no
-//! one) works its horizon out from the replicas it serves, every
+//! said, and so is a database that has once synced with a hub, even after
+//! its last remote is removed (`History::synced`). Any other database (on
+//! a hub, or in a folder that syncs with no one) works its horizon out
+//! from the replicas it serves, every
 //! `history.check_ms` for the databases that are open, and when `syncdb
 //! cleanup` asks. What sessions learn of a replica (`Note`s) is kept in
 //! memory beside the replica and written into the database's history meta
@@ -45,9 +47,10 @@ pub fn rules(state: &State) -> Rules {
     }
 }
 
-/// Whether the folder follows a hub's horizon (it has remotes).
-pub fn follows_hub(state: &State, folder: &Folder) -> bool {
-    !state.remotes_of(&folder.path).is_empty()
+/// Whether the database follows a hub's horizon: its folder has remotes,
+/// or it has synced with a hub before.
+pub fn follows_hub(state: &State, folder: &Folder, replica: &Replica) -> bool {
+    replica.history().synced || !state.remotes_of(&folder.path).is_empty()
 }
 
 /// On a hub: a session learned something of a replica it serves. On a
@@ -63,16 +66,26 @@ pub fn note(state: &State, folder: &Folder, client: bool, note: Note) {
         return;
     };
     if client {
-        if matches!(note, Note::CaughtUp { .. }) && replica.history().rejoin.is_some() {
-            tokio::spawn(async move {
-                let cleared = replica
-                    .run(|db, _| db.update_history(&mut |h| h.rejoin = None))
-                    .await;
-                if let Err(e) = cleared {
-                    tracing::warn!(db = %replica.name, error = %e, "cannot mark a rebuilt replica caught up");
-                }
-            });
+        let history = replica.history();
+        let caught_up = matches!(note, Note::CaughtUp { .. });
+        if history.synced && !(caught_up && history.rejoin.is_some()) {
+            return;
         }
+        tokio::spawn(async move {
+            let marked = replica
+                .run(move |db, _| {
+                    db.update_history(&mut |h| {
+                        h.synced = true;
+                        if caught_up {
+                            h.rejoin = None;
+                        }
+                    })
+                })
+                .await;
+            if let Err(e) = marked {
+                tracing::warn!(db = %replica.name, error = %e, "cannot mark a replica as synced with its hub");
+            }
+        });
         return;
     }
     let now = state.now_ms();
@@ -123,11 +136,8 @@ pub fn standing(
 /// On a hub: the horizon its sessions tell their peers (none while the
 /// folder follows a hub of its own).
 pub fn horizon_for_peers(state: &State, folder: &Folder, db: &Name) -> u64 {
-    if follows_hub(state, folder) {
-        return 0;
-    }
     match state.replicas.get(folder, db, false) {
-        Ok(Some(replica)) => replica.history().horizon,
+        Ok(Some(replica)) if !follows_hub(state, folder, &replica) => replica.history().horizon,
         _ => 0,
     }
 }
@@ -136,15 +146,16 @@ pub fn horizon_for_peers(state: &State, folder: &Folder, db: &Name) -> u64 {
 /// longer than the retention, and writes what sessions learned; the writer
 /// then cleans up behind the new horizon. Sessions are told when it moved.
 /// Unless `forced` (`syncdb cleanup`), the horizon moves only in steps of a
-/// thirtieth of the retention (at least `check_ms`): a cleanup pass reads
-/// the whole feed, so it runs about daily with the default retention.
+/// thirtieth of the retention (at least `check_ms`), and not while the last
+/// pass rests (`replicas::PASS_REST`): a cleanup pass reads the whole feed,
+/// so it runs about daily with the default retention.
 pub async fn check(
     state: &State,
     folder: &Folder,
     replica: &Arc<Replica>,
     forced: bool,
 ) -> Result<Checked, ReplicaError> {
-    if follows_hub(state, folder) {
+    if follows_hub(state, folder, replica) {
         return Ok(Checked {
             db: replica.name.clone(),
             horizon: replica.history().horizon,
@@ -159,6 +170,7 @@ pub async fn check(
     } else {
         (config.retention_ms / 30).max(config.check_ms)
     };
+    let resting = !forced && replica.resting();
     let peers = replica.peers.lock().expect("peers").clone();
     let (moved, checked) = replica
         .run(move |db, _| {
@@ -173,7 +185,7 @@ pub async fn check(
                 }
             }
             let before = next.horizon;
-            if advance.horizon >= before.saturating_add(step) {
+            if advance.horizon >= before.saturating_add(step) && !resting {
                 next.horizon = advance.horizon;
             }
             let horizon = next.horizon;

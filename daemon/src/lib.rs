@@ -131,6 +131,7 @@ pub async fn run(
         tracing::warn!(clock_offset_ms, "test clock offset in effect");
     }
     let state = Arc::new(state::State::new(paths, config, clock_offset_ms));
+    ipc::backup::sweep_staging(&state);
     tracing::info!(socket = %socket.display(), pid = std::process::id(), version = VERSION, "daemon listening");
     // Serve and dial before answering commands: once `daemon start` returns,
     // the hub is listening.

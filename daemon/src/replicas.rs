@@ -122,7 +122,16 @@ pub struct Replica {
     /// On a hub: what sessions learn of the replicas it serves, newer than
     /// `history.replicas` until the next horizon check writes it there.
     pub peers: Mutex<std::collections::BTreeMap<String, Peer>>,
+    /// Until when the horizon rests after the last cleanup pass, set by the
+    /// writer (see [`PASS_REST`]).
+    rest_until: Arc<Mutex<Option<std::time::Instant>>>,
 }
+
+/// A cleanup pass reads the whole feed, however few tombstones it finds:
+/// the next automatic one waits this many times as long as the last took,
+/// so cleanup takes at most a tenth of a writer's time, whatever the
+/// retention and `history.check_ms`.
+pub const PASS_REST: u32 = 9;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -260,6 +269,12 @@ impl Replica {
     /// The history meta as of the last change to it.
     pub fn history(&self) -> History {
         lock(&self.history).clone()
+    }
+
+    /// Whether the last cleanup pass ended too recently for another to
+    /// start by itself ([`PASS_REST`]).
+    pub fn resting(&self) -> bool {
+        lock(&self.rest_until).is_some_and(|t| std::time::Instant::now() < t)
     }
 
     /// Starts an atomic import: send chunks, then `End`; the returned receiver
@@ -520,7 +535,17 @@ impl Replicas {
         let key = (folder.path.clone(), name.clone());
         let gate = self.gate(&key);
         let _held = lock(&gate);
-        lock(&self.open).remove(&key);
+        if let Some(replica) = lock(&self.open).remove(&key) {
+            // Requests, watches and sync streams may still hold it: closing
+            // the file for all of them means nothing is acknowledged from
+            // now on into the file that is moved away, and no handle
+            // touches the one put at its path. Its writer answers the jobs
+            // still queued with `StoreError::Closed`.
+            replica.reader.close();
+        }
+        if let Some(writer) = lock(&self.idle_closed).remove(&key) {
+            let _ = writer.join();
+        }
         f()
     }
 
@@ -553,7 +578,9 @@ impl Replicas {
         let high_seq = Arc::new(AtomicU64::new(db.high_seq()));
         let schema = Arc::new(Mutex::new(db.schema().clone()));
         let history = Arc::new(Mutex::new(db.history().clone()));
+        let rest_until = Arc::new(Mutex::new(None));
         let replica = Replica {
+            rest_until: rest_until.clone(),
             peers: Mutex::new(db.history().replicas.clone()),
             history: history.clone(),
             file: folder.join(format!("{name}.{}", db.reader().kind().extension())),
@@ -572,6 +599,7 @@ impl Replicas {
             high_seq,
             schema,
             history,
+            rest_until,
             compaction: self.compaction,
             commits: self.commits.clone(),
             max_ops: self.group_commit_max_ops,
@@ -666,6 +694,7 @@ struct Writer {
     high_seq: Arc<AtomicU64>,
     schema: Arc<Mutex<Head>>,
     history: Arc<Mutex<History>>,
+    rest_until: Arc<Mutex<Option<std::time::Instant>>>,
     compaction: Compaction,
     commits: broadcast::Sender<Arc<CommitNote>>,
     max_ops: usize,
@@ -770,6 +799,7 @@ impl Writer {
         });
         *lock(&self.history) = self.db.history().clone();
         if let Some(took) = ended {
+            *lock(&self.rest_until) = Some(std::time::Instant::now() + took * PASS_REST);
             let horizon = self.db.history().cleaned;
             let ms = took.as_millis() as u64;
             match bg.removed {

@@ -32,6 +32,16 @@ fn lines(n: usize, pad: usize) -> String {
         .collect()
 }
 
+/// A client's own token file: its replicas are bound to it on the hub.
+fn token_of(client: &Home) -> std::path::PathBuf {
+    let config = std::fs::read_to_string(client.home().join("config/config.toml")).unwrap();
+    let line = config
+        .lines()
+        .find(|l| l.starts_with("token_file = "))
+        .unwrap();
+    std::path::PathBuf::from(line.split('"').nth(1).unwrap())
+}
+
 fn missing(home: &Home, address: &str) -> bool {
     home.run(&["get", address]).code == 3
 }
@@ -94,13 +104,7 @@ fn a_replica_away_across_a_cleanup_rebuilds_keeping_its_own_writes() {
         a.run(&["sync", "--once", "-q"]).ok();
         b.run(&["sync", "--once", "-q"]).ok();
         assert_eq!(b.records("crm/person").len(), 5);
-        // B's own token: its replicas are bound to it on the hub.
-        let config = std::fs::read_to_string(b.home().join("config/config.toml")).unwrap();
-        let line = config
-            .lines()
-            .find(|l| l.starts_with("token_file = "))
-            .unwrap();
-        let token = std::path::PathBuf::from(line.split('"').nth(1).unwrap());
+        let token = token_of(&b);
         let add = [
             "remote",
             "add",
@@ -172,6 +176,36 @@ fn a_replica_away_across_a_cleanup_rebuilds_keeping_its_own_writes() {
             .count();
         assert_eq!(live, 2, "{listed}");
     }
+}
+
+/// A replica that has synced with a hub keeps its hub's horizon after its
+/// last remote goes: its own tombstones stay until a hub holds them, so a
+/// delete made while it synced with no one is not undone when it comes
+/// back, however short its own retention.
+#[test]
+fn a_former_client_keeps_its_deletes_until_a_hub_holds_them() {
+    let hub = Hub::with_config("redb", HUB);
+    let b = hub.client(NOW);
+    b.put("crm/person/1", "{}");
+    b.put("crm/person/2", "{}");
+    b.run(&["sync", "--once", "-q"]).ok();
+    let token = token_of(&b);
+    b.run(&["remote", "rm", "origin"]).ok();
+    b.run(&["del", "crm/person/1"]).ok();
+    let out = b.run(&["cleanup", "--json"]).json();
+    let d = &out["databases"][0];
+    assert_eq!(
+        (d["removed"].as_u64(), d["follows_hub"].as_bool()),
+        (Some(0), Some(true)),
+        "{out}"
+    );
+    let token = token.to_str().unwrap();
+    b.run(&["remote", "add", "origin", &hub.url(), "--token-file", token])
+        .ok();
+    b.run(&["sync", "--once", "-q"]).ok();
+    assert!(missing(&hub.home, "crm/person/1"));
+    assert!(missing(&b, "crm/person/1"));
+    assert_eq!(hub.home.records("crm/person").len(), 1);
 }
 
 #[test]
@@ -292,6 +326,69 @@ fn backup_writes_checked_copies_and_restore_rejoins_without_resurrecting() {
     }
 }
 
+/// Writes racing a `restore --force` land in the restored database or are
+/// refused (exit 4, try again): none is acknowledged into the file moved
+/// aside, whichever engine.
+#[test]
+fn a_write_acknowledged_during_a_restore_is_in_the_database_after_it() {
+    for engine in ["redb", "sqlite"] {
+        let h = standalone(engine, "");
+        h.run_stdin(
+            &["put", "crm/person", "--batch", "-q"],
+            lines(2000, 200).as_bytes(),
+        )
+        .ok();
+        let dir = h.home().join(format!("../backup-{engine}"));
+        h.run(&["backup", "crm", dir.to_str().unwrap(), "-q"]).ok();
+        let writer = {
+            let home = h.home().to_owned();
+            let folder = h.folder();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0..150 {
+                    let out = std::process::Command::new(crate::support::BIN)
+                        .env("SYNCDB_HOME", &home)
+                        .current_dir(&folder)
+                        .args(["put", &format!("crm/w/{i}"), "{}"])
+                        .output()
+                        .unwrap();
+                    match out.status.code() {
+                        Some(0) => acked.push(i),
+                        Some(4) => {}
+                        other => panic!(
+                            "put {i}: exit {other:?}: {}",
+                            String::from_utf8_lossy(&out.stderr)
+                        ),
+                    }
+                }
+                acked
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        h.run(&["restore", dir.to_str().unwrap(), "--force", "-q"])
+            .ok();
+        let acked = writer.join().unwrap();
+        let kept: std::collections::BTreeSet<usize> = h
+            .records("crm/w")
+            .into_iter()
+            .map(|(k, _)| k.parse().unwrap())
+            .collect();
+        // Those acknowledged before the swap are in the copy moved aside.
+        let first_after = acked.iter().position(|i| kept.contains(i));
+        if let Some(at) = first_after {
+            let lost: Vec<&usize> = acked[at..].iter().filter(|i| !kept.contains(i)).collect();
+            assert!(
+                lost.is_empty(),
+                "{engine}: acknowledged after the restore began writing here, and lost: {lost:?}"
+            );
+        }
+        assert!(
+            acked.last().is_some_and(|i| kept.contains(i)),
+            "{engine}: the last write is in the restored database"
+        );
+    }
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -305,9 +402,16 @@ fn restore_refuses_what_is_not_a_backup() {
     let h = standalone("redb", NOW);
     h.put("crm/person/1", "{}");
     let empty = h.home().join("../empty");
+    h.run(&["restore", empty.to_str().unwrap()])
+        .fails(3, "manifest.json");
     std::fs::create_dir_all(&empty).unwrap();
     h.run(&["restore", empty.to_str().unwrap()])
-        .fails(2, "manifest.json");
+        .fails(3, "manifest.json");
+    // Far larger than a manifest: refused unread.
+    let big = std::fs::File::create(empty.join("manifest.json")).unwrap();
+    big.set_len(64 << 20).unwrap();
+    h.run(&["restore", empty.to_str().unwrap()])
+        .fails(2, "more than a manifest holds");
     std::fs::write(empty.join("manifest.json"), "{\"format\": 9}").unwrap();
     h.run(&["restore", empty.to_str().unwrap()])
         .fails(2, "not a syncdb backup manifest");
@@ -324,7 +428,47 @@ fn restore_refuses_what_is_not_a_backup() {
     .unwrap();
     h.run(&["restore", dir.to_str().unwrap(), "--force"])
         .fails(2, "expected crm.redb");
+    // A database listed twice (the second could pass for another).
+    let mut m: Value = serde_json::from_str(&text).unwrap();
+    let entry = m["databases"][0].clone();
+    m["databases"].as_array_mut().unwrap().push(entry);
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    h.run(&["restore", dir.to_str().unwrap()])
+        .fails(2, "listed twice");
     h.run(&["backup"]).fails(2, "backup DB DEST");
+    assert_eq!(h.records("crm/person").len(), 1);
+}
+
+/// A backup that cannot be whole leaves nothing behind: no directory, no
+/// copy without its manifest.
+#[test]
+fn a_failed_backup_leaves_no_debris() {
+    let h = standalone("redb", NOW);
+    h.put("crm/person/1", "{}");
+    let dest = h.home().join("../none");
+    h.run(&["backup", "nodb", dest.to_str().unwrap()])
+        .fails(3, "nodb");
+    assert!(!dest.exists());
+    std::fs::write(h.folder().join("broken.redb"), vec![7u8; 8192]).unwrap();
+    h.run(&["backup", "--all", dest.to_str().unwrap()])
+        .fails(1, "broken");
+    assert!(!dest.exists());
+    let file = h.home().join("../a-file");
+    std::fs::write(&file, "x").unwrap();
+    h.run(&["backup", "crm", file.to_str().unwrap()])
+        .fails(2, "is a file");
+    // Over every database, a damaged one does not stop the others.
+    h.run(&["cleanup"])
+        .fails(1, "the other databases were cleaned up");
+    h.run(&["compact"]).fails(1, "broken");
+    h.run(&["backup", "crm", dest.to_str().unwrap(), "-q"]).ok();
+    assert!(dest.join("manifest.json").exists());
+    // What a restore killed midway leaves goes when the daemon next starts.
+    let staged = h.folder().join(".crm.redb.restoring");
+    std::fs::copy(dest.join("crm.redb"), &staged).unwrap();
+    h.kill_daemon();
+    h.run(&["status", "-q"]).ok();
+    assert!(!staged.exists());
     assert_eq!(h.records("crm/person").len(), 1);
 }
 
@@ -366,9 +510,66 @@ fn export_and_import_round_trip_every_json_type_and_odd_keys() {
     assert_eq!(out["imported"], 6);
     assert_eq!(h.run(&["ls", "whole/person", "--json"]).ok(), before);
     assert_eq!(h.get("whole/task/1")["done"], false);
-    // A line without its collection is refused with where and what.
-    h.run_stdin(&["put", "bad", "--batch"], b"{\"key\":\"1\",\"doc\":{}}\n")
-        .fails(2, "line 1");
+    assert_eq!(
+        out["collections"],
+        serde_json::json!({"person": 5, "task": 1})
+    );
+    // Lines of collections in any order: one import, one transaction, and
+    // a summary by collection.
+    let mixed = "{\"collection\":\"a\",\"key\":\"1\",\"doc\":{}}\n\
+                 {\"collection\":\"b\",\"key\":\"1\",\"doc\":{}}\n\n\
+                 {\"collection\":\"a\",\"key\":\"2\",\"doc\":{\"n\":1}}\n";
+    let said = h.run_stdin(&["put", "mixed", "--batch"], mixed.as_bytes());
+    said.ok();
+    assert!(
+        said.stderr
+            .contains("imported 3 records into mixed (a: 2, b: 1)"),
+        "{}",
+        said.stderr
+    );
+    assert_eq!(h.records("mixed/a").len(), 2);
+    assert_eq!(h.records("mixed/b").len(), 1);
+    // A bad line anywhere writes nothing, not even the lines before it in
+    // other collections, and says where and what.
+    for (bad, why) in [
+        (
+            "{\"key\":\"1\",\"doc\":{}}",
+            "\"collection\" must be a string",
+        ),
+        ("{\"collection\":\"b\",\"key\":\"1\",\"doc\":5}", "\"doc\""),
+        (
+            "{\"collection\":\"b\",\"key\":1,\"doc\":{}}",
+            "\"key\" must be a string",
+        ),
+        (
+            "{\"collection\":\"b\",\"key\":\"1\",\"doc\":{},\"x\":1}",
+            "unknown field \"x\"",
+        ),
+        (
+            "{\"collection\":\"_schema\",\"key\":\"1\",\"doc\":{}}",
+            "holds the database's schema",
+        ),
+    ] {
+        let input = format!("{{\"collection\":\"a\",\"key\":\"9\",\"doc\":{{}}}}\n{bad}\n");
+        let e = h.run_stdin(&["put", "mixed", "--batch"], input.as_bytes());
+        e.fails(2, "line 2");
+        assert!(
+            e.stderr.contains(why) && e.stderr.contains("nothing was imported"),
+            "{bad}: {}",
+            e.stderr
+        );
+        assert_eq!(h.records("mixed/a").len(), 2, "{bad}");
+        h.run_stdin(&["put", "fresh", "--batch"], input.as_bytes())
+            .fails(2, why);
+        h.run(&["get", "fresh/a/9"]).fails(3, "");
+    }
+    let empty = h.run_stdin(&["put", "mixed", "--batch"], b"");
+    empty.ok();
+    assert!(
+        empty.stderr.contains("imported 0 records into mixed\n"),
+        "{}",
+        empty.stderr
+    );
     h.run(&["export", "crm/person/a b"])
         .fails(2, "not a record");
 }

@@ -72,6 +72,12 @@ pub fn restore(ctx: &Ctx, src: &Path, db: Option<&str>, force: bool) -> Result<(
     if ctx.global.json {
         return output::json(&out);
     }
+    if let Some(from) = &out.from_folder {
+        output::note(
+            &ctx.global,
+            format!("the backup is of another folder ({from}); its databases join this one"),
+        );
+    }
     for d in &out.databases {
         let mut line = format!(
             "{}: restored {} at seq {}, checked; new replica {} (copied from {})",

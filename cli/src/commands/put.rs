@@ -68,15 +68,12 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> 
     let mut client = ctx.client()?;
     let bar = output::progress(&ctx.global, total);
     let db = parsed.db;
-    let Some(collection) = parsed.collection else {
-        return whole_database(ctx, &mut client, folder, &db, reader, how, &bar);
-    };
     let mut lines = reader.lines().enumerate().map(|(i, l)| (i as u64 + 1, l));
     let out = import(
         &mut client,
         folder,
         &db,
-        &collection,
+        parsed.collection.as_ref(),
         &how,
         &mut lines,
         &bar,
@@ -87,16 +84,25 @@ pub fn batch(ctx: &Ctx, address: &str, input: Option<&str>, how: ImportArgs) -> 
     }
     created_note(ctx, out.created_database, &db);
     let records = syncdb_core::words::count(out.imported, "record");
+    let into = match &parsed.collection {
+        Some(collection) => format!("{db}/{collection}"),
+        None if out.collections.is_empty() => db.to_string(),
+        None => {
+            let parts: Vec<String> = out
+                .collections
+                .iter()
+                .map(|(c, n)| format!("{c}: {n}"))
+                .collect();
+            format!("{db} ({})", parts.join(", "))
+        }
+    };
     if out.dry_run {
         // What a dry run is for: said even with --quiet.
         return output::line(format!(
-            "would import {records} into {db}/{collection} (dry run: nothing was written)"
+            "would import {records} into {into} (dry run: nothing was written)"
         ));
     }
-    output::note(
-        &ctx.global,
-        format!("imported {records} into {db}/{collection}"),
-    );
+    output::note(&ctx.global, format!("imported {records} into {into}"));
     Ok(())
 }
 
@@ -123,13 +129,13 @@ fn open_input(ctx: &Ctx, input: Option<&str>) -> Result<Input> {
 /// Lines with their numbers in the input.
 type Numbered<'a> = dyn Iterator<Item = (u64, std::io::Result<String>)> + 'a;
 
-/// One import into `db/collection`, in one transaction: every line of
-/// `lines`, then the commit.
+/// One import into `db/collection` (or `db`, lines naming their
+/// collections), in one transaction: every line of `lines`, then the commit.
 fn import(
     client: &mut crate::client::Client,
     folder: syncdb_core::ipc::FolderRef,
     db: &syncdb_core::Name,
-    collection: &syncdb_core::Name,
+    collection: Option<&syncdb_core::Name>,
     how: &ImportArgs,
     lines: &mut Numbered<'_>,
     bar: &indicatif::ProgressBar,
@@ -137,12 +143,16 @@ fn import(
     client.call::<ImportBegin>(&ImportBeginParams {
         folder,
         db: db.clone(),
-        collection: collection.clone(),
+        collection: collection.cloned(),
         format: how.format,
         key_field: how.key_field.clone(),
         dry_run: how.dry_run,
     })?;
-    bar.set_message(format!("importing into {db}/{collection}"));
+    let target = match collection {
+        Some(collection) => format!("{db}/{collection}"),
+        None => db.to_string(),
+    };
+    bar.set_message(format!("importing into {target}"));
     let mut lines = lines.peekable();
     while let Some(&(first_line, _)) = lines.peek() {
         let mut chunk = Vec::with_capacity(CHUNK_LINES);
@@ -165,114 +175,6 @@ fn import(
         })?;
         bar.inc(bytes as u64);
     }
-    bar.set_message(format!("committing {db}/{collection}"));
+    bar.set_message(format!("committing {target}"));
     client.call::<ImportEnd>(&Empty {})
-}
-
-/// `put DB --batch`: lines as `syncdb export DB` writes them,
-/// `{"collection":C,"key":K,"doc":{..}}`, one import per run of lines of
-/// one collection (each in its own transaction).
-fn whole_database(
-    ctx: &Ctx,
-    client: &mut crate::client::Client,
-    folder: syncdb_core::ipc::FolderRef,
-    db: &syncdb_core::Name,
-    reader: Box<dyn BufRead>,
-    how: ImportArgs,
-    bar: &indicatif::ProgressBar,
-) -> Result<()> {
-    if how.format == ImportFormat::Docs || how.key_field.is_some() {
-        return Err(CliError::usage(
-            "put DB --batch reads records that name their collection ({\"collection\":…,\"key\":…,\"doc\":…}, as `syncdb export DB` writes); give DB/COLL to import plain documents",
-        ));
-    }
-    let mut lines = reader
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i as u64 + 1, l))
-        .peekable();
-    let mut done: Vec<(syncdb_core::Name, u64)> = Vec::new();
-    let mut created = false;
-    while let Some((line_no, first)) = lines.next() {
-        let first =
-            first.map_err(|e| CliError::usage(format!("line {line_no}: cannot read: {e}")))?;
-        if first.trim().is_empty() {
-            continue;
-        }
-        let (collection, record) = split_collection(&first, line_no)?;
-        // This line, then every following line of the same collection.
-        let mut run = std::iter::once((line_no, Ok(record))).chain(std::iter::from_fn(|| {
-            let (n, next) = lines.peek()?;
-            let next = match next {
-                Ok(text) if text.trim().is_empty() => String::new(),
-                Ok(text) => match split_collection(text, *n) {
-                    Ok((c, rest)) if c == collection => rest,
-                    _ => return None,
-                },
-                Err(_) => String::new(),
-            };
-            let (n, _) = lines.next()?;
-            Some((n, Ok(next)))
-        }));
-        let out = import(client, folder.clone(), db, &collection, &how, &mut run, bar)?;
-        created |= out.created_database;
-        done.push((collection, out.imported));
-    }
-    bar.finish_and_clear();
-    let total: u64 = done.iter().map(|(_, n)| n).sum();
-    if ctx.global.json {
-        let by: std::collections::BTreeMap<String, u64> =
-            done.iter().map(|(c, n)| (c.to_string(), *n)).collect();
-        return output::json(&serde_json::json!({
-            "db": db,
-            "imported": total,
-            "collections": by,
-            "dry_run": how.dry_run,
-            "created_database": created,
-        }));
-    }
-    created_note(ctx, created, db);
-    let parts: Vec<String> = done.iter().map(|(c, n)| format!("{c}: {n}")).collect();
-    let records = syncdb_core::words::count(total, "record");
-    let what = if how.dry_run {
-        "would import"
-    } else {
-        "imported"
-    };
-    let line = format!("{what} {records} into {db} ({})", parts.join(", "));
-    if how.dry_run {
-        return output::line(format!("{line} (dry run: nothing was written)"));
-    }
-    output::note(&ctx.global, line);
-    Ok(())
-}
-
-/// `{"collection":C,"key":K,"doc":D}` → (C, `{"key":K,"doc":D}`), the
-/// key and document passed on as written (no number is re-read).
-fn split_collection(line: &str, line_no: u64) -> Result<(syncdb_core::Name, String)> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Line<'a> {
-        collection: String,
-        #[serde(borrow)]
-        key: &'a serde_json::value::RawValue,
-        #[serde(borrow)]
-        doc: &'a serde_json::value::RawValue,
-    }
-    let bad = |why: String| {
-        CliError::usage(format!(
-            "line {line_no}: {why}; each line of `put DB --batch` is {{\"collection\":…,\"key\":…,\"doc\":{{…}}}}, as `syncdb export DB` writes; nothing of this collection was imported"
-        ))
-    };
-    let parsed: Line = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-    let collection = syncdb_core::Name::parse_as("collection", &parsed.collection)
-        .map_err(|e| bad(e.to_string()))?;
-    Ok((
-        collection,
-        format!(
-            "{{\"key\":{},\"doc\":{}}}",
-            parsed.key.get(),
-            parsed.doc.get()
-        ),
-    ))
 }

@@ -341,7 +341,11 @@ pub struct DropParams {
 pub struct ImportBeginParams {
     pub folder: FolderRef,
     pub db: Name,
-    pub collection: Name,
+    /// `None`: every line names its collection,
+    /// `{"collection":C,"key":K,"doc":{..}}` (as `syncdb export DB`
+    /// writes), and the whole import is still one transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<Name>,
     /// How each line is read.
     #[serde(default)]
     pub format: ImportFormat,
@@ -390,7 +394,7 @@ pub struct ImportChunkParams {
     pub lines: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImportOutput {
     /// Records imported so far (all of them, after `import.end`); with
     /// `dry_run`, the records that would be.
@@ -405,6 +409,9 @@ pub struct ImportOutput {
     /// failed import removes what it created).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub created_database: bool,
+    /// Records by collection, when the lines named their collections.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collections: BTreeMap<Name, u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1136,7 +1143,8 @@ pub struct CleanupInfo {
     /// Tombstones at or before this time (ms since the Unix epoch) are
     /// forgotten; 0 when none may be yet.
     pub horizon: u64,
-    /// The horizon comes from the folder's hub (it has remotes).
+    /// The horizon comes from a hub: the folder has remotes, or the
+    /// database has synced with a hub before.
     pub follows_hub: bool,
     /// Tombstones forgotten by this run.
     pub removed: u64,
@@ -1273,6 +1281,9 @@ pub struct RestoreParams {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RestoreOutput {
     pub databases: Vec<RestoredInfo>,
+    /// The id of the folder the backup was taken of, when it is another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_folder: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -151,6 +151,10 @@ pub enum StoreError {
     /// client that went away); nothing was written.
     #[error("{0}")]
     Aborted(String),
+    /// The file was closed to be moved away (a restore or a repair) while
+    /// this call waited; nothing was written.
+    #[error("the database was closed to be replaced or moved aside; try again")]
+    Closed,
 }
 
 impl StoreError {
@@ -175,7 +179,8 @@ impl StoreError {
             StoreError::Corrupt(_) => return true,
             StoreError::Refused(_)
             | StoreError::Precondition(_)
-            | StoreError::SchemaConflict { .. } => return false,
+            | StoreError::SchemaConflict { .. }
+            | StoreError::Closed => return false,
             _ => {}
         }
         let text = self.to_string().to_ascii_lowercase();
@@ -276,6 +281,11 @@ pub trait Engine: Send + Sync {
     /// new file at `dest`, while writers go on (redb: every table copied
     /// from one read transaction; SQLite: `VACUUM INTO`).
     fn backup_to(&self, dest: &Path) -> Result<()>;
+    /// Closes the file now, for every handle: waits for calls in progress,
+    /// then every later call fails with [`StoreError::Closed`]. For moving
+    /// the file away while others may still hold the engine: no connection
+    /// then touches whatever is put at its path.
+    fn close(&self);
     /// A value kept beside the meta by name (the list of indexes).
     fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>>;
     /// Index entries within `range`, in byte order (descending with `rev`),

@@ -45,6 +45,8 @@ const CACHE_BYTES: usize = 48 << 20;
 pub struct RedbEngine {
     path: std::path::PathBuf,
     db: std::sync::RwLock<Option<redb::Database>>,
+    /// Set by `Engine::close`: the file is not opened again.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 fn err(e: impl Into<redb::Error>) -> StoreError {
@@ -118,6 +120,7 @@ impl RedbEngine {
         let engine = RedbEngine {
             path: path.to_owned(),
             db: std::sync::RwLock::new(Some(open_file(path)?)),
+            closed: Default::default(),
         };
         engine.init()?;
         Ok(engine)
@@ -131,6 +134,9 @@ impl RedbEngine {
                 return Ok(Handle(guard));
             }
             drop(guard);
+            if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+                return Err(StoreError::Closed);
+            }
             self.reopen()?;
         }
         Err(StoreError::Io(std::io::Error::other(
@@ -142,6 +148,9 @@ impl RedbEngine {
     fn reopen(&self) -> Result<()> {
         let mut guard = self.db.write().unwrap_or_else(PoisonError::into_inner);
         *guard = None; // close first: a file is open once per process
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(StoreError::Closed);
+        }
         *guard = Some(open_file(&self.path)?);
         Ok(())
     }
@@ -395,6 +404,14 @@ impl Engine for RedbEngine {
             file_bytes,
             free_bytes: file_bytes.saturating_sub(used) + stats.fragmented_bytes(),
         })
+    }
+
+    fn close(&self) {
+        // Waits for calls in progress (they hold the lock for reading).
+        let mut guard = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        *guard = None;
     }
 
     fn backup_to(&self, dest: &Path) -> Result<()> {

@@ -6,7 +6,7 @@
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
@@ -24,6 +24,12 @@ const FORMAT: i64 = 1;
 
 pub struct SqliteEngine {
     path: PathBuf,
+    /// `None` once closed: SQLite removes `NAME-wal` by its path when the
+    /// last connection closes, so none may outlive the file's move.
+    conns: RwLock<Option<Conns>>,
+}
+
+struct Conns {
     writer: Mutex<Connection>,
     /// Idle read connections; reads never wait for the writer in WAL mode.
     readers: Mutex<Vec<Connection>>,
@@ -84,8 +90,10 @@ impl SqliteEngine {
         txn.commit()?;
         Ok(SqliteEngine {
             path: path.to_owned(),
-            writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
+            conns: RwLock::new(Some(Conns {
+                writer: Mutex::new(conn),
+                readers: Mutex::new(Vec::new()),
+            })),
         })
     }
 
@@ -101,7 +109,9 @@ impl SqliteEngine {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self
+        let open = self.conns.read().unwrap_or_else(PoisonError::into_inner);
+        let conns = open.as_ref().ok_or(StoreError::Closed)?;
+        let pooled = conns
             .readers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -111,11 +121,18 @@ impl SqliteEngine {
             None => open_conn(&self.path)?,
         };
         let out = f(&conn);
-        self.readers
+        conns
+            .readers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(conn);
         out
+    }
+
+    fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let open = self.conns.read().unwrap_or_else(PoisonError::into_inner);
+        let conns = open.as_ref().ok_or(StoreError::Closed)?;
+        f(&mut conns.writer.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -304,26 +321,36 @@ impl Engine for SqliteEngine {
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
-        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = f(&mut SqliteTxn { conn: &txn });
-        match outcome {
-            Ok(()) => Ok(txn.commit()?),
-            Err(e) => {
-                // The first error is the one worth reporting.
-                let _ = txn.rollback();
-                Err(e)
+        self.with_writer(|conn| {
+            let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcome = f(&mut SqliteTxn { conn: &txn });
+            match outcome {
+                Ok(()) => Ok(txn.commit()?),
+                Err(e) => {
+                    // The first error is the one worth reporting.
+                    let _ = txn.rollback();
+                    Err(e)
+                }
             }
-        }
+        })
     }
 
     fn compact(&self) -> Result<()> {
-        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        // VACUUM rewrites the file without free pages (through the WAL);
-        // the checkpoint moves that into the file and empties the WAL.
-        conn.execute_batch("VACUUM")?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        self.with_writer(|conn| {
+            // VACUUM rewrites the file without free pages (through the WAL);
+            // the checkpoint moves that into the file and empties the WAL.
+            conn.execute_batch("VACUUM")?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
+    fn close(&self) {
+        // Waits for calls in progress (they hold the lock for reading).
+        self.conns
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     fn space(&self) -> Result<Space> {

@@ -696,7 +696,7 @@ pub async fn bulk(
     let begin = ImportBeginParams {
         folder: Some(folder.path),
         db,
-        collection,
+        collection: Some(collection),
         format,
         key_field: q.get("key_field").cloned(),
         dry_run: flag(&q, "dry_run")?,

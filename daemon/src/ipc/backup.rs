@@ -33,7 +33,13 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
             dest.display()
         )));
     }
-    match std::fs::read_dir(dest) {
+    // Every database is opened before anything is written: a name that is
+    // not there, or a damaged file, leaves no directory behind.
+    let mut replicas = Vec::new();
+    for db in one_or_all(&folder, p.db.as_ref())? {
+        replicas.push((replica(state, &folder, &db)?, db));
+    }
+    let created = match std::fs::read_dir(dest) {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 return Err(bad_input(format!(
@@ -41,34 +47,41 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
                     dest.display()
                 )));
             }
+            false
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(dest)
                 .map_err(|e| storage(format!("cannot create {}: {e}", dest.display())))?;
+            true
+        }
+        Err(_) if dest.is_file() => {
+            return Err(bad_input(format!(
+                "{} is a file; give a new or empty directory",
+                dest.display()
+            )));
         }
         Err(e) => return Err(storage(format!("{}: {e}", dest.display()))),
-    }
+    };
     let started = Instant::now();
-    let mut databases = Vec::new();
-    for db in one_or_all(&folder, p.db.as_ref())? {
-        let replica = replica(state, &folder, &db)?;
-        let kind = replica.reader.kind();
-        let file = format!("{db}.{}", kind.extension());
-        let path = dest.join(&file);
-        replica
-            .reader
-            .backup_to(&path)
-            .map_err(|e| replica_error(replica.store_error(e)))?;
-        let entry = describe(&db, &file, &path).map_err(storage)?;
-        tracing::info!(db = %db, to = %path.display(), seq = entry.seq, bytes = entry.bytes, "backed up");
-        databases.push(entry);
-    }
-    let manifest = Manifest {
-        format: backup::FORMAT,
-        syncdb: crate::VERSION.into(),
-        folder: folder.settings.id.clone(),
-        created_ms: state.now_ms(),
-        databases,
+    let written = copy_all(dest, replicas);
+    let manifest = match written {
+        Ok(databases) => Manifest {
+            format: backup::FORMAT,
+            syncdb: crate::VERSION.into(),
+            folder: folder.settings.id.clone(),
+            created_ms: state.now_ms(),
+            databases,
+        },
+        Err((e, files)) => {
+            // Half a backup is no backup: what was written goes.
+            for file in files {
+                let _ = std::fs::remove_file(dest.join(file));
+            }
+            if created {
+                let _ = std::fs::remove_dir(dest);
+            }
+            return Err(e);
+        }
     };
     backup::write_manifest(dest, &manifest).map_err(|e| {
         storage(format!(
@@ -81,6 +94,34 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
         manifest,
         ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// Copies each database into `dest`; on failure, the error and the files
+/// written so far.
+fn copy_all(
+    dest: &Path,
+    replicas: Vec<(Arc<crate::replicas::Replica>, Name)>,
+) -> Result<Vec<ManifestEntry>, (RpcError, Vec<String>)> {
+    let mut databases = Vec::new();
+    let mut files = Vec::new();
+    for (replica, db) in replicas {
+        let file = format!("{db}.{}", replica.reader.kind().extension());
+        let path = dest.join(&file);
+        files.push(file.clone());
+        let entry = replica
+            .reader
+            .backup_to(&path)
+            .map_err(|e| replica_error(replica.store_error(e)))
+            .and_then(|()| describe(&db, &file, &path).map_err(storage));
+        match entry {
+            Ok(entry) => {
+                tracing::info!(db = %db, to = %path.display(), seq = entry.seq, bytes = entry.bytes, "backed up");
+                databases.push(entry);
+            }
+            Err(e) => return Err((e, files)),
+        }
+    }
+    Ok(databases)
 }
 
 /// Reads a copy for its manifest entry, after making it durable.
@@ -119,7 +160,10 @@ fn describe(db: &Name, file: &str, path: &Path) -> Result<ManifestEntry, String>
 /// Blocking: copies and checks whole databases. Run it off the async workers.
 pub fn restore(state: &Arc<State>, p: RestoreParams) -> Result<RestoreOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
-    let manifest = backup::read_manifest(&p.src).map_err(bad_input)?;
+    let manifest = backup::read_manifest(&p.src).map_err(|e| match e {
+        backup::ManifestError::Missing(why) => not_found(why),
+        backup::ManifestError::Bad(why) => bad_input(why),
+    })?;
     let entries: Vec<&ManifestEntry> = match &p.db {
         Some(db) => {
             let one = manifest.databases.iter().find(|e| &e.db == db);
@@ -133,8 +177,9 @@ pub fn restore(state: &Arc<State>, p: RestoreParams) -> Result<RestoreOutput, Rp
         }
         None => manifest.databases.iter().collect(),
     };
-    if manifest.folder != folder.settings.id {
-        tracing::warn!(from = %manifest.folder, to = %folder.settings.id, "restoring a backup of another folder");
+    let from_folder = (manifest.folder != folder.settings.id).then(|| manifest.folder.clone());
+    if let Some(from) = &from_folder {
+        tracing::warn!(from = %from, to = %folder.settings.id, "restoring a backup of another folder");
     }
     // Everything is checked before anything is put in place.
     for entry in &entries {
@@ -153,7 +198,10 @@ pub fn restore(state: &Arc<State>, p: RestoreParams) -> Result<RestoreOutput, Rp
         databases.push(restore_one(state, &folder, &p.src, entry)?);
     }
     super::repair::reconnect(state, &folder);
-    Ok(RestoreOutput { databases })
+    Ok(RestoreOutput {
+        databases,
+        from_folder,
+    })
 }
 
 fn names(manifest: &Manifest) -> String {
@@ -224,4 +272,32 @@ fn restore_one(
         former_site: entry.site.clone(),
         replaced,
     })
+}
+
+/// A restore killed midway leaves its staged copy (`.NAME.EXT.restoring`)
+/// in the folder; at start no restore runs, so any there is debris.
+pub fn sweep_staging(state: &State) {
+    for folder in &state.config().folders {
+        let Ok(entries) = std::fs::read_dir(&folder.path) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let staged = name.starts_with('.')
+                && [".restoring", ".restoring-wal", ".restoring-shm"]
+                    .iter()
+                    .any(|end| name.ends_with(end));
+            if staged {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => {
+                        tracing::info!(file = %entry.path().display(), "removed a restore's staged copy left by a kill")
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a restore's staged copy")
+                    }
+                }
+            }
+        }
+    }
 }

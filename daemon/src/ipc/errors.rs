@@ -26,7 +26,11 @@ pub fn replica_error(e: ReplicaError) -> RpcError {
         ReplicaError::Store { source, .. } if source.is_disk_full() => {
             RpcError::new(ErrorCode::Storage, format!("disk full: {e}"))
         }
-        ReplicaError::Stopped => RpcError::new(ErrorCode::Unavailable, e.to_string()),
+        ReplicaError::Stopped
+        | ReplicaError::Store {
+            source: syncdb_core::store::StoreError::Closed,
+            ..
+        } => RpcError::new(ErrorCode::Unavailable, e.to_string()),
         ReplicaError::Folder(f) => RpcError::new(ErrorCode::Storage, f.to_string()),
         ReplicaError::Store { .. } => RpcError::new(ErrorCode::Storage, e.to_string()),
     }

@@ -17,8 +17,11 @@ use crate::state::State;
 pub async fn cleanup(state: &State, p: DbScopeParams) -> Result<CleanupOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
     let mut databases = Vec::new();
+    let mut skipped = Skipped::default();
     for db in one_or_all(&folder, p.db.as_ref())? {
-        let replica = replica(state, &folder, &db)?;
+        let Some(replica) = skipped.open(state, &folder, &db, p.db.is_some())? else {
+            continue;
+        };
         let started = Instant::now();
         let before = replica.history().removed;
         let checked = history::check(state, &folder, &replica, true)
@@ -39,12 +42,49 @@ pub async fn cleanup(state: &State, p: DbScopeParams) -> Result<CleanupOutput, R
             ms: started.elapsed().as_millis() as u64,
         });
     }
+    skipped.end("cleaned up")?;
     Ok(CleanupOutput { databases })
+}
+
+/// Over every database of a folder, one that cannot be opened (a damaged
+/// file) does not stop the others: it is named once they are done.
+#[derive(Default)]
+struct Skipped(Vec<String>);
+
+impl Skipped {
+    fn open(
+        &mut self,
+        state: &State,
+        folder: &syncdb_core::folder::Folder,
+        db: &syncdb_core::Name,
+        named: bool,
+    ) -> Result<Option<std::sync::Arc<Replica>>, RpcError> {
+        match replica(state, folder, db) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if !named => {
+                self.0.push(format!("{db}: {}", e.message));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn end(self, done: &str) -> Result<(), RpcError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        Err(RpcError::new(
+            ErrorCode::Storage,
+            format!(
+                "the other databases were {done}, not these: {}",
+                self.0.join("; ")
+            ),
+        ))
+    }
 }
 
 pub async fn ls(state: &State, p: DbScopeParams) -> Result<ReplicaListOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
-    let follows_hub = history::follows_hub(state, &folder);
     let mut databases = Vec::new();
     for db in one_or_all(&folder, p.db.as_ref())? {
         let replica = replica(state, &folder, &db)?;
@@ -59,7 +99,7 @@ pub async fn ls(state: &State, p: DbScopeParams) -> Result<ReplicaListOutput, Rp
             db,
             site: site.to_hex(),
             horizon: h.horizon,
-            follows_hub,
+            follows_hub: history::follows_hub(state, &folder, &replica),
             rejoin: h.rejoin,
             former: h.former,
             replicas,
@@ -124,8 +164,11 @@ pub async fn rm(state: &State, p: ReplicaRmParams) -> Result<Empty, RpcError> {
 pub async fn compact(state: &State, p: DbScopeParams) -> Result<CompactOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
     let mut databases = Vec::new();
+    let mut skipped = Skipped::default();
     for db in one_or_all(&folder, p.db.as_ref())? {
-        let replica = replica(state, &folder, &db)?;
+        let Some(replica) = skipped.open(state, &folder, &db, p.db.is_some())? else {
+            continue;
+        };
         let (before, after, ms) = replica
             .run(|db, _| {
                 let before = db.space()?.file_bytes;
@@ -144,5 +187,6 @@ pub async fn compact(state: &State, p: DbScopeParams) -> Result<CompactOutput, R
             ms,
         });
     }
+    skipped.end("compacted")?;
     Ok(CompactOutput { databases })
 }

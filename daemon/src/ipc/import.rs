@@ -4,7 +4,8 @@
 //!
 //! A line is a plain document, whose key comes from a field or is made, or a
 //! record as `syncdb ls --json` prints it, whose key is kept — so a listing
-//! imports back under the same keys.
+//! imports back under the same keys. An import into a whole database reads
+//! records that name their collection, as `syncdb export DB` writes them.
 
 use std::sync::Arc;
 
@@ -23,13 +24,19 @@ use crate::state::State;
 /// An import in progress.
 pub struct Import {
     db: Name,
-    collection: Name,
+    /// `None`: each line names its collection.
+    collection: Option<Name>,
+    /// The schema in force when the import began, for lines that name
+    /// their collection.
+    head: syncdb_core::schema::Head,
     lines: LineReader,
     /// The schema lines are checked against here, beside the writer.
     schema: Option<Arc<syncdb_core::schema::Schema>>,
     /// The database's writer; none for a dry run, which writes nothing.
     writer: Option<ImportWriter>,
     queued: u64,
+    /// Records queued by collection, when lines name theirs.
+    by_collection: std::collections::BTreeMap<Name, u64>,
 }
 
 /// Why a chunk ended the import; [`Import::fail`] turns it into the answer.
@@ -85,13 +92,29 @@ impl Import {
             .get(&folder, &p.db, false)
             .map_err(replica_error)?;
         let head = existing.as_ref().map(|r| r.schema()).unwrap_or_default();
-        handlers::writable_collection(&p.db, &p.collection, &head)?;
+        match &p.collection {
+            Some(collection) => handlers::writable_collection(&p.db, collection, &head)?,
+            None if p.format == ImportFormat::Docs || p.key_field.is_some() => {
+                return Err(bad_input(
+                    "an import into a whole database reads records that name their collection ({\"collection\":…,\"key\":…,\"doc\":{…}}, as `syncdb export DB` writes); name a collection to import plain documents",
+                ));
+            }
+            None => {}
+        }
         let schema = head.schema().cloned();
         let lines = {
             let c = state.config.lock().expect("config");
-            let key_path = handlers::key_path(&head, &p.collection, &c.daemon.key_path);
+            let key_path = match &p.collection {
+                Some(collection) => handlers::key_path(&head, collection, &c.daemon.key_path),
+                None => c.daemon.key_path.clone(),
+            };
             LineReader {
-                format: p.format,
+                // Lines that name their collection are records, whatever
+                // else they hold.
+                format: match p.collection {
+                    Some(_) => p.format,
+                    None => ImportFormat::Records,
+                },
                 key_required: p.key_field.is_some(),
                 key_field: p.key_field.unwrap_or(key_path),
                 max_doc_bytes: c.daemon.max_document_bytes,
@@ -115,16 +138,17 @@ impl Import {
         let import = Import {
             db: p.db,
             collection: p.collection,
+            head,
             lines,
             schema,
             writer,
             queued: 0,
+            by_collection: Default::default(),
         };
         let out = ImportOutput {
             imported: 0,
             dry_run: p.dry_run,
-            seq: None,
-            created_database: false,
+            ..ImportOutput::default()
         };
         Ok((import, out))
     }
@@ -139,10 +163,13 @@ impl Import {
                 continue;
             }
             let line_no = p.first_line + i as u64;
-            let (key, doc) = self.read(line, line_no).map_err(Failure::Line)?;
+            let (collection, key, doc) = self.read(line, line_no).map_err(Failure::Line)?;
+            if self.collection.is_none() {
+                *self.by_collection.entry(collection.clone()).or_default() += 1;
+            }
             line_nos.push(line_no);
             ops.push(WriteOp::Put {
-                collection: self.collection.clone(),
+                collection,
                 key,
                 doc,
             });
@@ -159,26 +186,37 @@ impl Import {
         Ok(ImportOutput {
             imported: self.queued,
             dry_run: self.writer.is_none(),
-            seq: None,
-            created_database: false,
+            ..ImportOutput::default()
         })
     }
 
-    /// One line's key and document, checked against the schema.
-    fn read(&self, line: &str, line_no: u64) -> Result<(Key, Document), String> {
-        let (key, doc) = self.lines.read(line, line_no)?;
+    /// One line's collection, key and document, checked against the schema.
+    fn read(&self, line: &str, line_no: u64) -> Result<(Name, Key, Document), String> {
+        let (collection, key, doc) = match &self.collection {
+            Some(collection) => {
+                let (key, doc) = self.lines.read(line, line_no)?;
+                (collection.clone(), key, doc)
+            }
+            None => {
+                let (collection, key, doc) = named_record(line, self.lines.max_doc_bytes)
+                    .map_err(|e| format!("line {line_no}: {e}"))?;
+                handlers::writable_collection(&self.db, &collection, &self.head)
+                    .map_err(|e| format!("line {line_no}: {}", e.message))?;
+                (collection, key, doc)
+            }
+        };
         if let Some(schema) = &self.schema {
             schema
-                .check(&self.collection, &doc)
-                .and_then(|()| schema.check_key(&self.collection, &key, &doc))
+                .check(&collection, &doc)
+                .and_then(|()| schema.check_key(&collection, &key, &doc))
                 .map_err(|v| {
                     format!(
-                        "line {line_no}: record {}/{}/{key} breaks schema {} v{}: {v}",
-                        self.db, self.collection, schema.name, schema.version
+                        "line {line_no}: record {}/{collection}/{key} breaks schema {} v{}: {v}",
+                        self.db, schema.name, schema.version
                     )
                 })?;
         }
-        Ok((key, doc))
+        Ok((collection, key, doc))
     }
 
     /// Ends an import a chunk failed: nothing is written; says why.
@@ -209,8 +247,8 @@ impl Import {
             return Ok(ImportOutput {
                 imported: self.queued,
                 dry_run: true,
-                seq: None,
-                created_database: false,
+                collections: self.by_collection,
+                ..ImportOutput::default()
             });
         };
         let _ = w.tx.send(ImportMsg::End).await;
@@ -221,6 +259,7 @@ impl Import {
                 dry_run: false,
                 seq: Some(w.replica.high_seq()),
                 created_database: w.created,
+                collections: self.by_collection,
             }),
             Ok(Err(e)) => Err(replica_error(w.replica.store_error(e))),
             Err(_) => Err(RpcError::new(
@@ -258,6 +297,15 @@ impl LineReader {
         if is_record {
             return record(&doc, self.max_doc_bytes).map_err(|e| format!("line {line_no}: {e}"));
         }
+        if self.format == ImportFormat::Auto
+            && doc.len() == 3
+            && doc.get("collection").is_some()
+            && record_shaped(&doc)
+        {
+            return Err(format!(
+                "line {line_no} is a record that names its collection, as `syncdb export DB` writes; import those with `syncdb put DB --batch` (or --format docs to store each line as a document)"
+            ));
+        }
         if self.key_required && matches!(doc.key_at(&self.key_field), Ok(None)) {
             return Err(format!(
                 "line {line_no}: no field {:?} to take the key from (--key-field)",
@@ -268,6 +316,27 @@ impl LineReader {
             .map_err(|e| format!("line {line_no}: {}", e.message))?;
         Ok((key, doc))
     }
+}
+
+/// A line of a whole-database import: `{"collection":"C","key":"K",
+/// "doc":{…}}`, nothing else.
+fn named_record(line: &str, max_doc_bytes: usize) -> Result<(Name, Key, Document), String> {
+    const SHAPE: &str =
+        r#"each line is {"collection":"C","key":"K","doc":{...}}, as `syncdb export DB` writes"#;
+    let parsed = Document::parse(line, max_doc_bytes).map_err(|e| format!("{e}; {SHAPE}"))?;
+    if let Some((field, _)) = parsed
+        .fields()
+        .find(|(f, _)| !matches!(*f, "collection" | "key" | "doc"))
+    {
+        return Err(format!("unknown field {field:?}; {SHAPE}"));
+    }
+    let name: String = parsed
+        .get("collection")
+        .and_then(|raw| serde_json::from_str(raw).ok())
+        .ok_or_else(|| format!("\"collection\" must be a string; {SHAPE}"))?;
+    let collection = Name::parse_as("collection", &name).map_err(|e| e.to_string())?;
+    let (key, doc) = record(&parsed, max_doc_bytes)?;
+    Ok((collection, key, doc))
 }
 
 /// `{"key":"…","doc":{…}}`: what `ls --json` prints for a record.
@@ -315,6 +384,18 @@ mod tests {
             let (_, doc) = r.read(plain, 1).unwrap();
             assert!(doc.get("key").is_some(), "{plain}");
         }
+    }
+
+    #[test]
+    fn auto_refuses_a_line_of_a_whole_database_export_and_docs_takes_it() {
+        let line = r#"{"collection":"person","key":"42","doc":{"name":"Ada"}}"#;
+        let e = reader(ImportFormat::Auto).read(line, 3).unwrap_err();
+        assert!(
+            e.starts_with("line 3 ") && e.contains("put DB --batch"),
+            "{e}"
+        );
+        let (_, doc) = reader(ImportFormat::Docs).read(line, 3).unwrap();
+        assert_eq!(doc.get("collection"), Some(r#""person""#));
     }
 
     #[test]

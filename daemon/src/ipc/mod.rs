@@ -1,7 +1,7 @@
 //! The local IPC server: a 0600 socket in a 0700 directory, peers of another
 //! uid refused at accept, a cap on connections, then JSON-RPC per connection.
 
-mod backup;
+pub(crate) mod backup;
 mod connection;
 pub(crate) mod errors;
 pub mod find;
