@@ -297,13 +297,22 @@ pub struct Step {
     pub finished: bool,
 }
 
+/// What [`Database::settle`] did with the writes a rebuild kept aside.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Records (and drops) whose writes won, written again.
+    pub rewritten: u64,
+    /// Records whose writes lost to newer ones from the hub.
+    pub lost: u64,
+}
+
 /// What a rebuild kept and gave up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rebuilt {
     /// Records with own writes the hub had not pulled yet, kept to push.
     pub kept: u64,
-    /// Of those, records whose writes were at or before the horizon and
-    /// were written again under new versions.
+    /// Of those, records whose writes were at or before the horizon: kept
+    /// aside until the hub's state is here ([`Database::settle`]).
     pub rewritten: u64,
     /// Records and markers forgotten (the hub's snapshot brings back what
     /// still exists).
@@ -420,7 +429,10 @@ impl Database {
     /// its checkpoint of that site (`pulled`) — forgets everything else,
     /// and sets the checkpoint for the hub to 0, so the next session syncs
     /// the hub's current state from the start. Own writes at or before
-    /// `horizon` get new versions.
+    /// `horizon` are kept aside (meta `rebuild`), out of the feed: such an
+    /// old version must not reach a replica, where a tombstone forgotten
+    /// on some and not yet on others would decide it differently. Once the
+    /// hub's state is here, [`Database::settle`] weighs them against it.
     pub fn rebuild(
         &mut self,
         now_ms: u64,
@@ -487,23 +499,20 @@ impl Database {
                 outcome.forgotten += 1;
             }
             batch.txn.set_checkpoint(hub, 0)?;
-            // Old versions, in order, to new ones in the same order.
-            let mut old: Vec<Version> = keep
-                .iter()
-                .flat_map(item_versions)
-                .filter(|v| v.millis() <= horizon)
-                .collect();
-            old.sort();
-            old.dedup();
-            let renamed: BTreeMap<Version, Version> =
-                old.into_iter().map(|v| (v, batch.next_version())).collect();
+            let mut aside = Vec::new();
             for item in &keep {
-                if item_versions(item).any(|v| renamed.contains_key(&v)) {
+                let (newer, older) = split_at(item, horizon);
+                if let Some(newer) = newer {
+                    batch.merge_item(&newer)?;
+                }
+                if let Some(older) = older {
                     outcome.rewritten += 1;
+                    aside.push(older);
                 }
                 outcome.kept += 1;
-                batch.merge_item(&restamp(item, &renamed))?;
             }
+            let aside = (!aside.is_empty()).then(|| encode_aside(&aside));
+            batch.txn.set_meta_blob(ASIDE_NAME, aside.as_deref())?;
             let h = &mut batch.state.history;
             h.horizon = h.horizon.max(horizon);
             h.cleaned = h.horizon;
@@ -511,6 +520,73 @@ impl Database {
             h.rejoin = Some(horizon);
             h.synced = true;
             let blob = h.encode();
+            batch.txn.set_meta_blob(META_NAME, Some(&blob))
+        })?;
+        Ok(outcome)
+    }
+
+    /// After a rebuild, once the hub's state is here: weighs each own write
+    /// kept aside against it, as last-writer-wins would with the versions
+    /// they were made under — a newer write from the hub wins, and so does
+    /// an older one that was not forgotten — and writes again, under new
+    /// versions, what of them wins. A record the hub forgot the delete of
+    /// comes back if an own write to it wins here: no replica holds that
+    /// delete any more, and every replica takes the new versions alike.
+    /// Then the replica is no longer rejoining. One transaction.
+    pub fn settle(&mut self, now_ms: u64) -> Result<Settled> {
+        let aside = match crate::db::guarded(|| self.engine.meta_blob(ASIDE_NAME))? {
+            Some(bytes) => decode_aside(&bytes)?,
+            None => Vec::new(),
+        };
+        let mut outcome = Settled::default();
+        self.transact(now_ms, &mut |batch| {
+            outcome = Settled::default();
+            // Drops first, under their own versions: a drop hides only what
+            // is older than it, wherever it lands.
+            for item in aside.iter().filter(|i| !matches!(i, Item::Record { .. })) {
+                match batch.merge_item(item)? {
+                    Some(_) => outcome.rewritten += 1,
+                    None => outcome.lost += 1,
+                }
+            }
+            for item in &aside {
+                let Item::Record {
+                    collection,
+                    key,
+                    state: mine,
+                } = item
+                else {
+                    continue;
+                };
+                let mut here = batch
+                    .txn
+                    .get(collection, key)?
+                    .map(|s| s.state)
+                    .unwrap_or_default();
+                // A drop still held hides what is older, as it does anywhere.
+                let markers = &batch.state.markers;
+                let cover = markers
+                    .get(&None)
+                    .max(markers.get(&Some(collection.clone())));
+                if let Some(&cover) = cover {
+                    here.merge(&RecordState::delete(cover));
+                }
+                let mut merged = here.clone();
+                merged.merge(mine);
+                let Some(again) = won(&here, &merged, mine, batch.next_version()) else {
+                    outcome.lost += 1;
+                    continue;
+                };
+                batch.merge_item(&Item::Record {
+                    collection: collection.clone(),
+                    key: key.clone(),
+                    state: again,
+                })?;
+                outcome.rewritten += 1;
+            }
+            batch.txn.set_meta_blob(ASIDE_NAME, None)?;
+            batch.state.history.rejoin = None;
+            let blob = batch.state.history.encode();
             batch.txn.set_meta_blob(META_NAME, Some(&blob))
         })?;
         Ok(outcome)
@@ -547,24 +623,101 @@ pub fn item_versions(item: &Item) -> Box<dyn Iterator<Item = Version> + '_> {
     }
 }
 
-/// The item with every version in `renamed` replaced.
-fn restamp(item: &Item, renamed: &BTreeMap<Version, Version>) -> Item {
-    let new = |v: Version| renamed.get(&v).copied().unwrap_or(v);
-    let mut item = item.clone();
-    match &mut item {
-        Item::Record { state, .. } => {
-            if let Some(w) = &mut state.whole {
-                w.version = new(w.version);
-            }
-            for f in state.fields.values_mut() {
-                f.version = new(f.version);
-            }
+/// Own writes a rebuild keeps aside (meta name): feed entries, postcard.
+const ASIDE_NAME: &str = "rebuild";
+
+fn encode_aside(items: &[Item]) -> Vec<u8> {
+    postcard::to_allocvec(items).expect("writing to a Vec cannot fail")
+}
+
+fn decode_aside(bytes: &[u8]) -> Result<Vec<Item>> {
+    postcard::from_bytes(bytes)
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("writes kept aside: {e}")))
+}
+
+/// An entry's writes newer than `horizon`, and those at or before it.
+fn split_at(item: &Item, horizon: u64) -> (Option<Item>, Option<Item>) {
+    let old = |v: &Version| v.millis() <= horizon;
+    match item {
+        Item::Record {
+            collection,
+            key,
+            state,
+        } => {
+            let part = |keep_old: bool| {
+                let mut part = state.clone();
+                part.whole = part.whole.filter(|w| old(&w.version) == keep_old);
+                part.fields.retain(|_, f| old(&f.version) == keep_old);
+                (part.whole.is_some() || !part.fields.is_empty()).then(|| Item::Record {
+                    collection: collection.clone(),
+                    key: key.clone(),
+                    state: part,
+                })
+            };
+            (part(false), part(true))
         }
         Item::DropCollection { version, .. } | Item::DropDatabase { version } => {
-            *version = new(*version)
+            if old(version) {
+                (None, Some(item.clone()))
+            } else {
+                (Some(item.clone()), None)
+            }
         }
     }
-    item
+}
+
+/// What of `mine` won when merged into `here` (giving `merged`), as a
+/// write at `v`: the whole record as it now reads when its whole-record
+/// write won, else the fields it won. `None` when nothing of it won.
+fn won(
+    here: &RecordState,
+    merged: &RecordState,
+    mine: &RecordState,
+    v: Version,
+) -> Option<RecordState> {
+    if merged == here {
+        return None;
+    }
+    if mine.whole.is_some() && merged.whole == mine.whole {
+        let mut again = match merged.exists() {
+            true => RecordState {
+                whole: Some(crate::record::Whole {
+                    op: crate::record::WholeOp::Put,
+                    version: v,
+                }),
+                fields: Default::default(),
+            },
+            false => RecordState::delete(v),
+        };
+        if merged.exists() {
+            for (name, f) in &merged.fields {
+                if f.value.is_some() {
+                    let field = crate::record::Field {
+                        value: f.value.clone(),
+                        version: v,
+                    };
+                    again.fields.insert(name.clone(), field);
+                }
+            }
+        }
+        return Some(again);
+    }
+    let fields: BTreeMap<String, crate::record::Field> = mine
+        .fields
+        .iter()
+        .filter(|(name, f)| merged.fields.get(*name) == Some(*f))
+        .map(|(name, f)| {
+            let field = crate::record::Field {
+                value: f.value.clone(),
+                version: v,
+            };
+            (name.clone(), field)
+        })
+        .collect();
+    (!fields.is_empty()).then_some(RecordState {
+        whole: None,
+        fields,
+    })
 }
 
 /// What the hub holds of each replica in `peers` and of `site`, for an

@@ -67,23 +67,25 @@ pub fn note(state: &State, folder: &Folder, client: bool, note: Note) {
     };
     if client {
         let history = replica.history();
-        let caught_up = matches!(note, Note::CaughtUp { .. });
-        if history.synced && !(caught_up && history.rejoin.is_some()) {
+        let settle = matches!(note, Note::CaughtUp { .. }) && history.rejoin.is_some();
+        if history.synced && !settle {
             return;
         }
         tokio::spawn(async move {
             let marked = replica
-                .run(move |db, _| {
-                    db.update_history(&mut |h| {
-                        h.synced = true;
-                        if caught_up {
-                            h.rejoin = None;
-                        }
-                    })
+                .run(move |db, now| {
+                    db.update_history(&mut |h| h.synced = true)?;
+                    settle.then(|| db.settle(now)).transpose()
                 })
                 .await;
-            if let Err(e) = marked {
-                tracing::warn!(db = %replica.name, error = %e, "cannot mark a replica as synced with its hub");
+            match marked {
+                Ok(Some(settled)) => {
+                    tracing::info!(db = %replica.name, rewritten = settled.rewritten, lost = settled.lost, "weighed the writes a rebuild kept aside against the hub's")
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(db = %replica.name, error = %e, "cannot mark a replica as synced with its hub")
+                }
             }
         });
         return;
@@ -252,7 +254,19 @@ pub async fn run_checks(state: Arc<State>) {
             _ = tokio::time::sleep(every) => {}
             _ = state.stopped() => return,
         }
-        for replica in state.replicas.open_replicas() {
+        // Held weakly between checks: a database that a failed import made
+        // goes only while nothing else holds it.
+        let open: Vec<std::sync::Weak<Replica>> = state
+            .replicas
+            .open_replicas()
+            .iter()
+            .map(Arc::downgrade)
+            .collect();
+        for replica in open {
+            // Nothing was ever written to it: nothing to clean up.
+            let Some(replica) = replica.upgrade().filter(|r| r.high_seq() > 0) else {
+                continue;
+            };
             let Some(folder) = state
                 .config()
                 .folders

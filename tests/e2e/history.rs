@@ -122,6 +122,8 @@ fn a_replica_away_across_a_cleanup_rebuilds_keeping_its_own_writes() {
         b.run(&["del", "crm/person/3"]).ok();
         b.run(&["patch", "crm/person/4", r#"{"edited":"by b"}"#])
             .ok();
+        // Later than B's offline delete of it: the hub's put wins.
+        hub.home.put("crm/person/3", r#"{"n":33}"#);
         std::thread::sleep(RETENTION + Duration::from_millis(500));
         a.run(&["sync", "--once", "-q"]).ok();
         let out = hub.home.run(&["cleanup", "crm", "--json"]).json();
@@ -161,7 +163,8 @@ fn a_replica_away_across_a_cleanup_rebuilds_keeping_its_own_writes() {
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect();
-            assert_eq!(keys, ["4", "5", "9"], "{engine}");
+            assert_eq!(keys, ["3", "4", "5", "9"], "{engine}");
+            assert_eq!(h.get("crm/person/3")["n"], 33, "{engine}");
             assert_eq!(h.get("crm/person/9")["offline"], true, "{engine}");
             assert_eq!(h.get("crm/person/4")["edited"], "by b", "{engine}");
             assert_eq!(h.get("crm/person/4")["n"], 4, "{engine}");
@@ -439,6 +442,22 @@ fn restore_refuses_what_is_not_a_backup() {
     assert_eq!(h.records("crm/person").len(), 1);
 }
 
+/// Horizon checks every few milliseconds do not keep a database alive
+/// that a failed import made: it goes, as the import promises.
+#[test]
+fn frequent_horizon_checks_leave_no_database_behind_a_failed_import() {
+    let h = standalone(
+        "redb",
+        "[history]\ncheck_ms = 5\n[daemon]\nmax_document_bytes = 1024\n",
+    );
+    let big = format!("{{\"_id\":\"1\",\"s\":\"{}\"}}\n", "x".repeat(2048));
+    for i in 0..5 {
+        h.run_stdin(&["put", &format!("t{i}/c"), "--batch"], big.as_bytes())
+            .fails(2, "document too large");
+    }
+    assert_eq!(h.run(&["ls"]).ok(), "");
+}
+
 /// A backup that cannot be whole leaves nothing behind: no directory, no
 /// copy without its manifest.
 #[test]
@@ -570,6 +589,18 @@ fn export_and_import_round_trip_every_json_type_and_odd_keys() {
         "{}",
         empty.stderr
     );
+    // An empty import makes no database; a byte-order mark is no line.
+    h.run_stdin(&["put", "none/c", "--batch"], b"").ok();
+    h.run(&["ls", "none"]).fails(3, "none");
+    h.run_stdin(
+        &["put", "bom/c", "--batch"],
+        "\u{feff}{\"_id\":\"1\"}\n".as_bytes(),
+    )
+    .ok();
+    assert_eq!(h.records("bom/c").len(), 1);
+    // Shaped as a record but not one: refused, not stored under a new key.
+    h.run_stdin(&["put", "bom/c", "--batch"], b"{\"key\":1,\"doc\":{}}\n")
+        .fails(2, "looks like a record");
     h.run(&["export", "crm/person/a b"])
         .fails(2, "not a record");
 }

@@ -50,8 +50,83 @@ pub fn decode_state(bytes: &[u8]) -> Result<RecordState, StoreError> {
     let Some((&STATE_FORMAT, body)) = bytes.split_first() else {
         return Err(StoreError::Corrupt("unknown record format".into()));
     };
-    let stored: StoredState =
-        postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("record: {e}")))?;
+    state_of(stored(body)?, |_, value| Ok(value.into()))
+}
+
+/// A state stored beside its visible document (SQLite's `doc` column):
+/// when there is one it holds every value of the state
+/// ([`RecordState::visible_json`]), so the state leaves the values out
+/// and each is stored once. An empty text stands for "in the document"
+/// (a JSON value is never empty). Without a document, the state is whole.
+const BESIDE_FORMAT: u8 = 2;
+
+/// The document and the state to store beside it.
+pub fn encode_state_beside(state: &RecordState) -> (Option<String>, Vec<u8>) {
+    let Some(doc) = state.visible_json() else {
+        return (None, encode_state(state));
+    };
+    let whole_version = state.whole.map(|w| w.version);
+    let stored = StoredState {
+        whole: state.whole,
+        fields: state
+            .fields
+            .iter()
+            .map(|(name, f)| StoredField {
+                name,
+                value: f.value.as_ref().map(|_| ""),
+                version: (Some(f.version) != whole_version).then_some(f.version),
+            })
+            .collect(),
+    };
+    let mut out = vec![BESIDE_FORMAT];
+    postcard::to_io(&stored, &mut out).expect("writing to a Vec cannot fail");
+    (Some(doc), out)
+}
+
+/// Reads what [`encode_state_beside`] stored (or a whole state).
+pub fn decode_state_beside(bytes: &[u8], doc: Option<&str>) -> Result<RecordState, StoreError> {
+    let Some((&BESIDE_FORMAT, body)) = bytes.split_first() else {
+        return decode_state(bytes);
+    };
+    let doc = doc.ok_or_else(|| StoreError::Corrupt("record without its document".into()))?;
+    let doc = crate::doc::Document::parse(doc, usize::MAX)
+        .map_err(|e| StoreError::Corrupt(format!("record document: {e}")))?;
+    state_of(stored(body)?, |name, _| {
+        doc.get(name)
+            .map(Into::into)
+            .ok_or_else(|| StoreError::Corrupt(format!("record document lacks field {name:?}")))
+    })
+}
+
+/// The visible document and newest version of a state stored beside its
+/// document: as [`decode_visible`] gives them.
+pub fn decode_visible_beside(
+    bytes: &[u8],
+    doc: Option<String>,
+) -> Result<Option<(String, Version)>, StoreError> {
+    let Some((&BESIDE_FORMAT, body)) = bytes.split_first() else {
+        return decode_visible(bytes);
+    };
+    let stored = stored(body)?;
+    let whole_version = stored.whole.map(|w| w.version);
+    let newest = stored
+        .fields
+        .iter()
+        .filter_map(|f| f.version)
+        .chain(whole_version)
+        .max();
+    Ok(doc.map(|doc| (doc, newest.unwrap_or_default())))
+}
+
+fn stored(body: &[u8]) -> Result<StoredState<'_>, StoreError> {
+    postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("record: {e}")))
+}
+
+/// The state, each stored value given to `value` (with its field's name).
+fn state_of(
+    stored: StoredState<'_>,
+    value: impl Fn(&str, &str) -> Result<Box<str>, StoreError>,
+) -> Result<RecordState, StoreError> {
     let whole_version = stored.whole.map(|w| w.version);
     let mut fields = std::collections::BTreeMap::new();
     for f in stored.fields {
@@ -59,7 +134,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<RecordState, StoreError> {
             .version
             .or(whole_version)
             .ok_or_else(|| StoreError::Corrupt("field without a version".into()))?;
-        let value = f.value.map(Into::into);
+        let value = f.value.map(|v| value(f.name, v)).transpose()?;
         fields.insert(f.name.to_owned(), Field { value, version });
     }
     Ok(RecordState {
@@ -76,8 +151,7 @@ pub fn decode_visible(bytes: &[u8]) -> Result<Option<(String, Version)>, StoreEr
     let Some((&STATE_FORMAT, body)) = bytes.split_first() else {
         return Err(StoreError::Corrupt("unknown record format".into()));
     };
-    let stored: StoredState =
-        postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("record: {e}")))?;
+    let stored = stored(body)?;
     let whole_version = stored.whole.map(|w| w.version);
     let mut newest = whole_version;
     let mut exists = matches!(
@@ -175,6 +249,33 @@ mod tests {
     }
 
     #[test]
+    fn a_state_beside_its_document_stores_each_value_once() {
+        let doc = Document::parse(r#"{"a":1}"#, 100).unwrap();
+        let mut s = RecordState::put(&doc, v(0x0102, 7));
+        s.merge(&RecordState::patch(
+            &Document::parse(r#"{"b":null}"#, 100).unwrap(),
+            v(0x0103, 7),
+        ));
+        let (text, bytes) = encode_state_beside(&s);
+        assert_eq!(text.as_deref(), Some(r#"{"a":1}"#));
+        let expected: Vec<u8> = [
+            &[2u8, 1, 0, 0x82, 0x02][..], // format 2, Some(whole), Put, hlc
+            &[7; 16],
+            &[2, 1, b'a', 1, 0, 0],       // "a" = Some(""): in the document
+            &[1, b'b', 0, 1, 0x83, 0x02], // "b" = tombstone at its own version
+            &[7; 16],
+        ]
+        .concat();
+        assert_eq!(bytes, expected);
+        assert_eq!(decode_state_beside(&bytes, text.as_deref()).unwrap(), s);
+        // Without its document it is refused, not read as empty.
+        assert!(decode_state_beside(&bytes, None).is_err());
+        assert!(decode_state_beside(&bytes, Some("{}")).is_err());
+        // A state stored whole (layout 1, or no document) reads as before.
+        assert_eq!(decode_state_beside(&encode_state(&s), None).unwrap(), s);
+    }
+
+    #[test]
     fn the_visible_part_reads_as_the_whole_state_gives_it() {
         let put = |json: &str, at| RecordState::put(&Document::parse(json, 100).unwrap(), at);
         let patch = |json: &str, at| RecordState::patch(&Document::parse(json, 100).unwrap(), at);
@@ -198,6 +299,13 @@ mod tests {
                 .map(|t| (t, s.max_version().unwrap_or_default()));
             assert_eq!(
                 decode_visible(&encode_state(&s)).unwrap(),
+                expected,
+                "{s:?}"
+            );
+            let (doc, bytes) = encode_state_beside(&s);
+            assert_eq!(decode_state_beside(&bytes, doc.as_deref()).unwrap(), s);
+            assert_eq!(
+                decode_visible_beside(&bytes, doc).unwrap(),
                 expected,
                 "{s:?}"
             );

@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS meta (
 
 -- One row per record, tombstones included. `doc` is the visible document as
 -- JSON text (NULL when the record is deleted); `state` is syncdb's merge
--- metadata. `seq` is the record's place in the change feed.
+-- metadata, which leaves out the values `doc` holds (layout 2). `seq` is
+-- the record's place in the change feed.
 CREATE TABLE IF NOT EXISTS records (
     collection TEXT NOT NULL,
     key        TEXT NOT NULL,

@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::codec::{decode_state, decode_version, encode_state, encode_version};
+use super::codec::{decode_state_beside, decode_version, encode_state_beside, encode_version};
 use super::{
     Change, Engine, EngineKind, IndexHit, Item, Meta, Result, Space, StoreError, Stored, WriteTxn,
 };
@@ -19,8 +19,11 @@ use crate::record::RecordState;
 use crate::version::{SiteId, Version};
 
 const SCHEMA: &str = include_str!("schema.sql");
-/// Layout version kept in `meta.format`; bumped with a migration when the layout changes.
-const FORMAT: i64 = 1;
+/// Layout version kept in `meta.format`; bumped with a migration when the
+/// layout changes. 2: a record's `state` leaves out the values its `doc`
+/// holds (`codec::encode_state_beside`). Layout 1 reads as it is, so a
+/// layout-1 file is marked 2 on open; records are rewritten as they change.
+const FORMAT: i64 = 2;
 
 pub struct SqliteEngine {
     path: PathBuf,
@@ -82,7 +85,9 @@ impl SqliteEngine {
             txn.query_row("SELECT value FROM meta WHERE name = 'format'", [], |r| {
                 r.get(0)
             })?;
-        if format != FORMAT {
+        if format == 1 {
+            txn.execute("UPDATE meta SET value = ?1 WHERE name = 'format'", [FORMAT])?;
+        } else if format != FORMAT {
             return Err(StoreError::Corrupt(format!(
                 "layout version {format} is not {FORMAT}; this syncdb cannot read it"
             )));
@@ -141,13 +146,14 @@ fn change_from_row(
     collection: String,
     key: Option<String>,
     blob: Vec<u8>,
+    doc: Option<String>,
 ) -> Result<Change> {
     let seq = seq as u64;
     let item = match key {
         Some(key) => Item::Record {
             collection: name_of(collection)?,
             key: key_of(key)?,
-            state: decode_state(&blob)?,
+            state: decode_state_beside(&blob, doc.as_deref())?,
         },
         None if collection.is_empty() => Item::DropDatabase {
             version: decode_version(&blob)?,
@@ -208,7 +214,7 @@ impl Engine for SqliteEngine {
                 ">="
             };
             let sql = format!(
-                "SELECT key, state FROM records WHERE collection = ?1 AND key {op} ?2 ORDER BY key"
+                "SELECT key, state, doc FROM records WHERE collection = ?1 AND key {op} ?2 ORDER BY key"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query(params![collection.as_str(), start])?;
@@ -219,7 +225,8 @@ impl Engine for SqliteEngine {
                     break;
                 }
                 let state: Vec<u8> = row.get(1)?;
-                out.push((key_of(key)?, decode_state(&state)?));
+                let doc: Option<String> = row.get(2)?;
+                out.push((key_of(key)?, decode_state_beside(&state, doc.as_deref())?));
             }
             Ok(out)
         })
@@ -241,19 +248,19 @@ impl Engine for SqliteEngine {
     fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT seq, collection, key, state FROM records WHERE seq > ?1
+                "SELECT seq, collection, key, state, doc FROM records WHERE seq > ?1
                  UNION ALL
-                 SELECT seq, scope, NULL, version FROM markers WHERE seq > ?1
+                 SELECT seq, scope, NULL, version, NULL FROM markers WHERE seq > ?1
                  ORDER BY seq LIMIT ?2",
             )?;
             // Seqs are at most i64::MAX here; a larger `since` must not wrap.
             let since = i64::try_from(since).unwrap_or(i64::MAX);
             let rows = stmt.query_map(params![since, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
             rows.map(|r| {
-                let (seq, coll, key, blob) = r?;
-                change_from_row(seq, coll, key, blob)
+                let (seq, coll, key, blob, doc) = r?;
+                change_from_row(seq, coll, key, blob, doc)
             })
             .collect()
         })
@@ -275,14 +282,15 @@ impl Engine for SqliteEngine {
     fn visit_records(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT collection, key, state FROM records ORDER BY collection, key",
+                "SELECT collection, key, state, doc FROM records ORDER BY collection, key",
             )?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let coll = name_of(row.get(0)?)?;
                 let key = key_of(row.get(1)?)?;
                 let state: Vec<u8> = row.get(2)?;
-                f(&coll, &key, &decode_state(&state)?);
+                let doc: Option<String> = row.get(3)?;
+                f(&coll, &key, &decode_state_beside(&state, doc.as_deref())?);
             }
             Ok(())
         })
@@ -447,14 +455,16 @@ impl Engine for SqliteEngine {
                     .into_iter()
                     .map(|entry| {
                         let key = key_of(&entry).ok_or_else(|| corrupt("bad index entry"))?;
-                        let state: Option<Vec<u8>> = c
+                        let row: Option<(Vec<u8>, Option<String>)> = c
                             .prepare_cached(
-                                "SELECT state FROM records WHERE collection = ?1 AND key = ?2",
+                                "SELECT state, doc FROM records WHERE collection = ?1 AND key = ?2",
                             )?
-                            .query_row(params![collection.as_str(), key.as_str()], |r| r.get(0))
+                            .query_row(params![collection.as_str(), key.as_str()], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })
                             .optional()?;
-                        let visible = match state {
-                            Some(bytes) => super::codec::decode_visible(&bytes)?,
+                        let visible = match row {
+                            Some((bytes, doc)) => super::codec::decode_visible_beside(&bytes, doc)?,
                             None => None,
                         };
                         Ok((entry, key, visible))
@@ -470,16 +480,16 @@ impl Engine for SqliteEngine {
 
 fn get_record(c: &Connection, collection: &Name, key: &Key) -> Result<Option<Stored>> {
     let mut stmt =
-        c.prepare_cached("SELECT seq, state FROM records WHERE collection = ?1 AND key = ?2")?;
-    let row: Option<(i64, Vec<u8>)> = stmt
+        c.prepare_cached("SELECT seq, state, doc FROM records WHERE collection = ?1 AND key = ?2")?;
+    let row: Option<(i64, Vec<u8>, Option<String>)> = stmt
         .query_row(params![collection.as_str(), key.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    row.map(|(seq, state)| {
+    row.map(|(seq, state, doc)| {
         Ok(Stored {
             seq: seq as u64,
-            state: decode_state(&state)?,
+            state: decode_state_beside(&state, doc.as_deref())?,
         })
     })
     .transpose()
@@ -500,12 +510,13 @@ impl WriteTxn for SqliteTxn<'_> {
              ON CONFLICT (collection, key) DO UPDATE
              SET seq = excluded.seq, doc = excluded.doc, state = excluded.state",
         )?;
+        let (doc, state) = encode_state_beside(state);
         stmt.execute(params![
             collection.as_str(),
             key.as_str(),
             seq as i64,
-            state.visible_json(),
-            encode_state(state)
+            doc,
+            state
         ])?;
         Ok(())
     }
@@ -520,17 +531,17 @@ impl WriteTxn for SqliteTxn<'_> {
 
     fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT collection, key, seq, state FROM records
+            "SELECT collection, key, seq, state, doc FROM records
              WHERE ?1 IS NULL OR collection = ?1 ORDER BY collection, key",
         )?;
         let rows = stmt.query_map([collection.map(Name::as_str)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
         rows.map(|r| {
-            let (c, k, seq, state): (String, String, i64, Vec<u8>) = r?;
+            let (c, k, seq, state, doc): (String, String, i64, Vec<u8>, Option<String>) = r?;
             let stored = Stored {
                 seq: seq as u64,
-                state: decode_state(&state)?,
+                state: decode_state_beside(&state, doc.as_deref())?,
             };
             Ok((name_of(c)?, key_of(k)?, stored))
         })
@@ -625,19 +636,19 @@ impl WriteTxn for SqliteTxn<'_> {
         limit: usize,
     ) -> Result<Vec<(Key, Stored)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT key, seq, state FROM records
+            "SELECT key, seq, state, doc FROM records
              WHERE collection = ?1 AND (?2 IS NULL OR key > ?2) ORDER BY key LIMIT ?3",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(
             params![collection.as_str(), after.map(Key::as_str), limit],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         rows.map(|r| {
-            let (k, seq, state): (String, i64, Vec<u8>) = r?;
+            let (k, seq, state, doc): (String, i64, Vec<u8>, Option<String>) = r?;
             let stored = Stored {
                 seq: seq as u64,
-                state: decode_state(&state)?,
+                state: decode_state_beside(&state, doc.as_deref())?,
             };
             Ok((key_of(k)?, stored))
         })
@@ -666,5 +677,68 @@ impl WriteTxn for SqliteTxn<'_> {
             .prepare_cached("DELETE FROM index_entries WHERE entry >= ?1 AND entry < ?2")?;
         stmt.execute([lo, hi])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Database, WriteOp};
+    use crate::{Document, EngineKind};
+
+    /// A layout-1 file (states stored whole) opens, reads as written, and
+    /// is marked layout 2; records rewritten since store their values once.
+    #[test]
+    fn a_layout_1_file_opens_and_is_marked_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.sqlite");
+        let coll = Name::parse_as("collection", "c").unwrap();
+        let put = |db: &mut Database, key: &str, json: &str| {
+            let op = WriteOp::Put {
+                collection: coll.clone(),
+                key: Key::parse(key).unwrap(),
+                doc: Document::parse(json, 999).unwrap(),
+            };
+            db.commit(&[op], 1_000).unwrap();
+        };
+        let mut db = Database::open(EngineKind::Sqlite, &path).unwrap();
+        put(&mut db, "1", r#"{"name":"Ada","n":1}"#);
+        let states = |db: &Database| {
+            let mut all = Vec::new();
+            db.reader()
+                .visit(&mut |_, k, s| all.push((k.to_string(), s.clone())))
+                .unwrap();
+            all
+        };
+        let state = states(&db).remove(0).1;
+        drop(db);
+        // What a layout-1 syncdb wrote: the whole state, format 1.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE records SET state = ?1",
+            [super::super::codec::encode_state(&state)],
+        )
+        .unwrap();
+        conn.execute("UPDATE meta SET value = 1 WHERE name = 'format'", [])
+            .unwrap();
+        drop(conn);
+
+        let mut db = Database::open(EngineKind::Sqlite, &path).unwrap();
+        assert_eq!(states(&db), [("1".to_owned(), state)]);
+        put(&mut db, "2", r#"{"name":"Bob"}"#);
+        drop(db);
+        let conn = Connection::open(&path).unwrap();
+        let format: i64 = conn
+            .query_row("SELECT value FROM meta WHERE name = 'format'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(format, FORMAT);
+        let state: Vec<u8> = conn
+            .query_row("SELECT state FROM records WHERE key = '2'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&state).contains("Bob"));
     }
 }

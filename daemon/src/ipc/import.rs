@@ -159,10 +159,15 @@ impl Import {
         let mut ops = Vec::with_capacity(p.lines.len());
         let mut line_nos = Vec::with_capacity(p.lines.len());
         for (i, line) in p.lines.iter().enumerate() {
+            let line_no = p.first_line + i as u64;
+            // Some editors begin a UTF-8 file with a byte-order mark.
+            let line = match line_no {
+                1 => line.strip_prefix('\u{feff}').unwrap_or(line),
+                _ => line,
+            };
             if line.trim().is_empty() {
                 continue;
             }
-            let line_no = p.first_line + i as u64;
             let (collection, key, doc) = self.read(line, line_no).map_err(Failure::Line)?;
             if self.collection.is_none() {
                 *self.by_collection.entry(collection.clone()).or_default() += 1;
@@ -251,6 +256,15 @@ impl Import {
                 ..ImportOutput::default()
             });
         };
+        if self.queued == 0 {
+            // Nothing to write: a database it began goes, as after a failure.
+            let seq = (!w.created).then(|| w.replica.high_seq());
+            w.abandon(state).await;
+            return Ok(ImportOutput {
+                seq,
+                ..ImportOutput::default()
+            });
+        }
         let _ = w.tx.send(ImportMsg::End).await;
         drop(w.tx);
         let outcome = match w.done.await {
@@ -295,7 +309,22 @@ impl LineReader {
             ImportFormat::Auto => doc.len() == 2 && record_shaped(&doc),
         };
         if is_record {
-            return record(&doc, self.max_doc_bytes).map_err(|e| format!("line {line_no}: {e}"));
+            return record(&doc, self.max_doc_bytes, RECORD)
+                .map_err(|e| format!("line {line_no}: {e}"));
+        }
+        // Shaped as a record but not one: a damaged listing, more likely
+        // than a document that happens to have just these two fields.
+        if self.format == ImportFormat::Auto
+            && doc.len() == 2
+            && doc.get("key").is_some()
+            && doc.get("doc").is_some()
+        {
+            let why = record(&doc, self.max_doc_bytes, RECORD)
+                .err()
+                .unwrap_or_default();
+            return Err(format!(
+                "line {line_no} looks like a record but is not one ({why}); --format docs stores such lines as documents"
+            ));
         }
         if self.format == ImportFormat::Auto
             && doc.len() == 3
@@ -335,7 +364,7 @@ fn named_record(line: &str, max_doc_bytes: usize) -> Result<(Name, Key, Document
         .and_then(|raw| serde_json::from_str(raw).ok())
         .ok_or_else(|| format!("\"collection\" must be a string; {SHAPE}"))?;
     let collection = Name::parse_as("collection", &name).map_err(|e| e.to_string())?;
-    let (key, doc) = record(&parsed, max_doc_bytes)?;
+    let (key, doc) = record(&parsed, max_doc_bytes, SHAPE)?;
     Ok((collection, key, doc))
 }
 
@@ -345,13 +374,15 @@ fn record_shaped(doc: &Document) -> bool {
         && doc.get("doc").is_some_and(|d| d.starts_with('{'))
 }
 
-fn record(line: &Document, max_doc_bytes: usize) -> Result<(Key, Document), String> {
-    const SHAPE: &str = r#"a record is {"key":"K","doc":{...}}, as `syncdb ls --json` prints"#;
+/// The shape of a record line, for messages.
+const RECORD: &str = r#"a record is {"key":"K","doc":{...}}, as `syncdb ls --json` prints"#;
+
+fn record(line: &Document, max_doc_bytes: usize, shape: &str) -> Result<(Key, Document), String> {
     let (Some(key), Some(doc)) = (line.get("key"), line.get("doc")) else {
-        return Err(format!("missing \"key\" or \"doc\"; {SHAPE}"));
+        return Err(format!("missing \"key\" or \"doc\"; {shape}"));
     };
     let key: String =
-        serde_json::from_str(key).map_err(|_| format!("\"key\" must be a string; {SHAPE}"))?;
+        serde_json::from_str(key).map_err(|_| format!("\"key\" must be a string; {shape}"))?;
     let key = Key::parse(&key).map_err(|e| e.to_string())?;
     let doc = Document::parse(doc, max_doc_bytes).map_err(|e| format!("\"doc\": {e}"))?;
     Ok((key, doc))
@@ -375,14 +406,18 @@ mod tests {
         let r = reader(ImportFormat::Auto);
         let (key, doc) = r.read(r#"{"key":"42","doc":{"name":"Ada"}}"#, 1).unwrap();
         assert_eq!((key.as_str(), doc.get("name")), ("42", Some(r#""Ada""#)));
-        // A third field, or a doc that is not an object: a plain document.
-        for plain in [
-            r#"{"key":"42","doc":{"name":"Ada"},"x":1}"#,
-            r#"{"key":"42","doc":"text"}"#,
-            r#"{"key":42,"doc":{}}"#,
-        ] {
-            let (_, doc) = r.read(plain, 1).unwrap();
-            assert!(doc.get("key").is_some(), "{plain}");
+        // A third field: a plain document.
+        let (_, doc) = r
+            .read(r#"{"key":"42","doc":{"name":"Ada"},"x":1}"#, 1)
+            .unwrap();
+        assert!(doc.get("key").is_some());
+        // Just "key" and "doc", and not a record: refused, not read as a
+        // document under a new key; --format docs takes it.
+        for odd in [r#"{"key":"42","doc":"text"}"#, r#"{"key":42,"doc":{}}"#] {
+            let e = r.read(odd, 4).unwrap_err();
+            assert!(e.starts_with("line 4 looks like a record"), "{odd}: {e}");
+            let (_, doc) = reader(ImportFormat::Docs).read(odd, 4).unwrap();
+            assert!(doc.get("key").is_some(), "{odd}");
         }
     }
 

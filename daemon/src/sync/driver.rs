@@ -520,7 +520,7 @@ async fn rebuild(state: &State, folder: &Folder, link: &Link, behind: Vec<wire::
             }
         };
         let what = format!(
-            "{db} was behind the hub's horizon ({}): rebuilt from the hub's state, keeping {} with writes the hub had not received ({} written again, being older than the horizon) and forgetting {} other entries",
+            "{db} was behind the hub's horizon ({}): rebuilt from the hub's state, keeping {} with writes the hub had not received ({} older than the horizon, weighed against the hub's state once it is here) and forgetting {} other entries",
             syncdb_core::words::utc(horizon),
             syncdb_core::words::count(r.kept, "record"),
             r.rewritten,
