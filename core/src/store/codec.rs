@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::names::{Key, Name};
-use crate::record::{Field, RecordState, Whole};
+use crate::record::{Field, RecordState, Whole, WholeOp};
 use crate::store::StoreError;
 use crate::version::Version;
 
@@ -59,6 +59,12 @@ pub fn decode_state(bytes: &[u8]) -> Result<RecordState, StoreError> {
 /// and each is stored once. An empty text stands for "in the document"
 /// (a JSON value is never empty). Without a document, the state is whole.
 const BESIDE_FORMAT: u8 = 2;
+/// As [`BESIDE_FORMAT`], and a field of the document written with the
+/// record as a whole (its value there, its version the whole's: what
+/// most fields of most records are) is not listed at all: the document
+/// names it. What is listed are removed fields and fields with a
+/// version of their own.
+const PLAIN_FIELDS_FORMAT: u8 = 3;
 
 /// The document and the state to store beside it.
 pub fn encode_state_beside(state: &RecordState) -> (Option<String>, Vec<u8>) {
@@ -66,11 +72,21 @@ pub fn encode_state_beside(state: &RecordState) -> (Option<String>, Vec<u8>) {
         return (None, encode_state(state));
     };
     let whole_version = state.whole.map(|w| w.version);
+    let put = matches!(
+        state.whole,
+        Some(Whole {
+            op: WholeOp::Put,
+            ..
+        })
+    );
+    // Only a put's own fields are surely in the document.
+    let listed = |f: &Field| !put || f.value.is_none() || Some(f.version) != whole_version;
     let stored = StoredState {
         whole: state.whole,
         fields: state
             .fields
             .iter()
+            .filter(|(_, f)| listed(f))
             .map(|(name, f)| StoredField {
                 name,
                 value: f.value.as_ref().map(|_| ""),
@@ -78,34 +94,53 @@ pub fn encode_state_beside(state: &RecordState) -> (Option<String>, Vec<u8>) {
             })
             .collect(),
     };
-    let mut out = vec![BESIDE_FORMAT];
+    let mut out = vec![PLAIN_FIELDS_FORMAT];
     postcard::to_io(&stored, &mut out).expect("writing to a Vec cannot fail");
     (Some(doc), out)
 }
 
 /// Reads what [`encode_state_beside`] stored (or a whole state).
 pub fn decode_state_beside(bytes: &[u8], doc: Option<&str>) -> Result<RecordState, StoreError> {
-    let Some((&BESIDE_FORMAT, body)) = bytes.split_first() else {
-        return decode_state(bytes);
+    let (format, body) = match bytes.split_first() {
+        Some((&f @ (BESIDE_FORMAT | PLAIN_FIELDS_FORMAT), body)) => (f, body),
+        _ => return decode_state(bytes),
     };
     let doc = doc.ok_or_else(|| StoreError::Corrupt("record without its document".into()))?;
     let doc = crate::doc::Document::parse(doc, usize::MAX)
         .map_err(|e| StoreError::Corrupt(format!("record document: {e}")))?;
-    state_of(stored(body)?, |name, _| {
+    let stored = stored(body)?;
+    let whole_version = stored.whole.map(|w| w.version);
+    let mut state = state_of(stored, |name, _| {
         doc.get(name)
             .map(Into::into)
             .ok_or_else(|| StoreError::Corrupt(format!("record document lacks field {name:?}")))
-    })
+    })?;
+    if format == PLAIN_FIELDS_FORMAT {
+        for (name, value) in doc.fields() {
+            if state.fields.contains_key(name) {
+                continue;
+            }
+            let version = whole_version
+                .ok_or_else(|| StoreError::Corrupt(format!("field {name:?} without a version")))?;
+            let value = Some(value.into());
+            state
+                .fields
+                .insert(name.to_owned(), Field { value, version });
+        }
+    }
+    Ok(state)
 }
 
 /// The visible document and newest version of a state stored beside its
-/// document: as [`decode_visible`] gives them.
+/// document: as [`decode_visible`] gives them. (A field left unlisted has
+/// the whole's version, so the listed ones and the whole decide.)
 pub fn decode_visible_beside(
     bytes: &[u8],
     doc: Option<String>,
 ) -> Result<Option<(String, Version)>, StoreError> {
-    let Some((&BESIDE_FORMAT, body)) = bytes.split_first() else {
-        return decode_visible(bytes);
+    let body = match bytes.split_first() {
+        Some((&(BESIDE_FORMAT | PLAIN_FIELDS_FORMAT), body)) => body,
+        _ => return decode_visible(bytes),
     };
     let stored = stored(body)?;
     let whole_version = stored.whole.map(|w| w.version);
@@ -157,7 +192,7 @@ pub fn decode_visible(bytes: &[u8]) -> Result<Option<(String, Version)>, StoreEr
     let mut exists = matches!(
         stored.whole,
         Some(Whole {
-            op: crate::record::WholeOp::Put,
+            op: WholeOp::Put,
             ..
         })
     );
@@ -259,9 +294,9 @@ mod tests {
         let (text, bytes) = encode_state_beside(&s);
         assert_eq!(text.as_deref(), Some(r#"{"a":1}"#));
         let expected: Vec<u8> = [
-            &[2u8, 1, 0, 0x82, 0x02][..], // format 2, Some(whole), Put, hlc
+            &[3u8, 1, 0, 0x82, 0x02][..], // format 3, Some(whole), Put, hlc
             &[7; 16],
-            &[2, 1, b'a', 1, 0, 0],       // "a" = Some(""): in the document
+            &[1],                         // 1 field listed: "a" is the put's own
             &[1, b'b', 0, 1, 0x83, 0x02], // "b" = tombstone at its own version
             &[7; 16],
         ]
@@ -270,7 +305,21 @@ mod tests {
         assert_eq!(decode_state_beside(&bytes, text.as_deref()).unwrap(), s);
         // Without its document it is refused, not read as empty.
         assert!(decode_state_beside(&bytes, None).is_err());
-        assert!(decode_state_beside(&bytes, Some("{}")).is_err());
+        // Format 2 (every field listed, values in the document) still reads.
+        let format_2: Vec<u8> = [
+            &[2u8, 1, 0, 0x82, 0x02][..],
+            &[7; 16],
+            &[2, 1, b'a', 1, 0, 0], // "a" = Some(""): in the document
+            &[1, b'b', 0, 1, 0x83, 0x02],
+            &[7; 16],
+        ]
+        .concat();
+        assert_eq!(decode_state_beside(&format_2, text.as_deref()).unwrap(), s);
+        assert!(decode_state_beside(&format_2, Some("{}")).is_err());
+        assert_eq!(
+            decode_visible_beside(&format_2, text.clone()).unwrap(),
+            decode_visible_beside(&bytes, text.clone()).unwrap()
+        );
         // A state stored whole (layout 1, or no document) reads as before.
         assert_eq!(decode_state_beside(&encode_state(&s), None).unwrap(), s);
     }

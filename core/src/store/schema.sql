@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS meta (
 
 -- One row per record, tombstones included. `doc` is the visible document as
 -- JSON text (NULL when the record is deleted); `state` is syncdb's merge
--- metadata, which leaves out the values `doc` holds (layout 2). `seq` is
+-- metadata, which leaves out the values `doc` holds (layout 2) and the
+-- fields it names with the put's version (layout 3). `seq` is
 -- the record's place in the change feed.
 CREATE TABLE IF NOT EXISTS records (
     collection TEXT NOT NULL,
