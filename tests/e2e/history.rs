@@ -329,6 +329,58 @@ fn backup_writes_checked_copies_and_restore_rejoins_without_resurrecting() {
     }
 }
 
+/// A hub restored from a backup ends the sessions it serves for the
+/// folder: its clients say hello again, pull the restored copy (a new
+/// replica) from the start and push back their own writes it lacks, while
+/// writes made on the hub after the restore reach them.
+#[test]
+fn a_hub_restored_under_connected_clients_resyncs_them() {
+    let hub = Hub::with_config("redb", "");
+    let a = hub.client("");
+    let b = hub.client("");
+    for i in 1..=3 {
+        a.put(&format!("crm/person/{i}"), "{}");
+    }
+    a.run(&["sync", "--once", "-q"]).ok();
+    b.run(&["sync", "--once", "-q"]).ok();
+    let dir = hub.home.home().join("../hub-backup");
+    hub.home
+        .run(&["backup", "crm", dir.to_str().unwrap(), "-q"])
+        .ok();
+    for i in 4..=5 {
+        a.put(&format!("crm/person/{i}"), "{}");
+    }
+    a.run(&["sync", "--once", "-q"]).ok();
+    b.run(&["sync", "--once", "-q"]).ok();
+    assert_eq!(b.records("crm/person").len(), 5);
+
+    // Both clients stay connected across the restore.
+    let logs = |h: &Home| h.run(&["logs", "-n", "40"]).ok().to_owned();
+    hub.home
+        .run(&["restore", dir.to_str().unwrap(), "crm", "--force", "-q"])
+        .ok();
+    // (a may already have pushed 4 and 5 back.)
+    hub.home.put("crm/person/h1", "{}");
+    a.put("crm/person/a6", "{}");
+    // b, idle, still gets what the hub wrote after the restore.
+    for client in [&a, &b, &a, &b] {
+        client.run(&["sync", "--once", "-q", "--timeout", "30"]).ok();
+    }
+    assert!(!missing(&b, "crm/person/h1"), "{}", logs(&hub.home));
+    b.put("crm/person/b1", "{}");
+    b.run(&["sync", "--once", "-q"]).ok();
+    a.run(&["sync", "--once", "-q"]).ok();
+    assert!(
+        logs(&hub.home).contains("was replaced on the hub"),
+        "the hub ended its sessions: {}",
+        logs(&hub.home)
+    );
+    // a's writes the backup lacked came back; the hub's and b's reached all.
+    let all = hub.home.records("crm/person");
+    assert_eq!(all.len(), 8, "{all:?}\n{}", logs(&hub.home));
+    converged(&[&hub.home, &a, &b]);
+}
+
 /// Writes racing a `restore --force` land in the restored database or are
 /// refused (exit 4, try again): none is acknowledged into the file moved
 /// aside, whichever engine.
@@ -480,8 +532,16 @@ fn a_failed_backup_leaves_no_debris() {
     h.run(&["cleanup"])
         .fails(1, "the other databases were cleaned up");
     h.run(&["compact"]).fails(1, "broken");
+    // A backup killed midway leaves only its staging directory, which the
+    // next backup into the same place clears.
+    let partial = dest.join(".syncdb-partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::write(partial.join("crm.redb"), "half").unwrap();
     h.run(&["backup", "crm", dest.to_str().unwrap(), "-q"]).ok();
     assert!(dest.join("manifest.json").exists());
+    assert!(!partial.exists());
+    h.run(&["restore", dest.to_str().unwrap(), "crm", "--force", "-q"])
+        .ok();
     // What a restore killed midway leaves goes when the daemon next starts.
     let staged = h.folder().join(".crm.redb.restoring");
     std::fs::copy(dest.join("crm.redb"), &staged).unwrap();

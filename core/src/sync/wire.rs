@@ -167,6 +167,13 @@ pub enum Reject {
     /// go on with; the next handshake decides (sync it, or stop it alone).
     #[error("{0}")]
     Schema(String),
+    /// A database file of the folder was replaced (restored from a backup,
+    /// moved aside by `repair`): what the session knew of it is void, and
+    /// the next handshake syncs it as it is now. Added at the end, without
+    /// a new protocol version: a peer that cannot decode it ends the
+    /// session all the same.
+    #[error("{0} was replaced on the hub; connect again to sync it as it is now")]
+    Replaced(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

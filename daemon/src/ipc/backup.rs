@@ -19,6 +19,9 @@ use super::errors::{bad_input, not_found, replica_error};
 use super::handlers::{one_or_all, replica};
 use crate::state::State;
 
+/// Where a backup writes its copies before they are whole (inside DEST).
+const STAGING: &str = ".syncdb-partial";
+
 fn storage(message: String) -> RpcError {
     RpcError::new(ErrorCode::Storage, message)
 }
@@ -39,9 +42,12 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
     for db in one_or_all(&folder, p.db.as_ref())? {
         replicas.push((replica(state, &folder, &db)?, db));
     }
+    let staging = dest.join(STAGING);
     let created = match std::fs::read_dir(dest) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
+        Ok(entries) => {
+            // Only what a killed backup left may be there.
+            let debris = |e: &std::fs::DirEntry| e.file_name() == STAGING;
+            if entries.flatten().any(|e| !debris(&e)) {
                 return Err(bad_input(format!(
                     "backup directory {} is not empty; give a new or empty directory",
                     dest.display()
@@ -49,11 +55,7 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
             }
             false
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dest)
-                .map_err(|e| storage(format!("cannot create {}: {e}", dest.display())))?;
-            true
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(_) if dest.is_file() => {
             return Err(bad_input(format!(
                 "{} is a file; give a new or empty directory",
@@ -62,20 +64,42 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
         }
         Err(e) => return Err(storage(format!("{}: {e}", dest.display()))),
     };
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| storage(format!("cannot create {}: {e}", staging.display())))?;
     let started = Instant::now();
-    let written = copy_all(dest, replicas);
-    let manifest = match written {
-        Ok(databases) => Manifest {
+    // Copies are made in the staging directory and moved beside the
+    // manifest only once all are whole: a backup killed midway leaves only
+    // the staging directory, which the next backup into DEST clears.
+    let written = copy_all(&staging, replicas).and_then(|databases| {
+        let manifest = Manifest {
             format: backup::FORMAT,
             syncdb: crate::VERSION.into(),
             folder: folder.settings.id.clone(),
             created_ms: state.now_ms(),
             databases,
-        },
-        Err((e, files)) => {
-            // Half a backup is no backup: what was written goes.
-            for file in files {
-                let _ = std::fs::remove_file(dest.join(file));
+        };
+        for entry in &manifest.databases {
+            std::fs::rename(staging.join(&entry.file), dest.join(&entry.file))
+                .map_err(|e| storage(format!("cannot move {} into place: {e}", entry.file)))?;
+        }
+        backup::write_manifest(dest, &manifest).map_err(|e| {
+            storage(format!(
+                "cannot write the manifest in {}: {e}",
+                dest.display()
+            ))
+        })?;
+        Ok(manifest)
+    });
+    let _ = std::fs::remove_dir_all(&staging);
+    let manifest = match written {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            // Half a backup is no backup: what was moved goes too.
+            if let Ok(entries) = std::fs::read_dir(dest) {
+                for entry in entries.flatten() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
             }
             if created {
                 let _ = std::fs::remove_dir(dest);
@@ -83,12 +107,6 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
             return Err(e);
         }
     };
-    backup::write_manifest(dest, &manifest).map_err(|e| {
-        storage(format!(
-            "cannot write the manifest in {}: {e}",
-            dest.display()
-        ))
-    })?;
     Ok(BackupOutput {
         dir: dest.clone(),
         manifest,
@@ -96,30 +114,22 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
     })
 }
 
-/// Copies each database into `dest`; on failure, the error and the files
-/// written so far.
+/// Copies each database into `dir`.
 fn copy_all(
-    dest: &Path,
+    dir: &Path,
     replicas: Vec<(Arc<crate::replicas::Replica>, Name)>,
-) -> Result<Vec<ManifestEntry>, (RpcError, Vec<String>)> {
+) -> Result<Vec<ManifestEntry>, RpcError> {
     let mut databases = Vec::new();
-    let mut files = Vec::new();
     for (replica, db) in replicas {
         let file = format!("{db}.{}", replica.reader.kind().extension());
-        let path = dest.join(&file);
-        files.push(file.clone());
-        let entry = replica
+        let path = dir.join(&file);
+        replica
             .reader
             .backup_to(&path)
-            .map_err(|e| replica_error(replica.store_error(e)))
-            .and_then(|()| describe(&db, &file, &path).map_err(storage));
-        match entry {
-            Ok(entry) => {
-                tracing::info!(db = %db, to = %path.display(), seq = entry.seq, bytes = entry.bytes, "backed up");
-                databases.push(entry);
-            }
-            Err(e) => return Err((e, files)),
-        }
+            .map_err(|e| replica_error(replica.store_error(e)))?;
+        let entry = describe(&db, &file, &path).map_err(storage)?;
+        tracing::info!(db = %db, seq = entry.seq, bytes = entry.bytes, "backed up");
+        databases.push(entry);
     }
     Ok(databases)
 }
@@ -194,10 +204,22 @@ pub fn restore(state: &Arc<State>, p: RestoreParams) -> Result<RestoreOutput, Rp
         backup::check_copy(&p.src.join(&entry.file), entry).map_err(bad_input)?;
     }
     let mut databases = Vec::new();
-    for entry in entries {
-        databases.push(restore_one(state, &folder, &p.src, entry)?);
+    let mut failed = None;
+    for entry in &entries {
+        match restore_one(state, &folder, &p.src, entry) {
+            Ok(info) => databases.push(info),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
     }
-    super::repair::reconnect(state, &folder);
+    // Those put in place before a failure are restored all the same.
+    let replaced: Vec<&Name> = databases.iter().map(|d| &d.db).collect();
+    super::repair::reconnect(state, &folder, &replaced);
+    if let Some(e) = failed {
+        return Err(e);
+    }
     Ok(RestoreOutput {
         databases,
         from_folder,

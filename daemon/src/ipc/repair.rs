@@ -62,7 +62,7 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
             )
         })?;
     tracing::warn!(db = %path.display(), to = %moved[0].1.display(), "damaged database moved aside");
-    let remotes = reconnect(state, &folder);
+    let remotes = reconnect(state, &folder, &[&p.db]);
     Ok(RepairOutput {
         db: p.db,
         moved,
@@ -74,8 +74,20 @@ pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcEr
 /// (moved aside, restored): a new session lists the folder again, finds the
 /// database as it is now, and syncs it. A link waiting to reconnect is
 /// kicked; a live session would go on with what it knew of the old file,
-/// so it is replaced. Returns the remotes' names.
-pub fn reconnect(state: &Arc<State>, folder: &syncdb_core::folder::Folder) -> Vec<String> {
+/// so it is replaced; so is every session this hub serves for the folder,
+/// whose peers then say hello again. Returns the remotes' names.
+pub fn reconnect(
+    state: &Arc<State>,
+    folder: &syncdb_core::folder::Folder,
+    replaced: &[&syncdb_core::Name],
+) -> Vec<String> {
+    for db in replaced {
+        // No receiver: no session is served now.
+        let _ = state
+            .sync
+            .replaced
+            .send((folder.path.clone(), db.to_string()));
+    }
     let remotes = state.remotes_of(&folder.path);
     let links = state.sync.links(&folder.path);
     for remote in &remotes {

@@ -40,6 +40,9 @@ pub struct Syncs {
     /// Bumped when the hub's port stops serving the HTTP API (`serve
     /// --stop`, a move, `serve` without `--api`): API streams there end.
     pub api_epoch: tokio::sync::watch::Sender<u64>,
+    /// Sent with a folder's path when one of its database files was
+    /// replaced (`restore`, `repair`): the folder's served sessions end.
+    pub replaced: tokio::sync::broadcast::Sender<(PathBuf, String)>,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
     /// The sessions this hub serves now, by folder path (for `status`).
@@ -60,6 +63,7 @@ impl Syncs {
             revocations: tokio::sync::watch::channel(0).0,
             serve_epoch: tokio::sync::watch::channel(0).0,
             api_epoch: tokio::sync::watch::channel(0).0,
+            replaced: tokio::sync::broadcast::channel(16).0,
             remotes: Mutex::new(BTreeMap::new()),
             peers: Mutex::new(Vec::new()),
             serving: Mutex::new(None),
@@ -153,6 +157,28 @@ impl Syncs {
                     }
                 }
                 _ = epoch.changed() => return Reject::NotServing,
+            }
+        }
+    }
+
+    /// Resolves when a database file of `folder` is replaced, from a
+    /// receiver taken when the session began (so none is missed).
+    pub async fn replaced(
+        mut rx: tokio::sync::broadcast::Receiver<(PathBuf, String)>,
+        folder: &Path,
+    ) -> syncdb_core::sync::Reject {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match rx.recv().await {
+                Ok((path, db)) if path == folder => {
+                    return syncdb_core::sync::Reject::Replaced(format!("database {db}"));
+                }
+                Ok(_) => {}
+                // Missed some: one of them may have been ours.
+                Err(RecvError::Lagged(_)) => {
+                    return syncdb_core::sync::Reject::Replaced("a database of this folder".into());
+                }
+                Err(RecvError::Closed) => return std::future::pending().await,
             }
         }
     }

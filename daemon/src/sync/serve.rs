@@ -329,7 +329,13 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire, pending: &Pending) {
         token: Some(&grant.id),
     };
     let (session, first) = Session::accept(session_cfg, &hello, grant.read_only, &mut local);
-    let ended = state.sync.session_ended(&grant.id);
+    let replaced = state.sync.replaced.subscribe();
+    let ended = async {
+        tokio::select! {
+            reject = state.sync.session_ended(&grant.id) => reject,
+            reject = super::Syncs::replaced(replaced, &folder.path) => reject,
+        }
+    };
     let token = Some(grant.id.as_str());
     let end = drive(
         &mut wire, &state, &folder, token, session, first, &link, ended,
