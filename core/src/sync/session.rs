@@ -97,10 +97,12 @@ pub trait Local {
     fn claim(&mut self, _db: &Name, _site: SiteId) -> Result<(), Reject> {
         Ok(())
     }
-    /// Before a chunk from replica `peer` of `db` is applied: a hub refuses
-    /// writes of *other* known replicas (or its own) that it never sent, so
-    /// no one can push a write in another replica's name.
-    fn vouch(&mut self, _db: &Name, _peer: SiteId, _items: &[Item]) -> Result<(), Reject> {
+    /// Before a chunk from replica `peer` of `db` is applied: a hub takes
+    /// out of `items` the writes of *other* known replicas (or its own)
+    /// that it does not hold, so no one can push a write in another
+    /// replica's name. An honest peer relays such writes only when the hub
+    /// lost them (restored, repaired): their writer brings them back.
+    fn vouch(&mut self, _db: &Name, _peer: SiteId, _items: &mut Vec<Item>) -> Result<(), Reject> {
         Ok(())
     }
     /// On a hub: whether replica `site` of `db` may sync from its
@@ -1137,7 +1139,7 @@ impl Session {
     fn on_chunk(
         &mut self,
         db: Name,
-        items: Vec<Item>,
+        mut items: Vec<Item>,
         end_seq: u64,
         remaining: u64,
         local: &mut dyn Local,
@@ -1164,7 +1166,7 @@ impl Session {
             return vec![Action::Close(Reject::Protocol(e))];
         }
         let peer = inc.site;
-        if let Err(reject) = local.vouch(&db, peer, &items) {
+        if let Err(reject) = local.vouch(&db, peer, &mut items) {
             return vec![Action::Close(reject)];
         }
         if let Some(why) = self.schema_clash(&db, &items, local) {

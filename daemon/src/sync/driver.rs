@@ -82,11 +82,24 @@ impl Local for FolderLocal<'_> {
         }
     }
 
-    fn vouch(&mut self, db: &Name, peer: SiteId, items: &[Item]) -> Result<(), Reject> {
-        self.vouch_items(db, peer, items).map_err(|e| {
-            tracing::warn!(db = %db, token = self.token.unwrap_or(""), error = %e, "refused a chunk");
-            Reject::Forbidden(e)
-        })
+    fn vouch(&mut self, db: &Name, peer: SiteId, items: &mut Vec<Item>) -> Result<(), Reject> {
+        match self.vouch_items(db, peer, items) {
+            Ok(Some(dropped)) => {
+                tracing::warn!(
+                    db = %db,
+                    token = self.token.unwrap_or(""),
+                    writes = dropped.count,
+                    of = %dropped.site.to_hex(),
+                    "left out writes a peer relayed in another replica's name that this hub does not hold; their writer brings them back"
+                );
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                tracing::warn!(db = %db, error = %e, "cannot check a chunk's writes");
+                Err(Reject::Internal(e))
+            }
+        }
     }
 
     fn standing(&mut self, db: &Name, site: SiteId, rejoin: Option<u64>, fresh: bool) -> Standing {
@@ -140,10 +153,24 @@ fn dominated(version: Version, stored: &[Version]) -> bool {
     stored.iter().any(|v| *v >= version)
 }
 
+/// Writes a hub left out of a chunk: how many, and one replica they were of.
+struct Dropped {
+    count: usize,
+    site: SiteId,
+}
+
 impl FolderLocal<'_> {
-    fn vouch_items(&mut self, db: &Name, peer: SiteId, items: &[Item]) -> Result<(), String> {
+    /// Takes out of `items` every write of another known replica (or the
+    /// hub's own) that this hub does not hold: the whole-record part or a
+    /// field of a record, a drop marker. What the peer wrote itself stays.
+    fn vouch_items(
+        &mut self,
+        db: &Name,
+        peer: SiteId,
+        items: &mut Vec<Item>,
+    ) -> Result<Option<Dropped>, String> {
         let Some(token) = self.token else {
-            return Ok(());
+            return Ok(None);
         };
         // The common chunk holds only the peer's own writes: no file to read.
         let own = |item: &Item| match item {
@@ -153,7 +180,7 @@ impl FolderLocal<'_> {
             }
         };
         if items.iter().all(own) {
-            return Ok(());
+            return Ok(None);
         }
         let owners = self
             .state
@@ -176,83 +203,68 @@ impl FolderLocal<'_> {
             Some(r) => r.markers().map_err(|e| e.to_string())?,
             None => Vec::new(),
         };
-        let over = |collection: &Name| -> Vec<Version> {
+        let over = |collection: Option<&Name>| -> Vec<Version> {
             markers
                 .iter()
-                .filter(|(c, _)| c.as_ref().is_none_or(|c| c == collection))
+                .filter(|(c, _)| c.is_none() || c.as_ref() == collection)
                 .map(|(_, v)| *v)
                 .collect()
         };
-        for item in items {
-            let (collection, versions, held): (&Name, Vec<Version>, Vec<Vec<Version>>) = match item
-            {
+        let mut dropped: Option<Dropped> = None;
+        let mut unheld = |v: Version, held: &[Version]| {
+            let out = foreign(v.site) && !dominated(v, held);
+            if out {
+                let d = dropped.get_or_insert(Dropped {
+                    count: 0,
+                    site: v.site,
+                });
+                d.count += 1;
+            }
+            out
+        };
+        let mut kept = Vec::with_capacity(items.len());
+        for mut item in std::mem::take(items) {
+            let keep = match &mut item {
                 Item::Record {
                     collection,
                     key,
                     state,
                 } => {
-                    if !state.versions().any(|v| foreign(v.site)) {
-                        continue;
-                    }
                     let ours = match &reader {
-                        Some(r) => r.state(collection, key).map_err(|e| e.to_string())?,
-                        None => None,
+                        Some(r) if state.versions().any(|v| foreign(v.site)) => {
+                            r.state(collection, key).map_err(|e| e.to_string())?
+                        }
+                        _ => None,
                     };
-                    let mut base = over(collection);
+                    let mut base = over(Some(collection));
                     if let Some(w) = ours.as_ref().and_then(|s| s.whole) {
                         base.push(w.version);
                     }
-                    let mut versions = Vec::new();
-                    let mut held = Vec::new();
-                    if let Some(w) = state.whole {
-                        versions.push(w.version);
-                        held.push(base.clone());
+                    if state.whole.is_some_and(|w| unheld(w.version, &base)) {
+                        state.whole = None;
                     }
-                    for (name, f) in &state.fields {
-                        versions.push(f.version);
-                        let mut h = base.clone();
-                        if let Some(ours) = ours.as_ref().and_then(|s| s.fields.get(name)) {
-                            h.push(ours.version);
+                    state.fields.retain(|name, f| {
+                        let mut held = base.clone();
+                        if let Some(o) = ours.as_ref().and_then(|s| s.fields.get(name)) {
+                            held.push(o.version);
                         }
-                        held.push(h);
-                    }
-                    (collection, versions, held)
+                        !unheld(f.version, &held)
+                    });
+                    state.whole.is_some() || !state.fields.is_empty()
                 }
                 Item::DropCollection {
                     collection,
                     version,
-                } => (collection, vec![*version], vec![over(collection)]),
-                Item::DropDatabase { version } => {
-                    let all: Vec<Version> = markers
-                        .iter()
-                        .filter(|(c, _)| c.is_none())
-                        .map(|(_, v)| *v)
-                        .collect();
-                    if foreign(version.site) && !dominated(*version, &all) {
-                        return Err(forged(db, "the database drop", version.site));
-                    }
-                    continue;
-                }
+                } => !unheld(*version, &over(Some(collection))),
+                Item::DropDatabase { version } => !unheld(*version, &over(None)),
             };
-            for (v, h) in versions.iter().zip(&held) {
-                if foreign(v.site) && !dominated(*v, h) {
-                    return Err(forged(
-                        db,
-                        &format!("a write to collection {collection}"),
-                        v.site,
-                    ));
-                }
+            if keep {
+                kept.push(item);
             }
         }
-        Ok(())
+        *items = kept;
+        Ok(dropped)
     }
-}
-
-fn forged(db: &Name, what: &str, site: SiteId) -> String {
-    format!(
-        "{what} of database {db} carries a version of replica {} that this hub never sent: a replica may push only its own writes",
-        site.to_hex()
-    )
 }
 
 /// The replica to apply a chunk of `db` to. Data arriving is what creates a
