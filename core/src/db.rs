@@ -376,9 +376,19 @@ impl Database {
     ) -> Result<Commit> {
         let mut state = self.state.clone();
         let mut changes = Some(Vec::new());
+        let mut reloaded = false;
         let engine = self.engine.clone();
         guarded(|| {
             engine.write(&mut |txn| {
+                // A store other processes write too: one committed since
+                // our state was read. Under this transaction's lock no one
+                // else commits, so the state read again now stays true.
+                if let Some(committed) = txn.committed_meta()?
+                    && committed != state.meta
+                {
+                    state = Self::load_state(engine.as_ref())?;
+                    reloaded = true;
+                }
                 let mut batch = Batch {
                     txn,
                     state: &mut state,
@@ -404,7 +414,7 @@ impl Database {
         state.meta.hlc = state.clock.last();
         let indexes_changed = !Arc::ptr_eq(&state.indexes, &self.state.indexes);
         self.state = state;
-        if indexes_changed {
+        if indexes_changed || reloaded {
             self.listed.stale();
         }
         Ok(Commit {

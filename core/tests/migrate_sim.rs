@@ -126,6 +126,7 @@ fn create_replica(kind: EngineKind, path: &Path, site: SiteId) -> Database {
             let sql = "UPDATE meta SET value = ?1 WHERE name = 'site'";
             conn.execute(sql, [&site.0[..]]).unwrap();
         }
+        EngineKind::Postgres => panic!("the simulator runs on the file engines"),
         EngineKind::Redb => {
             const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
             let db = redb::Database::open(path).unwrap();

@@ -28,9 +28,15 @@ pub enum EngineKind {
     #[default]
     Redb,
     Sqlite,
+    /// Tables in a PostgreSQL server (the `syncdb-pg` crate), for hubs
+    /// that share their folders: no file, so not among [`Self::ALL`], and
+    /// not an engine a folder's config can name.
+    #[serde(skip)]
+    Postgres,
 }
 
 impl EngineKind {
+    /// The engines that keep a database in a file of a folder.
     pub const ALL: [EngineKind; 2] = [EngineKind::Redb, EngineKind::Sqlite];
 
     /// The file extension, which is also how a database's engine is recognised.
@@ -38,6 +44,7 @@ impl EngineKind {
         match self {
             EngineKind::Redb => "redb",
             EngineKind::Sqlite => "sqlite",
+            EngineKind::Postgres => "postgres",
         }
     }
 
@@ -54,6 +61,7 @@ impl EngineKind {
         match self {
             EngineKind::Redb => redb::RedbEngine::check_file(path),
             EngineKind::Sqlite => sqlite::SqliteEngine::check_file(path),
+            EngineKind::Postgres => Err(no_file()),
         }
     }
 
@@ -62,8 +70,15 @@ impl EngineKind {
         Ok(match self {
             EngineKind::Redb => Box::new(redb::RedbEngine::open(path)?),
             EngineKind::Sqlite => Box::new(sqlite::SqliteEngine::open(path)?),
+            EngineKind::Postgres => return Err(no_file()),
         })
     }
+}
+
+fn no_file() -> StoreError {
+    StoreError::Io(std::io::Error::other(
+        "a database kept in PostgreSQL has no file",
+    ))
 }
 
 impl std::str::FromStr for EngineKind {
@@ -129,6 +144,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("database file is damaged: {0}")]
     Corrupt(String),
+    /// The database server a store keeps its tables in failed or could
+    /// not be reached; the transaction was not committed.
+    #[error("the database server: {0}")]
+    Server(String),
     #[error("database file is in use by another process: {0}")]
     InUse(String),
     /// A peer's chunk brings the newest schema version here with other
@@ -180,6 +199,7 @@ impl StoreError {
             StoreError::Refused(_)
             | StoreError::Precondition(_)
             | StoreError::SchemaConflict { .. }
+            | StoreError::Server(_)
             | StoreError::Closed => return false,
             _ => {}
         }
@@ -343,6 +363,13 @@ pub trait WriteTxn {
     fn remove_marker(&mut self, collection: Option<&Name>) -> Result<()>;
     fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()>;
     fn set_meta(&mut self, meta: &Meta) -> Result<()>;
+    /// For a store other processes write too (several hubs over one
+    /// server): the meta as committed, read under this transaction's write
+    /// lock, so a writer whose cached state is behind can tell. A file,
+    /// which one process owns, says `None`.
+    fn committed_meta(&mut self) -> Result<Option<Meta>> {
+        Ok(None)
+    }
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;
     fn meta_blob(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
     /// Sets (`None`: removes) a value kept beside the meta.

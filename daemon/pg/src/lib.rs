@@ -1,0 +1,815 @@
+//! syncdb's PostgreSQL store: the databases of a hub's folders kept in
+//! tables of one PostgreSQL database, so that several hub processes can
+//! serve the same folders (`schema.sql` is the layout).
+//!
+//! [`PgEngine`] is one syncdb database behind the same [`Engine`] trait as
+//! the file engines, and passes the same conformance suite
+//! (`tests/conformance.rs`). The trait is blocking; the client is
+//! tokio-postgres, whose connections run as tasks on this store's own small
+//! runtime while each call blocks its caller (a writer thread, or a reader
+//! anywhere, as a redb read blocks) on the client's future. No caller needs
+//! to be inside, or outside, a tokio runtime.
+//!
+//! **Seqs without gaps a reader could skip.** A write transaction first
+//! locks its database's row in `syncdb.databases` (`SELECT … FOR UPDATE`)
+//! and takes its seqs from that row, so two writers to one database — on
+//! one hub or on two — commit one after the other, and the later one's
+//! seqs are all higher. A reader reads the feed from one snapshot, so it
+//! sees a transaction's entries all or none, and never seq N+1 without N.
+//!
+//! This crate depends on syncdb-core, never the other way (core stays free
+//! of async and of PostgreSQL).
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use syncdb_core::record::RecordState;
+use syncdb_core::store::codec::{
+    decode_state_beside, decode_version, decode_visible_beside, encode_state_beside, encode_version,
+};
+use syncdb_core::store::{
+    Change, Engine, EngineKind, IndexHit, Item, Meta, Space, StoreError, Stored, WriteTxn,
+};
+use syncdb_core::{Key, Name, SiteId, Version};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row};
+
+pub mod cluster;
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+const SCHEMA: &str = include_str!("schema.sql");
+/// Held while the tables are created, so that hubs starting together do not
+/// race on `CREATE … IF NOT EXISTS` (which is not safe concurrently).
+const SCHEMA_LOCK: i64 = 0x7379_6e63_6462; // "syncdb"
+
+/// A connection string that says where the tables are, and a pool of
+/// connections to them. Cheap to clone; every clone shares the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: tokio_postgres::Config,
+    /// Runs the connections' tasks.
+    runtime: tokio::runtime::Runtime,
+    idle: Mutex<Vec<Client>>,
+}
+
+/// How a server error reads: the server's own message when it sent one.
+fn server(e: tokio_postgres::Error) -> StoreError {
+    let text = match e.as_db_error() {
+        Some(db) => db.to_string(),
+        None => match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    };
+    StoreError::Server(text)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn wait<T>(f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>) -> Result<T> {
+    futures_executor::block_on(f).map_err(server)
+}
+
+impl PgStore {
+    /// Connects to the server `url` names (`postgres://user@host:port/db`
+    /// or `host=… dbname=…`) and creates syncdb's tables there if missing.
+    pub fn connect(url: &str) -> Result<Self> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::Server(format!("bad connection string: {e}"))
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("syncdb-pg")
+            .enable_all()
+            .build()
+            .map_err(StoreError::Io)?;
+        let store = PgStore {
+            shared: Arc::new(Shared {
+                config,
+                runtime,
+                idle: Mutex::new(Vec::new()),
+            }),
+        };
+        {
+            let mut conn = store.conn()?;
+            let txn = wait(conn.client().transaction())?;
+            wait(txn.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]))?;
+            wait(txn.batch_execute(SCHEMA))?;
+            wait(txn.commit())?;
+        }
+        Ok(store)
+    }
+
+    /// A connection from the pool, or a new one; back in the pool when
+    /// dropped, unless it broke.
+    fn conn(&self) -> Result<Conn<'_>> {
+        let pooled = self
+            .shared
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let client = match pooled.filter(|c| !c.is_closed()) {
+            Some(client) => client,
+            None => {
+                let config = self.shared.config.clone();
+                let task = self.shared.runtime.spawn(async move {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    tokio::spawn(async move {
+                        // Ends when the client is dropped or the server goes.
+                        let _ = connection.await;
+                    });
+                    Ok::<_, tokio_postgres::Error>(client)
+                });
+                futures_executor::block_on(task)
+                    .map_err(|e| StoreError::Server(format!("connecting: {e}")))?
+                    .map_err(server)?
+            }
+        };
+        Ok(Conn {
+            store: self,
+            client: Some(client),
+        })
+    }
+
+    /// Opens the database `name` of `folder`, creating it (empty, with a
+    /// new site id) if there is none.
+    pub fn open(&self, folder: &str, name: &str) -> Result<PgEngine> {
+        let mut conn = self.conn()?;
+        let site = SiteId::random();
+        wait(conn.client().execute(
+            "INSERT INTO syncdb.databases (folder, name, site, next_seq, hlc)
+             VALUES ($1, $2, $3, 1, 0) ON CONFLICT (folder, name) DO NOTHING",
+            &[&folder, &name, &&site.0[..]],
+        ))?;
+        let row = wait(conn.client().query_one(
+            "SELECT id FROM syncdb.databases WHERE folder = $1 AND name = $2",
+            &[&folder, &name],
+        ))?;
+        Ok(PgEngine {
+            store: self.clone(),
+            db: row.get(0),
+            open: RwLock::new(true),
+        })
+    }
+
+    /// The names of the databases of `folder`, in order.
+    pub fn databases(&self, folder: &str) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        let rows = wait(conn.client().query(
+            "SELECT name FROM syncdb.databases WHERE folder = $1 ORDER BY name",
+            &[&folder],
+        ))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Removes a database and everything in it; whether there was one.
+    pub fn remove(&self, folder: &str, name: &str) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let n = wait(conn.client().execute(
+            "DELETE FROM syncdb.databases WHERE folder = $1 AND name = $2",
+            &[&folder, &name],
+        ))?;
+        Ok(n > 0)
+    }
+}
+
+/// A pooled connection.
+struct Conn<'s> {
+    store: &'s PgStore,
+    client: Option<Client>,
+}
+
+impl Conn<'_> {
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
+            self.store
+                .shared
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(client);
+        }
+    }
+}
+
+/// One syncdb database kept in the store's tables.
+pub struct PgEngine {
+    store: PgStore,
+    db: i64,
+    /// False once closed; calls hold it for reading.
+    open: RwLock<bool>,
+}
+
+impl PgEngine {
+    /// Runs a read on a pooled connection, unless the engine was closed.
+    fn read<T>(&self, f: impl FnOnce(&mut Client, i64) -> Result<T>) -> Result<T> {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        if !*open {
+            return Err(StoreError::Closed);
+        }
+        let mut conn = self.store.conn()?;
+        f(conn.client(), self.db)
+    }
+}
+
+fn name_of(s: String) -> Result<Name> {
+    Name::parse_as("collection", &s).map_err(|_| corrupt("bad collection name"))
+}
+
+fn key_of(s: String) -> Result<Key> {
+    Key::parse(&s).map_err(|_| corrupt("bad key"))
+}
+
+fn seq_of(v: i64) -> u64 {
+    v as u64
+}
+
+/// A seq as the server keeps it; seqs past `i64::MAX` are never made, so a
+/// larger bound is the largest one (it must not wrap).
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The least string above every string that starts with `prefix` (`None`:
+/// there is none), so a prefix scan is a range in byte order: UTF-8 keeps
+/// code point order, so the prefix with its last char moved up one does.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+fn stored_of(seq: i64, state: &[u8], doc: Option<&str>) -> Result<Stored> {
+    Ok(Stored {
+        seq: seq_of(seq),
+        state: decode_state_beside(state, doc)?,
+    })
+}
+
+fn change_of(row: &Row) -> Result<Change> {
+    let seq: i64 = row.get(0);
+    let collection: String = row.get(1);
+    let key: Option<String> = row.get(2);
+    let blob: Vec<u8> = row.get(3);
+    let doc: Option<String> = row.get(4);
+    let item = match key {
+        Some(key) => Item::Record {
+            collection: name_of(collection)?,
+            key: key_of(key)?,
+            state: decode_state_beside(&blob, doc.as_deref())?,
+        },
+        None if collection.is_empty() => Item::DropDatabase {
+            version: decode_version(&blob)?,
+        },
+        None => Item::DropCollection {
+            collection: name_of(collection)?,
+            version: decode_version(&blob)?,
+        },
+    };
+    Ok(Change {
+        seq: seq_of(seq),
+        item,
+    })
+}
+
+fn meta_of(row: &Row) -> Result<Meta> {
+    let site: Vec<u8> = row.get(0);
+    Ok(Meta {
+        site: SiteId(site.try_into().map_err(|_| corrupt("bad site id"))?),
+        next_seq: seq_of(row.get(1)),
+        hlc: row.get::<_, i64>(2) as u64,
+    })
+}
+
+const GET: &str = "SELECT seq, state, doc FROM syncdb.records
+                   WHERE db = $1 AND collection = $2 AND key = $3";
+const META_BLOB: &str = "SELECT value FROM syncdb.meta WHERE db = $1 AND name = $2";
+
+/// Runs one query on anything that queries (a client or a transaction).
+trait Query {
+    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>>;
+    fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64>;
+}
+
+impl Query for Client {
+    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        wait(self.query(sql, params))
+    }
+    fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        wait(self.execute(sql, params))
+    }
+}
+
+impl Query for tokio_postgres::Transaction<'_> {
+    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        wait(self.query(sql, params))
+    }
+    fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        wait(self.execute(sql, params))
+    }
+}
+
+fn get_record(q: &dyn Query, db: i64, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+    let rows = q.rows(GET, &[&db, &collection.as_str(), &key.as_str()])?;
+    rows.first()
+        .map(|r| stored_of(r.get(0), r.get(1), r.get(2)))
+        .transpose()
+}
+
+fn meta_blob(q: &dyn Query, db: i64, name: &str) -> Result<Option<Vec<u8>>> {
+    let rows = q.rows(META_BLOB, &[&db, &name])?;
+    Ok(rows.first().map(|r| r.get(0)))
+}
+
+impl Engine for PgEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
+    }
+
+    fn meta(&self) -> Result<Meta> {
+        self.read(|c, db| {
+            let rows = c.rows(
+                "SELECT site, next_seq, hlc FROM syncdb.databases WHERE id = $1",
+                &[&db],
+            )?;
+            meta_of(
+                rows.first()
+                    .ok_or_else(|| corrupt("the database was removed"))?,
+            )
+        })
+    }
+
+    fn get(&self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+        self.read(|c, db| get_record(c, db, collection, key))
+    }
+
+    fn scan(
+        &self,
+        collection: &Name,
+        prefix: &str,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, RecordState)>> {
+        let (op, start) = match after {
+            Some(a) if a.as_str() >= prefix => (">", a.as_str()),
+            _ => (">=", prefix),
+        };
+        let end = prefix_end(prefix);
+        let sql = format!(
+            "SELECT key, state, doc FROM syncdb.records
+             WHERE db = $1 AND collection = $2 AND key {op} $3 AND ($4::text IS NULL OR key < $4)
+             ORDER BY key LIMIT $5"
+        );
+        self.read(|c, db| {
+            let rows = c.rows(
+                &sql,
+                &[&db, &collection.as_str(), &start, &end, &limit_param(limit)],
+            )?;
+            rows.iter()
+                .map(|r| Ok((key_of(r.get(0))?, decode_state_beside(r.get(1), r.get(2))?)))
+                .collect()
+        })
+    }
+
+    fn collections(&self) -> Result<Vec<(Name, u64)>> {
+        self.read(|c, db| {
+            let rows = c.rows(
+                "SELECT name, records FROM syncdb.collections WHERE db = $1 ORDER BY name",
+                &[&db],
+            )?;
+            rows.iter()
+                .map(|r| Ok((name_of(r.get(0))?, r.get::<_, i64>(1) as u64)))
+                .collect()
+        })
+    }
+
+    fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
+        self.read(|c, db| {
+            let rows = c.rows(
+                "SELECT seq, collection, key, state, doc FROM syncdb.records
+                 WHERE db = $1 AND seq > $2
+                 UNION ALL
+                 SELECT seq, scope, NULL, version, NULL FROM syncdb.markers
+                 WHERE db = $1 AND seq > $2
+                 ORDER BY 1 LIMIT $3",
+                &[&db, &seq_param(since), &limit_param(limit)],
+            )?;
+            rows.iter().map(change_of).collect()
+        })
+    }
+
+    fn count_since(&self, since: u64) -> Result<u64> {
+        self.read(|c, db| {
+            let rows = c.rows(
+                "SELECT (SELECT count(*) FROM syncdb.records WHERE db = $1 AND seq > $2)
+                      + (SELECT count(*) FROM syncdb.markers WHERE db = $1 AND seq > $2)",
+                &[&db, &seq_param(since)],
+            )?;
+            Ok(rows[0].get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn visit_records(&self, f: &mut dyn FnMut(&Name, &Key, &RecordState)) -> Result<()> {
+        // One snapshot, read a page at a time (a database can be larger
+        // than memory).
+        self.read(|c, db| {
+            let txn = wait(
+                c.build_transaction()
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start(),
+            )?;
+            let mut after: Option<(String, String)> = None;
+            loop {
+                let (coll, key) = after.clone().unwrap_or_default();
+                let rows = txn.rows(
+                    "SELECT collection, key, state, doc FROM syncdb.records
+                     WHERE db = $1 AND ($2 OR (collection, key) > ($3, $4))
+                     ORDER BY collection, key LIMIT 1000",
+                    &[&db, &after.is_none(), &coll, &key],
+                )?;
+                for r in &rows {
+                    let state = decode_state_beside(r.get(2), r.get(3))?;
+                    f(&name_of(r.get(0))?, &key_of(r.get(1))?, &state);
+                }
+                match rows.last() {
+                    Some(last) if rows.len() == 1000 => after = Some((last.get(0), last.get(1))),
+                    _ => break,
+                }
+            }
+            wait(txn.commit())
+        })
+    }
+
+    fn markers(&self) -> Result<Vec<(Option<Name>, Version)>> {
+        self.read(|c, db| {
+            let rows = c.rows(
+                "SELECT scope, version FROM syncdb.markers WHERE db = $1",
+                &[&db],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let scope: String = r.get(0);
+                    let scope = (!scope.is_empty()).then(|| name_of(scope)).transpose()?;
+                    Ok((scope, decode_version(r.get(1))?))
+                })
+                .collect()
+        })
+    }
+
+    fn checkpoint(&self, peer: SiteId) -> Result<u64> {
+        self.read(|c, db| {
+            let rows = c.rows(
+                "SELECT seq FROM syncdb.checkpoints WHERE db = $1 AND peer = $2",
+                &[&db, &&peer.0[..]],
+            )?;
+            Ok(rows.first().map_or(0, |r| seq_of(r.get(0))))
+        })
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
+        self.read(|c, db| {
+            let txn = wait(c.transaction())?;
+            // Writers to this database, on every hub, queue here (see the
+            // crate's doc); the row is there unless the database was removed.
+            let locked = txn.rows(
+                "SELECT site, next_seq, hlc FROM syncdb.databases WHERE id = $1 FOR UPDATE",
+                &[&db],
+            )?;
+            let Some(row) = locked.first() else {
+                return Err(corrupt("the database was removed"));
+            };
+            let committed = meta_of(row)?;
+            let outcome = f(&mut PgTxn {
+                txn: &txn,
+                db,
+                committed,
+            });
+            match outcome {
+                // Durable when it returns: the server's commit waits for its
+                // WAL to be flushed (`synchronous_commit`, on by default).
+                Ok(()) => wait(txn.commit()),
+                Err(e) => {
+                    // The first error is the one worth reporting.
+                    let _ = wait(txn.rollback());
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    /// The server gives the space of removed rows back by itself
+    /// (autovacuum); `VACUUM FULL` of tables every database shares is the
+    /// operator's call, not a hub's.
+    fn compact(&self) -> Result<()> {
+        self.read(|_, _| Ok(()))
+    }
+
+    /// No file: nothing for the daemon to compact by itself.
+    fn space(&self) -> Result<Space> {
+        self.read(|_, _| Ok(Space::default()))
+    }
+
+    fn backup_to(&self, _dest: &Path) -> Result<()> {
+        Err(StoreError::Io(std::io::Error::other(
+            "a database kept in PostgreSQL is backed up with the server's tools (pg_dump)",
+        )))
+    }
+
+    fn close(&self) {
+        // Waits for calls in progress (they hold the lock for reading).
+        *self.open.write().unwrap_or_else(PoisonError::into_inner) = false;
+    }
+
+    fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c, db| meta_blob(c, db, name))
+    }
+
+    fn index_scan(
+        &self,
+        list: &[u8],
+        collection: &Name,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        rev: bool,
+        limit: usize,
+        key_of: &dyn Fn(&[u8]) -> Option<Key>,
+    ) -> Result<Option<Vec<IndexHit>>> {
+        let (lo_op, lo) = match range.0 {
+            Bound::Included(b) => (">=", b),
+            Bound::Excluded(b) => (">", b),
+            Bound::Unbounded => (">=", &b""[..]),
+        };
+        let (hi_op, hi) = match range.1 {
+            Bound::Included(b) => ("<=", Some(b)),
+            Bound::Excluded(b) => ("<", Some(b)),
+            Bound::Unbounded => ("<", None),
+        };
+        let sql = format!(
+            "SELECT entry FROM syncdb.index_entries
+             WHERE db = $1 AND entry {lo_op} $2 AND ($3::bytea IS NULL OR entry {hi_op} $3)
+             ORDER BY entry {} LIMIT $4",
+            if rev { "DESC" } else { "ASC" }
+        );
+        self.read(|c, db| {
+            // One snapshot: the entries and the records they name come from
+            // the same commit.
+            let txn = wait(
+                c.build_transaction()
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start(),
+            )?;
+            let stored = meta_blob(&txn, db, syncdb_core::index::META_NAME)?;
+            if stored.as_deref() != Some(list) {
+                return Ok(None);
+            }
+            if syncdb_core::store::is_empty_range(&range) {
+                return Ok(Some(Vec::new()));
+            }
+            let entries = txn.rows(&sql, &[&db, &lo, &hi, &limit_param(limit)])?;
+            let mut out = Vec::with_capacity(entries.len());
+            for row in entries {
+                let entry: Vec<u8> = row.get(0);
+                let key = key_of(&entry).ok_or_else(|| corrupt("bad index entry"))?;
+                let rows = txn.rows(
+                    "SELECT state, doc FROM syncdb.records
+                     WHERE db = $1 AND collection = $2 AND key = $3",
+                    &[&db, &collection.as_str(), &key.as_str()],
+                )?;
+                let visible = match rows.first() {
+                    Some(r) => decode_visible_beside(r.get(0), r.get(1))?,
+                    None => None,
+                };
+                out.push((entry, key, visible));
+            }
+            wait(txn.commit())?;
+            Ok(Some(out))
+        })
+    }
+}
+
+/// The writes of one transaction.
+struct PgTxn<'t, 'c> {
+    txn: &'t tokio_postgres::Transaction<'c>,
+    db: i64,
+    /// The database's counters as committed, read when its row was locked.
+    committed: Meta,
+}
+
+impl WriteTxn for PgTxn<'_, '_> {
+    fn get(&mut self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
+        get_record(self.txn, self.db, collection, key)
+    }
+
+    fn put(&mut self, collection: &Name, key: &Key, state: &RecordState, seq: u64) -> Result<()> {
+        let (doc, state) = encode_state_beside(state);
+        self.txn.exec(
+            "INSERT INTO syncdb.records (db, collection, key, seq, doc, state)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (db, collection, key) DO UPDATE
+             SET seq = excluded.seq, doc = excluded.doc, state = excluded.state",
+            &[
+                &self.db,
+                &collection.as_str(),
+                &key.as_str(),
+                &seq_param(seq),
+                &doc,
+                &state,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn remove(&mut self, collection: &Name, key: &Key) -> Result<()> {
+        self.txn.exec(
+            "DELETE FROM syncdb.records WHERE db = $1 AND collection = $2 AND key = $3",
+            &[&self.db, &collection.as_str(), &key.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>> {
+        let rows = self.txn.rows(
+            "SELECT collection, key, seq, state, doc FROM syncdb.records
+             WHERE db = $1 AND ($2::text IS NULL OR collection = $2)
+             ORDER BY collection, key",
+            &[&self.db, &collection.map(Name::as_str)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let stored = stored_of(r.get(2), r.get(3), r.get(4))?;
+                Ok((name_of(r.get(0))?, key_of(r.get(1))?, stored))
+            })
+            .collect()
+    }
+
+    fn set_marker(&mut self, collection: Option<&Name>, version: Version, seq: u64) -> Result<()> {
+        self.txn.exec(
+            "INSERT INTO syncdb.markers (db, scope, seq, version) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (db, scope) DO UPDATE SET seq = excluded.seq, version = excluded.version",
+            &[
+                &self.db,
+                &collection.map_or("", Name::as_str),
+                &seq_param(seq),
+                &encode_version(&version),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn remove_marker(&mut self, collection: Option<&Name>) -> Result<()> {
+        self.txn.exec(
+            "DELETE FROM syncdb.markers WHERE db = $1 AND scope = $2",
+            &[&self.db, &collection.map_or("", Name::as_str)],
+        )?;
+        Ok(())
+    }
+
+    fn add_count(&mut self, collection: &Name, delta: i64) -> Result<()> {
+        if delta == 0 {
+            return Ok(());
+        }
+        self.txn.exec(
+            "INSERT INTO syncdb.collections (db, name, records) VALUES ($1, $2, $3)
+             ON CONFLICT (db, name) DO UPDATE
+             SET records = syncdb.collections.records + excluded.records",
+            &[&self.db, &collection.as_str(), &delta],
+        )?;
+        self.txn.exec(
+            "DELETE FROM syncdb.collections WHERE db = $1 AND name = $2 AND records <= 0",
+            &[&self.db, &collection.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn committed_meta(&mut self) -> Result<Option<Meta>> {
+        Ok(Some(self.committed))
+    }
+
+    fn set_meta(&mut self, meta: &Meta) -> Result<()> {
+        self.txn.exec(
+            "UPDATE syncdb.databases SET next_seq = $2, hlc = $3 WHERE id = $1",
+            &[&self.db, &seq_param(meta.next_seq), &(meta.hlc as i64)],
+        )?;
+        Ok(())
+    }
+
+    fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()> {
+        self.txn.exec(
+            "INSERT INTO syncdb.checkpoints (db, peer, seq) VALUES ($1, $2, $3)
+             ON CONFLICT (db, peer) DO UPDATE SET seq = excluded.seq",
+            &[&self.db, &&peer.0[..], &seq_param(seq)],
+        )?;
+        Ok(())
+    }
+
+    fn meta_blob(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        meta_blob(self.txn, self.db, name)
+    }
+
+    fn set_meta_blob(&mut self, name: &str, value: Option<&[u8]>) -> Result<()> {
+        match value {
+            Some(value) => self.txn.exec(
+                "INSERT INTO syncdb.meta (db, name, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (db, name) DO UPDATE SET value = excluded.value",
+                &[&self.db, &name, &value],
+            )?,
+            None => self.txn.exec(
+                "DELETE FROM syncdb.meta WHERE db = $1 AND name = $2",
+                &[&self.db, &name],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn scan_records(
+        &mut self,
+        collection: &Name,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(Key, Stored)>> {
+        let rows = self.txn.rows(
+            "SELECT key, seq, state, doc FROM syncdb.records
+             WHERE db = $1 AND collection = $2 AND ($3::text IS NULL OR key > $3)
+             ORDER BY key LIMIT $4",
+            &[
+                &self.db,
+                &collection.as_str(),
+                &after.map(Key::as_str),
+                &limit_param(limit),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| Ok((key_of(r.get(0))?, stored_of(r.get(1), r.get(2), r.get(3))?)))
+            .collect()
+    }
+
+    fn index_insert(&mut self, entry: &[u8]) -> Result<()> {
+        self.txn.exec(
+            "INSERT INTO syncdb.index_entries (db, entry) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&self.db, &entry],
+        )?;
+        Ok(())
+    }
+
+    fn index_remove(&mut self, entry: &[u8]) -> Result<()> {
+        self.txn.exec(
+            "DELETE FROM syncdb.index_entries WHERE db = $1 AND entry = $2",
+            &[&self.db, &entry],
+        )?;
+        Ok(())
+    }
+
+    fn index_remove_range(&mut self, lo: &[u8], hi: &[u8]) -> Result<()> {
+        self.txn.exec(
+            "DELETE FROM syncdb.index_entries WHERE db = $1 AND entry >= $2 AND entry < $3",
+            &[&self.db, &lo, &hi],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_where_no_key_starts_with_it() {
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        for (prefix, key) in [
+            ("ab", "ab\u{10FFFF}zz"),
+            ("a\u{10FFFF}", "a\u{10FFFF}\u{10FFFF}"),
+        ] {
+            assert!(key < prefix_end(prefix).unwrap().as_str());
+        }
+    }
+}

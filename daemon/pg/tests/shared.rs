@@ -1,0 +1,120 @@
+//! What only a store several hubs share can get wrong, against a real
+//! server: two stores (two hubs) writing one database at once, and a
+//! server that goes away and comes back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use syncdb_core::store::StoreError;
+use syncdb_core::{Database, Document, Key, Name, WriteOp};
+use syncdb_pg::PgStore;
+use syncdb_pg::cluster::TestServer;
+
+const T0: u64 = 1_700_000_000_000;
+
+fn put(db: &mut Database, key: &str, now: u64) -> Result<u64, StoreError> {
+    let op = WriteOp::Put {
+        collection: Name::parse_as("collection", "person").unwrap(),
+        key: Key::parse(key).unwrap(),
+        doc: Document::parse(r#"{"n":1}"#, usize::MAX).unwrap(),
+    };
+    db.commit(&[op], now).map(|(commit, _)| commit.high_seq)
+}
+
+fn open(store: &PgStore) -> Database {
+    Database::from_engine(Arc::new(store.open("folder", "crm").unwrap())).unwrap()
+}
+
+/// Two hubs commit to one database at once while a third reads the feed
+/// as it grows: every put gets its own seq, none is lost, and the reader
+/// never sees a seq before every lower one is visible.
+#[test]
+fn two_stores_writing_one_database_leave_no_gap_a_reader_could_skip() {
+    let Some(server) = TestServer::get() else {
+        return;
+    };
+    const EACH: u64 = 150;
+    let hubs: Vec<PgStore> = (0..3)
+        .map(|_| PgStore::connect(&server.url()).unwrap())
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let db = open(&hubs[2]);
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let reader = db.reader();
+            let mut seen = 0u64;
+            let mut reads = 0;
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let changes = reader.changes_since(seen, usize::MAX).unwrap();
+                for change in &changes {
+                    assert_eq!(change.seq, seen + 1, "a reader saw a gap");
+                    seen = change.seq;
+                }
+                reads += 1;
+                if finished && changes.is_empty() {
+                    return (seen, reads);
+                }
+            }
+        })
+    };
+    let writers: Vec<_> = hubs[..2]
+        .iter()
+        .enumerate()
+        .map(|(w, store)| {
+            let mut db = open(store);
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    put(&mut db, &format!("{w}-{i}"), T0 + i).unwrap();
+                }
+                db
+            })
+        })
+        .collect();
+    let mut dbs: Vec<Database> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    done.store(true, Ordering::SeqCst);
+    let (seen, reads) = reader.join().unwrap();
+    assert_eq!(seen, 2 * EACH, "every put has its seq ({reads} reads)");
+    let feed = dbs[0].reader().changes_since(0, usize::MAX).unwrap();
+    assert_eq!(feed.len() as u64, 2 * EACH);
+    // Each writer goes on from where the other left it.
+    let next = put(&mut dbs[0], "after", T0 + 10_000).unwrap();
+    assert_eq!(next, 2 * EACH + 1);
+    assert_eq!(put(&mut dbs[1], "after-2", T0 + 10_001).unwrap(), next + 1);
+    assert_eq!(
+        dbs[0].reader().digest().unwrap(),
+        dbs[1].reader().digest().unwrap()
+    );
+}
+
+/// While the server is down a write fails with the server's reason and
+/// nothing is committed; once it is back the same handles write again.
+#[test]
+fn a_write_while_the_server_is_down_fails_and_commits_nothing() {
+    let Some(server) = TestServer::own() else {
+        return;
+    };
+    let store = PgStore::connect(&server.url()).unwrap();
+    let mut db = open(&store);
+    put(&mut db, "before", T0).unwrap();
+    let cluster = server.cluster().expect("a cluster of its own");
+    cluster.stop().unwrap();
+    let err = put(&mut db, "during", T0 + 1).unwrap_err();
+    assert!(matches!(err, StoreError::Server(_)), "{err:?}");
+    assert!(!err.is_damage(), "a server away is not damage: {err}");
+    assert!(db.reader().record_count().is_err());
+    cluster.restart().unwrap();
+    assert_eq!(put(&mut db, "after", T0 + 2).unwrap(), 2);
+    let keys: Vec<String> = db
+        .reader()
+        .changes_since(0, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|c| match &c.item {
+            syncdb_core::Item::Record { key, .. } => key.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(keys, ["before", "after"]);
+}
