@@ -20,9 +20,12 @@
 //! This crate depends on syncdb-core, never the other way (core stays free
 //! of async and of PostgreSQL).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use syncdb_core::record::RecordState;
 use syncdb_core::store::codec::{
@@ -33,9 +36,10 @@ use syncdb_core::store::{
 };
 use syncdb_core::{Key, Name, SiteId, Version};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 pub mod cluster;
+pub mod listen;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -55,7 +59,7 @@ struct Shared {
     config: tokio_postgres::Config,
     /// Runs the connections' tasks.
     runtime: tokio::runtime::Runtime,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<PgClient>>,
 }
 
 /// How a server error reads: the server's own message when it sent one.
@@ -100,10 +104,10 @@ impl PgStore {
         };
         {
             let mut conn = store.conn()?;
-            let txn = wait(conn.client().transaction())?;
-            wait(txn.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]))?;
-            wait(txn.batch_execute(SCHEMA))?;
-            wait(txn.commit())?;
+            let txn = conn.client().begin()?;
+            txn.exec("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            wait(txn.txn.batch_execute(SCHEMA))?;
+            txn.commit()?;
         }
         Ok(store)
     }
@@ -117,7 +121,7 @@ impl PgStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let client = match pooled.filter(|c| !c.is_closed()) {
+        let client = match pooled.filter(|c| !c.client.is_closed()) {
             Some(client) => client,
             None => {
                 let config = self.shared.config.clone();
@@ -129,9 +133,13 @@ impl PgStore {
                     });
                     Ok::<_, tokio_postgres::Error>(client)
                 });
-                futures_executor::block_on(task)
+                let client = futures_executor::block_on(task)
                     .map_err(|e| StoreError::Server(format!("connecting: {e}")))?
-                    .map_err(server)?
+                    .map_err(server)?;
+                PgClient {
+                    client,
+                    prepared: RefCell::default(),
+                }
             }
         };
         Ok(Conn {
@@ -145,58 +153,121 @@ impl PgStore {
     pub fn open(&self, folder: &str, name: &str) -> Result<PgEngine> {
         let mut conn = self.conn()?;
         let site = SiteId::random();
-        wait(conn.client().execute(
+        conn.client().exec(
             "INSERT INTO syncdb.databases (folder, name, site, next_seq, hlc)
              VALUES ($1, $2, $3, 1, 0) ON CONFLICT (folder, name) DO NOTHING",
             &[&folder, &name, &&site.0[..]],
-        ))?;
-        let row = wait(conn.client().query_one(
+        )?;
+        let rows = conn.client().rows(
             "SELECT id FROM syncdb.databases WHERE folder = $1 AND name = $2",
             &[&folder, &name],
-        ))?;
+        )?;
+        let row = rows
+            .first()
+            .ok_or_else(|| corrupt("the database was removed as it was opened"))?;
         Ok(PgEngine {
             store: self.clone(),
             db: row.get(0),
-            open: RwLock::new(true),
+            wake: format!("{folder}\t{name}"),
+            open: AtomicBool::new(true),
+            calls: AtomicUsize::new(0),
         })
     }
 
     /// The names of the databases of `folder`, in order.
     pub fn databases(&self, folder: &str) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
-        let rows = wait(conn.client().query(
+        let rows = conn.client().rows(
             "SELECT name FROM syncdb.databases WHERE folder = $1 ORDER BY name",
             &[&folder],
-        ))?;
+        )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     /// Removes a database and everything in it; whether there was one.
     pub fn remove(&self, folder: &str, name: &str) -> Result<bool> {
         let mut conn = self.conn()?;
-        let n = wait(conn.client().execute(
+        let n = conn.client().exec(
             "DELETE FROM syncdb.databases WHERE folder = $1 AND name = $2",
             &[&folder, &name],
-        ))?;
+        )?;
         Ok(n > 0)
+    }
+}
+
+/// A connection and the statements prepared on it: each statement is
+/// parsed once per connection, so a query is one round trip, not two.
+struct PgClient {
+    client: Client,
+    prepared: Statements,
+}
+
+type Statements = RefCell<HashMap<String, Statement>>;
+
+/// The statement for `sql` on the connection `g` runs on.
+fn prepared<G: GenericClient>(g: &G, cache: &Statements, sql: &str) -> Result<Statement> {
+    if let Some(statement) = cache.borrow().get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = wait(g.prepare(sql))?;
+    cache.borrow_mut().insert(sql.to_owned(), statement.clone());
+    Ok(statement)
+}
+
+impl PgClient {
+    fn begin(&mut self) -> Result<Tx<'_>> {
+        Ok(Tx {
+            txn: wait(self.client.transaction())?,
+            prepared: &self.prepared,
+        })
+    }
+
+    /// A read-only transaction that reads one snapshot throughout.
+    fn snapshot(&mut self) -> Result<Tx<'_>> {
+        let txn = self
+            .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start();
+        Ok(Tx {
+            txn: wait(txn)?,
+            prepared: &self.prepared,
+        })
+    }
+}
+
+/// A transaction on a [`PgClient`].
+struct Tx<'c> {
+    txn: Transaction<'c>,
+    prepared: &'c Statements,
+}
+
+impl Tx<'_> {
+    fn commit(self) -> Result<()> {
+        wait(self.txn.commit())
+    }
+
+    fn rollback(self) -> Result<()> {
+        wait(self.txn.rollback())
     }
 }
 
 /// A pooled connection.
 struct Conn<'s> {
     store: &'s PgStore,
-    client: Option<Client>,
+    client: Option<PgClient>,
 }
 
 impl Conn<'_> {
-    fn client(&mut self) -> &mut Client {
+    fn client(&mut self) -> &mut PgClient {
         self.client.as_mut().expect("held until dropped")
     }
 }
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
+        if let Some(client) = self.client.take().filter(|c| !c.client.is_closed()) {
             self.store
                 .shared
                 .idle
@@ -211,15 +282,33 @@ impl Drop for Conn<'_> {
 pub struct PgEngine {
     store: PgStore,
     db: i64,
-    /// False once closed; calls hold it for reading.
-    open: RwLock<bool>,
+    /// What a commit's notification says: `FOLDER\tNAME`.
+    wake: String,
+    /// False once closed.
+    open: AtomicBool,
+    /// Calls in progress, which `close` waits for. Not a lock: a write
+    /// reads through the engine again while it runs (a writer whose state
+    /// another hub made stale), and a lock taken twice could deadlock.
+    calls: AtomicUsize,
+}
+
+/// Counts a call in progress for as long as it runs.
+struct Call<'e>(&'e AtomicUsize);
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl PgEngine {
     /// Runs a read on a pooled connection, unless the engine was closed.
-    fn read<T>(&self, f: impl FnOnce(&mut Client, i64) -> Result<T>) -> Result<T> {
-        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
-        if !*open {
+    fn read<T>(&self, f: impl FnOnce(&mut PgClient, i64) -> Result<T>) -> Result<T> {
+        // Counted before `open` is looked at, so `close` either sees this
+        // call and waits for it, or this call sees the engine closed.
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let _call = Call(&self.calls);
+        if !self.open.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
         }
         let mut conn = self.store.conn()?;
@@ -316,21 +405,25 @@ trait Query {
     fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64>;
 }
 
-impl Query for Client {
+impl Query for PgClient {
     fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        wait(self.query(sql, params))
+        let statement = prepared(&self.client, &self.prepared, sql)?;
+        wait(self.client.query(&statement, params))
     }
     fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        wait(self.execute(sql, params))
+        let statement = prepared(&self.client, &self.prepared, sql)?;
+        wait(self.client.execute(&statement, params))
     }
 }
 
-impl Query for tokio_postgres::Transaction<'_> {
+impl Query for Tx<'_> {
     fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        wait(self.query(sql, params))
+        let statement = prepared(&self.txn, self.prepared, sql)?;
+        wait(self.txn.query(&statement, params))
     }
     fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        wait(self.execute(sql, params))
+        let statement = prepared(&self.txn, self.prepared, sql)?;
+        wait(self.txn.execute(&statement, params))
     }
 }
 
@@ -438,12 +531,7 @@ impl Engine for PgEngine {
         // One snapshot, read a page at a time (a database can be larger
         // than memory).
         self.read(|c, db| {
-            let txn = wait(
-                c.build_transaction()
-                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start(),
-            )?;
+            let txn = c.snapshot()?;
             let mut after: Option<(String, String)> = None;
             loop {
                 let (coll, key) = after.clone().unwrap_or_default();
@@ -462,7 +550,7 @@ impl Engine for PgEngine {
                     _ => break,
                 }
             }
-            wait(txn.commit())
+            txn.commit()
         })
     }
 
@@ -494,7 +582,7 @@ impl Engine for PgEngine {
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<()>) -> Result<()> {
         self.read(|c, db| {
-            let txn = wait(c.transaction())?;
+            let txn = c.begin()?;
             // Writers to this database, on every hub, queue here (see the
             // crate's doc); the row is there unless the database was removed.
             let locked = txn.rows(
@@ -510,13 +598,19 @@ impl Engine for PgEngine {
                 db,
                 committed,
             });
+            // Delivered to every listening hub when (and only if) this
+            // transaction commits.
+            let outcome = outcome.and_then(|()| {
+                txn.exec("SELECT pg_notify($1, $2)", &[&listen::CHANNEL, &self.wake])
+                    .map(drop)
+            });
             match outcome {
                 // Durable when it returns: the server's commit waits for its
                 // WAL to be flushed (`synchronous_commit`, on by default).
-                Ok(()) => wait(txn.commit()),
+                Ok(()) => txn.commit(),
                 Err(e) => {
                     // The first error is the one worth reporting.
-                    let _ = wait(txn.rollback());
+                    let _ = txn.rollback();
                     Err(e)
                 }
             }
@@ -542,8 +636,10 @@ impl Engine for PgEngine {
     }
 
     fn close(&self) {
-        // Waits for calls in progress (they hold the lock for reading).
-        *self.open.write().unwrap_or_else(PoisonError::into_inner) = false;
+        self.open.store(false, Ordering::SeqCst);
+        while self.calls.load(Ordering::SeqCst) > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     fn meta_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -578,12 +674,7 @@ impl Engine for PgEngine {
         self.read(|c, db| {
             // One snapshot: the entries and the records they name come from
             // the same commit.
-            let txn = wait(
-                c.build_transaction()
-                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start(),
-            )?;
+            let txn = c.snapshot()?;
             let stored = meta_blob(&txn, db, syncdb_core::index::META_NAME)?;
             if stored.as_deref() != Some(list) {
                 return Ok(None);
@@ -607,7 +698,7 @@ impl Engine for PgEngine {
                 };
                 out.push((entry, key, visible));
             }
-            wait(txn.commit())?;
+            txn.commit()?;
             Ok(Some(out))
         })
     }
@@ -615,7 +706,7 @@ impl Engine for PgEngine {
 
 /// The writes of one transaction.
 struct PgTxn<'t, 'c> {
-    txn: &'t tokio_postgres::Transaction<'c>,
+    txn: &'t Tx<'c>,
     db: i64,
     /// The database's counters as committed, read when its row was locked.
     committed: Meta,

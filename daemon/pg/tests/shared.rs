@@ -1,14 +1,18 @@
 //! What only a store several hubs share can get wrong, against a real
-//! server: two stores (two hubs) writing one database at once, and a
-//! server that goes away and comes back.
+//! server: two stores (two hubs) writing one database at once, wake-ups
+//! from one hub's commits to another, and a server that goes away and
+//! comes back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use syncdb_core::store::StoreError;
 use syncdb_core::{Database, Document, Key, Name, WriteOp};
 use syncdb_pg::PgStore;
 use syncdb_pg::cluster::TestServer;
+use syncdb_pg::listen::Wake;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -117,4 +121,52 @@ fn a_write_while_the_server_is_down_fails_and_commits_nothing() {
         })
         .collect();
     assert_eq!(keys, ["before", "after"]);
+}
+
+/// The next wake-up within `secs`, if any.
+fn next_wake(wakes: &mut UnboundedReceiver<Wake>, secs: u64) -> Option<Wake> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(wake) = wakes.try_recv() {
+            return Some(wake);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A commit through one hub wakes the listener of another; a transaction
+/// that rolls back says nothing; a listener whose server restarted says
+/// it resumed (what was committed meanwhile was not announced) and hears
+/// commits again.
+#[test]
+fn commits_on_one_hub_wake_the_listeners_of_another_across_a_restart() {
+    let Some(server) = TestServer::own() else {
+        return;
+    };
+    let hub1 = PgStore::connect(&server.url()).unwrap();
+    let hub2 = PgStore::connect(&server.url()).unwrap();
+    let mut wakes = hub2.listen();
+    assert_eq!(next_wake(&mut wakes, 10), Some(Wake::Resumed));
+    let mut db = open(&hub1);
+    put(&mut db, "1", T0).unwrap();
+    let crm = Wake::Committed {
+        folder: "folder".into(),
+        db: "crm".into(),
+    };
+    assert_eq!(next_wake(&mut wakes, 10), Some(crm.clone()));
+    let refused = db.transact(T0 + 1, &mut |_| Err(StoreError::Closed));
+    assert!(refused.is_err());
+    assert_eq!(
+        next_wake(&mut wakes, 1),
+        None,
+        "a rollback announces nothing"
+    );
+
+    let cluster = server.cluster().unwrap();
+    cluster.stop().unwrap();
+    cluster.restart().unwrap();
+    assert_eq!(next_wake(&mut wakes, 15), Some(Wake::Resumed));
+    put(&mut db, "2", T0 + 2).unwrap();
+    assert_eq!(next_wake(&mut wakes, 10), Some(crm));
 }
