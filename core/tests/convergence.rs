@@ -470,6 +470,7 @@ struct Pending {
     peer: SiteId,
     items: Vec<Item>,
     end_seq: u64,
+    checkpoint: u64,
 }
 
 /// Client `c` ↔ hub. Dropping it is a cut: both sessions, every frame on
@@ -706,12 +707,14 @@ impl World {
                     peer,
                     items,
                     end_seq,
+                    checkpoint,
                 } => {
                     let p = Pending {
                         db,
                         peer,
                         items,
                         end_seq,
+                        checkpoint,
                     };
                     let queue = &mut conn.pending[side.i()];
                     if defer || !queue.is_empty() {
@@ -798,7 +801,7 @@ impl World {
         let now = n.now();
         // Data arriving for a database is what creates it (sessions never do).
         let db = n.db(&p.db);
-        let (_, echoes) = db.apply_chunk(now, p.peer, &p.items, p.end_seq).unwrap();
+        let (_, echoes) = db.apply_chunk(now, p.peer, &p.items, p.checkpoint).unwrap();
         self.stats.applies += 1;
         let conn = self.conns[c - 1].as_mut().unwrap();
         let epoch = conn.epoch;

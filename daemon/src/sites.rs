@@ -7,7 +7,9 @@
 //! never arrive. The hub therefore binds each (folder, database, site) to
 //! the token that first claimed it, durably, and refuses a session that
 //! claims a site bound to another token. Revoking a token releases its
-//! bindings, so a replica can come back with a new token.
+//! bindings, so a replica can come back with a new token. Retiring a
+//! replica (`replica rm`) does not: it may come back, and its site is its
+//! own until its token goes.
 //!
 //! Replicas that share one token share one credential: they can claim each
 //! other's sites. Give each machine its own token (SECURITY.md).

@@ -384,6 +384,50 @@ fn a_hub_restored_under_connected_clients_resyncs_them() {
     converged(&[&hub.home, &a, &b]);
 }
 
+/// After a hub restore, writes a client relays for a replica that never
+/// comes back are left out — and offered again once that replica's token
+/// is revoked: the client's session ends, and the next sends them again
+/// (the hub's checkpoint stayed before them). Nothing acknowledged is
+/// lost, no delete comes back.
+#[test]
+fn relays_left_out_after_a_restore_are_taken_once_their_writers_token_is_revoked() {
+    let hub = Hub::with_config("redb", "");
+    let a = hub.client("");
+    let b = hub.client("");
+    for i in 1..=3 {
+        a.put(&format!("crm/p/{i}"), "{}");
+    }
+    a.run(&["sync", "--once", "-q"]).ok();
+    let dir = hub.home.home().join("../bk");
+    hub.home
+        .run(&["backup", "crm", dir.to_str().unwrap(), "-q"])
+        .ok();
+    a.put("crm/p/a2", "{}");
+    a.run(&["del", "crm/p/2"]).ok();
+    a.run(&["sync", "--once", "-q"]).ok();
+    b.run(&["sync", "--once", "-q"]).ok();
+    // a is gone for good.
+    a.run(&["daemon", "stop"]).ok();
+    hub.home
+        .run(&["restore", dir.to_str().unwrap(), "crm", "--force", "-q"])
+        .ok();
+    b.run(&["sync", "--once", "-q", "--timeout", "30"]).ok();
+    assert!(missing(&hub.home, "crm/p/a2"), "left out while a is known");
+    assert!(!missing(&hub.home, "crm/p/2"));
+
+    let token = std::fs::read_to_string(token_of(&a)).unwrap();
+    let id = token.trim().split('_').nth(1).unwrap().to_owned();
+    hub.home.run(&["token", "revoke", &id]).ok();
+    let logs = |h: &Home| h.run(&["logs", "-n", "40"]).ok().to_owned();
+    crate::support::eventually(Duration::from_secs(20), || {
+        b.run(&["sync", "--once", "-q", "--timeout", "30"]).ok();
+        (!missing(&hub.home, "crm/p/a2")).then_some(())
+    });
+    assert!(logs(&hub.home).contains("connect again"));
+    assert!(missing(&hub.home, "crm/p/2"), "the delete holds");
+    converged(&[&hub.home, &b]);
+}
+
 /// Writes racing a `restore --force` land in the restored database or are
 /// refused (exit 4, try again): none is acknowledged into the file moved
 /// aside, whichever engine.

@@ -692,11 +692,38 @@ fn a_replica_cannot_push_writes_in_another_replicas_name() {
     set_site(&victim_site.0);
     attacker.put("shared/c/v1", r#"{"by":"forged"}"#);
     attacker.run(&["daemon", "stop"]).ok();
+    // The same, at the very version of the victim's write, with content
+    // that would win the tie: the clock set back just below it.
+    let hlc = u64::from_str_radix(version.split('.').next().unwrap(), 16).unwrap();
+    let db = rusqlite::Connection::open(&file).unwrap();
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE name = 'hlc'",
+        [(hlc - 1) as i64],
+    )
+    .unwrap();
+    drop(db);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let offset = (hlc >> 16) as i64 - now_ms - 30_000;
+    let tie = attacker
+        .cmd(&["patch", "shared/c/v0", r#"{"by":"zzzz"}"#, "--json"])
+        .env("SYNCDB_TEST_CLOCK_OFFSET_MS", offset.to_string())
+        .output()
+        .unwrap();
+    let tie: serde_json::Value = serde_json::from_slice(&tie.stdout).unwrap();
+    assert_eq!(tie["version"], version.as_str(), "the forgery ties: {tie}");
+    attacker.run(&["daemon", "stop"]).ok();
     set_site(&own);
     attacker
         .run(&["sync", "--once", "--timeout", "10", "-q"])
         .ok();
     hub.home.run(&["get", "shared/c/v1"]).fails(3, "no record");
+    assert_eq!(
+        hub.home.get("shared/c/v0"),
+        serde_json::json!({"by":"victim"})
+    );
     let log = hub.home.run(&["logs", "-n", "50"]).ok().to_owned();
     assert!(
         log.contains("in another replica's name") && log.contains(&victim_site.to_hex()),
@@ -710,6 +737,25 @@ fn a_replica_cannot_push_writes_in_another_replicas_name() {
         serde_json::json!({"by":"victim"})
     );
     assert_eq!(victim.digests(), hub.home.digests());
+    // With the victim's token revoked its site is free to relay, yet a
+    // write at a version the hub holds, with other content, stays out.
+    let config = std::fs::read_to_string(victim.home().join("config/config.toml")).unwrap();
+    let token_file = config
+        .lines()
+        .find_map(|l| l.strip_prefix("token_file = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let token = std::fs::read_to_string(token_file).unwrap();
+    let id = token.trim().split('_').nth(1).unwrap().to_owned();
+    hub.home.run(&["token", "revoke", &id]).ok();
+    attacker
+        .run(&["sync", "--once", "--timeout", "10", "-q"])
+        .ok();
+    assert_eq!(
+        hub.home.get("shared/c/v0"),
+        serde_json::json!({"by":"victim"})
+    );
 }
 
 /// A hub whose database has a schema in a format newer than this binary

@@ -101,9 +101,12 @@ pub trait Local {
     /// out of `items` the writes of *other* known replicas (or its own)
     /// that it does not hold, so no one can push a write in another
     /// replica's name. An honest peer relays such writes only when the hub
-    /// lost them (restored, repaired): their writer brings them back.
-    fn vouch(&mut self, _db: &Name, _peer: SiteId, _items: &mut Vec<Item>) -> Result<(), Reject> {
-        Ok(())
+    /// lost them (restored, repaired): their writer brings them back, or,
+    /// once that writer's token is revoked, the peer does, as the
+    /// checkpoint for the peer stays before the chunk (see `In::hold`).
+    /// Says whether anything was left out.
+    fn vouch(&mut self, _db: &Name, _peer: SiteId, _items: &mut Vec<Item>) -> Result<bool, Reject> {
+        Ok(false)
     }
     /// On a hub: whether replica `site` of `db` may sync from its
     /// checkpoints, or is behind the horizon and must rebuild first
@@ -198,12 +201,15 @@ pub enum SessionEvent {
 pub enum Action {
     Send(Message),
     /// Merge `items` into `db` and set the checkpoint for `peer` to
-    /// `end_seq`, in ONE transaction; then call [`Session::applied`].
+    /// `checkpoint`, in ONE transaction; then call [`Session::applied`]
+    /// with `end_seq`. The checkpoint is `end_seq` unless writes were left
+    /// out of this session's chunks: then it stays where they began.
     Apply {
         db: Name,
         peer: SiteId,
         items: Vec<Item>,
         end_seq: u64,
+        checkpoint: u64,
     },
     Event(SessionEvent),
     /// For the replica registry (a hub) or the rejoin flag (a client).
@@ -268,6 +274,10 @@ struct In {
     /// Chunks queued and not yet applied: (end seq, the newest version of
     /// the peer's own in it).
     newest: VecDeque<(u64, Version)>,
+    /// Where the checkpoint stays once a chunk had writes left out (see
+    /// [`Local::vouch`]): the next session sends them again, to be taken
+    /// when their writer is no longer known as another replica's.
+    hold: Option<u64>,
 }
 
 impl In {
@@ -313,6 +323,8 @@ pub struct Session {
     /// Databases this session leaves alone because they cannot be read or
     /// written here (a damaged file), with why; the others go on.
     broken: BTreeMap<Name, String>,
+    /// On a hub: databases left alone that the peer is not told of yet.
+    untold: Vec<Name>,
     /// The peer's schema of each database it named in the handshake.
     peer_schemas: BTreeMap<Name, SchemaAd>,
     /// The newest schema format the peer's binary reads.
@@ -452,6 +464,7 @@ impl Session {
             barrier_pending: None,
             barrier: None,
             broken: BTreeMap::new(),
+            untold: Vec::new(),
             peer_schemas: BTreeMap::new(),
             peer_reads: schema::FORMAT,
             schema_blocked: BTreeMap::new(),
@@ -483,7 +496,7 @@ impl Session {
             }
             _ => return true,
         };
-        self.unusable(db, why);
+        self.leave_alone(db, why);
         self.schema_blocked.insert(db.clone(), ours);
         false
     }
@@ -519,8 +532,37 @@ impl Session {
     /// Stops syncing `db` in this session (it cannot be used here), keeping
     /// the reason for `broken`; the folder's other databases go on.
     pub fn unusable(&mut self, db: &Name, why: String) {
+        // The peer cannot know of a failure of our storage: a hub says so.
+        if !self.client && !self.broken.contains_key(db) {
+            self.untold.push(db.clone());
+        }
+        self.leave_alone(db, why);
+    }
+
+    /// As [`Self::unusable`], for what the peer knows or finds out itself
+    /// (a schema conflict, a replica behind the horizon, its own word).
+    fn leave_alone(&mut self, db: &Name, why: String) {
         self.leave(db);
         self.broken.insert(db.clone(), why);
+    }
+
+    /// On a hub: tells the peer of the databases this session left alone
+    /// since last asked, so that its `sync --once` says so instead of
+    /// waiting. The reason stays in the hub's log: it may name the hub's
+    /// files.
+    pub fn tell_unusable(&mut self) -> Vec<Action> {
+        if self.phase != Phase::Open {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.untold)
+            .into_iter()
+            .map(|db| {
+                let why = format!(
+                    "the hub cannot sync its copy of database {db} (its log says why; if the file is damaged, `syncdb repair {db}` there)"
+                );
+                Action::Send(Message::Unusable { db, why })
+            })
+            .collect()
     }
 
     /// Stops syncing `db` in this session, without it counting as broken.
@@ -724,7 +766,7 @@ impl Session {
                     },
                     _ => SiteId::default(),
                 };
-                self.unusable(
+                self.leave_alone(
                     db,
                     format!("the peer's replica of {db} is behind the horizon and is rebuilding"),
                 );
@@ -797,6 +839,7 @@ impl Session {
             caught_up_at: prev.and_then(|p| p.caught_up_at),
             announced_default: reader.is_none(),
             newest: prev.map(|p| p.newest.clone()).unwrap_or_default(),
+            hold: prev.and_then(|p| p.hold),
         };
         self.inc.insert(db.clone(), inc);
         vec![Action::Send(Message::Want {
@@ -906,6 +949,13 @@ impl Session {
             }
             (Phase::Open, Message::Want { db, site, since }) => {
                 self.on_want(db, site, since, local)
+            }
+            (Phase::Open, Message::Unusable { db, why }) => {
+                // Our own reason, if we have one, says more.
+                if !self.broken.contains_key(&db) {
+                    self.leave_alone(&db, why);
+                }
+                Vec::new()
             }
             (
                 Phase::Open,
@@ -1136,6 +1186,12 @@ impl Session {
         self.pump(&db)
     }
 
+    /// Whether writes were left out of this session's chunks (the
+    /// checkpoints of their databases stay before them).
+    pub fn holds_back(&self) -> bool {
+        self.inc.values().any(|i| i.hold.is_some())
+    }
+
     fn on_chunk(
         &mut self,
         db: Name,
@@ -1166,9 +1222,10 @@ impl Session {
             return vec![Action::Close(Reject::Protocol(e))];
         }
         let peer = inc.site;
-        if let Err(reject) = local.vouch(&db, peer, &mut items) {
-            return vec![Action::Close(reject)];
-        }
+        let left_out = match local.vouch(&db, peer, &mut items) {
+            Ok(left_out) => left_out,
+            Err(reject) => return vec![Action::Close(reject)],
+        };
         if let Some(why) = self.schema_clash(&db, &items, local) {
             return vec![Action::Close(Reject::Schema(why))];
         }
@@ -1198,6 +1255,9 @@ impl Session {
                 seq: inc.applied,
             })];
         }
+        if left_out && inc.hold.is_none() {
+            inc.hold = Some(inc.queued);
+        }
         inc.queued = end_seq;
         let own = items
             .iter()
@@ -1221,6 +1281,7 @@ impl Session {
                 peer: inc.site,
                 items,
                 end_seq,
+                checkpoint: inc.hold.unwrap_or(end_seq),
             },
             Action::Event(progress),
         ]

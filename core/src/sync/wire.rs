@@ -55,6 +55,11 @@ pub enum Message {
     /// horizon (retired, or unknown to the hub after history was cleaned
     /// up). The client rebuilds each, then connects again.
     Outdated(Vec<Behind>),
+    /// Either side: this session leaves `db` alone (its file here cannot be
+    /// opened, a schema conflict), so the peer waits for nothing of it.
+    /// Added at the end, without a new protocol version: a peer that cannot
+    /// decode it ends the session, and says so.
+    Unusable { db: Name, why: String },
 }
 
 /// A database whose client replica is behind the hub's horizon. It must
@@ -167,13 +172,14 @@ pub enum Reject {
     /// go on with; the next handshake decides (sync it, or stop it alone).
     #[error("{0}")]
     Schema(String),
-    /// A database file of the folder was replaced (restored from a backup,
-    /// moved aside by `repair`): what the session knew of it is void, and
-    /// the next handshake syncs it as it is now. Added at the end, without
-    /// a new protocol version: a peer that cannot decode it ends the
-    /// session all the same.
-    #[error("{0} was replaced on the hub; connect again to sync it as it is now")]
-    Replaced(String),
+    /// What the session knew is void — a database file of the folder was
+    /// replaced (restored from a backup, moved aside by `repair`), or the
+    /// token of a replica whose writes were left out was revoked — and the
+    /// next handshake syncs as things are now. Added at the end,
+    /// without a new protocol version: a peer that cannot decode it ends
+    /// the session all the same.
+    #[error("{0}; connect again")]
+    Again(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -86,10 +86,7 @@ enum Place {
         path: PathBuf,
     },
     /// A database named `name` on the server [`on_server`] was given.
-    Server {
-        open: Opener,
-        name: String,
-    },
+    Server { open: Opener, name: String },
 }
 
 thread_local! {

@@ -311,6 +311,7 @@ pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcErr
     if let Err(e) = state.sync.sites.release(&p.id) {
         tracing::warn!(id = %p.id, error = %e, "cannot release the token's replicas");
     }
+    state.sync.freed.send_modify(|n| *n += 1);
     tracing::info!(id = %p.id, "token revoked");
     Ok(Empty {})
 }

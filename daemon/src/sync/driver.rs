@@ -82,7 +82,7 @@ impl Local for FolderLocal<'_> {
         }
     }
 
-    fn vouch(&mut self, db: &Name, peer: SiteId, items: &mut Vec<Item>) -> Result<(), Reject> {
+    fn vouch(&mut self, db: &Name, peer: SiteId, items: &mut Vec<Item>) -> Result<bool, Reject> {
         match self.vouch_items(db, peer, items) {
             Ok(Some(dropped)) => {
                 tracing::warn!(
@@ -92,9 +92,9 @@ impl Local for FolderLocal<'_> {
                     of = %dropped.site.to_hex(),
                     "left out writes a peer relayed in another replica's name that this hub does not hold; their writer brings them back"
                 );
-                Ok(())
+                Ok(true)
             }
-            Ok(None) => Ok(()),
+            Ok(None) => Ok(false),
             Err(e) => {
                 tracing::warn!(db = %db, error = %e, "cannot check a chunk's writes");
                 Err(Reject::Internal(e))
@@ -146,11 +146,10 @@ impl Local for FolderLocal<'_> {
     }
 }
 
-/// Whether a write of `site` at `version` that a peer pushes is one this hub
-/// holds already: at or below what it stores for that field (or the whole
-/// record, or a drop marker over it). Only then may a peer relay it.
-fn dominated(version: Version, stored: &[Version]) -> bool {
-    stored.iter().any(|v| *v >= version)
+/// Whether the hub holds a write newer than `version` (of the field, the
+/// record, or a drop over it): the pushed one then loses to it anyway.
+fn newer_held(version: Version, held: &[Version]) -> bool {
+    held.iter().any(|v| *v > version)
 }
 
 /// Writes a hub left out of a chunk: how many, and one replica they were of.
@@ -211,8 +210,16 @@ impl FolderLocal<'_> {
                 .collect()
         };
         let mut dropped: Option<Dropped> = None;
-        let mut unheld = |v: Version, held: &[Version]| {
-            let out = foreign(v.site) && !dominated(v, held);
+        // A foreign write goes in only when the hub holds that very write
+        // (`same`), or something newer that it loses to anyway. A write at
+        // the very version the hub holds, but other content, is a forgery
+        // that would win the tie on content: it stays out.
+        // And whoever the writer, a relayed write at a version the hub holds
+        // with other content (`tie`) stays out: the tie would go by content,
+        // and the writer, who is never sent its own versions back, would
+        // keep the other one for ever.
+        let mut unheld = |v: Version, same: bool, tie: bool, held: &[Version]| {
+            let out = v.site != peer && (tie || (foreign(v.site) && !same && !newer_held(v, held)));
             if out {
                 let d = dropped.get_or_insert(Dropped {
                     count: 0,
@@ -231,32 +238,44 @@ impl FolderLocal<'_> {
                     state,
                 } => {
                     let ours = match &reader {
-                        Some(r) if state.versions().any(|v| foreign(v.site)) => {
+                        Some(r) if state.versions().any(|v| v.site != peer) => {
                             r.state(collection, key).map_err(|e| e.to_string())?
                         }
                         _ => None,
                     };
+                    let ours_whole = ours.as_ref().and_then(|s| s.whole);
                     let mut base = over(Some(collection));
-                    if let Some(w) = ours.as_ref().and_then(|s| s.whole) {
-                        base.push(w.version);
-                    }
-                    if state.whole.is_some_and(|w| unheld(w.version, &base)) {
+                    base.extend(ours_whole.map(|w| w.version));
+                    let whole_out = |w: syncdb_core::record::Whole| {
+                        let tie = ours_whole.is_some_and(|o| o.version == w.version && o != w);
+                        (ours_whole == Some(w), tie)
+                    };
+                    if state.whole.is_some_and(|w| {
+                        let (same, tie) = whole_out(w);
+                        unheld(w.version, same, tie, &base)
+                    }) {
                         state.whole = None;
                     }
                     state.fields.retain(|name, f| {
+                        let held_field = ours.as_ref().and_then(|s| s.fields.get(name));
                         let mut held = base.clone();
-                        if let Some(o) = ours.as_ref().and_then(|s| s.fields.get(name)) {
-                            held.push(o.version);
-                        }
-                        !unheld(f.version, &held)
+                        held.extend(held_field.map(|o| o.version));
+                        let tie = held_field.is_some_and(|o| o.version == f.version && o != &*f);
+                        !unheld(f.version, held_field == Some(&*f), tie, &held)
                     });
                     state.whole.is_some() || !state.fields.is_empty()
                 }
                 Item::DropCollection {
                     collection,
                     version,
-                } => !unheld(*version, &over(Some(collection))),
-                Item::DropDatabase { version } => !unheld(*version, &over(None)),
+                } => {
+                    let held = over(Some(collection));
+                    !unheld(*version, held.contains(version), false, &held)
+                }
+                Item::DropDatabase { version } => {
+                    let held = over(None);
+                    !unheld(*version, held.contains(version), false, &held)
+                }
             };
             if keep {
                 kept.push(item);
@@ -300,6 +319,15 @@ fn replica_for_apply(
         .map_err(|e| Reject::Internal(e.to_string()))
 }
 
+/// Chunks of one database from one peer, applied in one transaction.
+struct Apply {
+    db: Name,
+    peer: SiteId,
+    items: Vec<syncdb_core::Item>,
+    end_seq: u64,
+    checkpoint: u64,
+}
+
 /// Runs `session` until it ends. `token` is the peer's token id on a hub;
 /// `ended` resolves with a reason when the session must end from outside
 /// (its token revoked, the hub stopped serving).
@@ -316,6 +344,7 @@ pub async fn drive<W: Wire>(
 ) -> End {
     let mut notes = state.replicas.subscribe();
     let mut horizons = state.replicas.subscribe_horizons();
+    let mut freed = state.sync.freed.subscribe();
     // A quiet peer is still here: said to the registry now and then.
     let every = Duration::from_millis(state.config().history.check_ms.clamp(100, 10_000));
     let mut seen = tokio::time::interval(every);
@@ -332,9 +361,10 @@ pub async fn drive<W: Wire>(
     // frames before it (which may hold the peer's reason for closing).
     let mut lost: Option<End> = None;
     loop {
+        pending.extend(session.tell_unusable());
         // Acting can produce more actions (an apply produces an ack): drain all.
         while !pending.is_empty() {
-            let mut applies: Vec<(Name, SiteId, Vec<syncdb_core::Item>, u64)> = Vec::new();
+            let mut applies: Vec<Apply> = Vec::new();
             for action in std::mem::take(&mut pending) {
                 match action {
                     Action::Send(msg) => {
@@ -355,12 +385,20 @@ pub async fn drive<W: Wire>(
                         peer,
                         items,
                         end_seq,
-                    } => match applies.iter_mut().find(|a| a.0 == db && a.1 == peer) {
+                        checkpoint,
+                    } => match applies.iter_mut().find(|a| a.db == db && a.peer == peer) {
                         Some(a) => {
-                            a.2.extend(items);
-                            a.3 = end_seq;
+                            a.items.extend(items);
+                            a.end_seq = end_seq;
+                            a.checkpoint = checkpoint;
                         }
-                        None => applies.push((db, peer, items, end_seq)),
+                        None => applies.push(Apply {
+                            db,
+                            peer,
+                            items,
+                            end_seq,
+                            checkpoint,
+                        }),
                     },
                     Action::Event(event) => link.on_event(&event),
                     Action::Note(note) => {
@@ -374,13 +412,20 @@ pub async fn drive<W: Wire>(
                     Action::Closed(reject) => return End::Theirs(reject),
                 }
             }
-            for (db, peer, items, end_seq) in applies {
+            for Apply {
+                db,
+                peer,
+                items,
+                end_seq,
+                checkpoint,
+            } in applies
+            {
                 let replica = match replica_for_apply(state, folder, &db) {
                     Ok(r) => r,
                     Err(reject) => return close(wire, reject).await,
                 };
                 let known = session.peer_schema(&db).cloned();
-                let echoes = match replica.apply_chunk(peer, items, end_seq, known).await {
+                let echoes = match replica.apply_chunk(peer, items, checkpoint, known).await {
                     Ok(echoes) => echoes,
                     Err(crate::replicas::ReplicaError::Store {
                         source:
@@ -493,6 +538,12 @@ pub async fn drive<W: Wire>(
                 }
             },
             reject = &mut ended => return close(wire, reject).await,
+            changed = freed.changed(), if session.holds_back() => {
+                if changed.is_ok() {
+                    let why = "the token of a replica whose writes were left out was revoked";
+                    return close(wire, Reject::Again(why.into())).await;
+                }
+            },
             _ = tokio::time::sleep_until(welcome_by), if !session.is_open() => {
                 return End::Lost(format!(
                     "no Welcome from the hub within {}s of connecting",

@@ -43,6 +43,10 @@ pub struct Syncs {
     /// Sent with a folder's path when one of its database files was
     /// replaced (`restore`, `repair`): the folder's served sessions end.
     pub replaced: tokio::sync::broadcast::Sender<(PathBuf, String)>,
+    /// Bumped when a token is revoked, which frees its replicas' sites:
+    /// served sessions that left writes of another replica out end, so
+    /// their peers offer them again.
+    pub freed: tokio::sync::watch::Sender<u64>,
     /// By (folder path, remote name).
     remotes: Mutex<BTreeMap<(PathBuf, String), Running>>,
     /// The sessions this hub serves now, by folder path (for `status`).
@@ -64,6 +68,7 @@ impl Syncs {
             serve_epoch: tokio::sync::watch::channel(0).0,
             api_epoch: tokio::sync::watch::channel(0).0,
             replaced: tokio::sync::broadcast::channel(16).0,
+            freed: tokio::sync::watch::channel(0).0,
             remotes: Mutex::new(BTreeMap::new()),
             peers: Mutex::new(Vec::new()),
             serving: Mutex::new(None),
@@ -171,12 +176,16 @@ impl Syncs {
         loop {
             match rx.recv().await {
                 Ok((path, db)) if path == folder => {
-                    return syncdb_core::sync::Reject::Replaced(format!("database {db}"));
+                    return syncdb_core::sync::Reject::Again(format!(
+                        "database {db} was replaced on the hub"
+                    ));
                 }
                 Ok(_) => {}
                 // Missed some: one of them may have been ours.
                 Err(RecvError::Lagged(_)) => {
-                    return syncdb_core::sync::Reject::Replaced("a database of this folder".into());
+                    return syncdb_core::sync::Reject::Again(
+                        "a database of this folder was replaced on the hub".into(),
+                    );
                 }
                 Err(RecvError::Closed) => return std::future::pending().await,
             }
