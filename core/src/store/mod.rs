@@ -370,6 +370,12 @@ pub trait WriteTxn {
     fn committed_meta(&mut self) -> Result<Option<Meta>> {
         Ok(None)
     }
+    /// The records a transaction is about to read, named at once, so a
+    /// store whose every read is a round trip to a server reads them in
+    /// one. A file reads each cheaply when asked: the default does nothing.
+    fn prefetch(&mut self, _records: &[(&Name, &Key)]) -> Result<()> {
+        Ok(())
+    }
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;
     fn meta_blob(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
     /// Sets (`None`: removes) a value kept beside the meta.

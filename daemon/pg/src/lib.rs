@@ -21,7 +21,7 @@
 //! of async and of PostgreSQL).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -593,11 +593,8 @@ impl Engine for PgEngine {
                 return Err(corrupt("the database was removed"));
             };
             let committed = meta_of(row)?;
-            let outcome = f(&mut PgTxn {
-                txn: &txn,
-                db,
-                committed,
-            });
+            let mut writes = PgTxn::new(&txn, db, committed);
+            let outcome = f(&mut writes).and_then(|()| writes.flush());
             // Delivered to every listening hub when (and only if) this
             // transaction commits.
             let outcome = outcome.and_then(|()| {
@@ -710,41 +707,128 @@ struct PgTxn<'t, 'c> {
     db: i64,
     /// The database's counters as committed, read when its row was locked.
     committed: Meta,
+    /// Records as this transaction sees them, read ahead (`prefetch`) or
+    /// written here: `get` answers these without a round trip.
+    known: HashMap<(String, String), Option<Stored>>,
+    /// Record rows not sent yet: to write (`Some`) or delete (`None`). They
+    /// go in one statement each (`flush`) before anything reads the table
+    /// as a whole, and before the commit.
+    pending: BTreeMap<(String, String), Option<PendingRow>>,
+}
+
+/// A record row to write: seq, visible document, state beside it.
+type PendingRow = (i64, Option<String>, Vec<u8>);
+
+impl PgTxn<'_, '_> {
+    fn new<'t, 'c>(txn: &'t Tx<'c>, db: i64, committed: Meta) -> PgTxn<'t, 'c> {
+        PgTxn {
+            txn,
+            db,
+            committed,
+            known: HashMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Sends the pending record rows: every write in one `INSERT … ON
+    /// CONFLICT`, every delete in one `DELETE`.
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let (written, removed): (Vec<_>, Vec<_>) =
+            self.pending.iter().partition(|(_, row)| row.is_some());
+        if !removed.is_empty() {
+            let collections: Vec<&str> = removed.iter().map(|((c, _), _)| c.as_str()).collect();
+            let keys: Vec<&str> = removed.iter().map(|((_, k), _)| k.as_str()).collect();
+            self.txn.exec(
+                "DELETE FROM syncdb.records r USING UNNEST($2::text[], $3::text[]) AS g(collection, key)
+                 WHERE r.db = $1 AND r.collection = g.collection AND r.key = g.key",
+                &[&self.db, &collections, &keys],
+            )?;
+        }
+        if !written.is_empty() {
+            let rows: Vec<(&str, &str, &PendingRow)> = written
+                .iter()
+                .filter_map(|((c, k), row)| Some((c.as_str(), k.as_str(), row.as_ref()?)))
+                .collect();
+            let collections: Vec<&str> = rows.iter().map(|r| r.0).collect();
+            let keys: Vec<&str> = rows.iter().map(|r| r.1).collect();
+            let seqs: Vec<i64> = rows.iter().map(|r| r.2.0).collect();
+            let docs: Vec<Option<&str>> = rows.iter().map(|r| r.2.1.as_deref()).collect();
+            let states: Vec<&[u8]> = rows.iter().map(|r| r.2.2.as_slice()).collect();
+            self.txn.exec(
+                "INSERT INTO syncdb.records (db, collection, key, seq, doc, state)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[])
+                 ON CONFLICT (db, collection, key) DO UPDATE
+                 SET seq = excluded.seq, doc = excluded.doc, state = excluded.state",
+                &[&self.db, &collections, &keys, &seqs, &docs, &states],
+            )?;
+        }
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 impl WriteTxn for PgTxn<'_, '_> {
     fn get(&mut self, collection: &Name, key: &Key) -> Result<Option<Stored>> {
-        get_record(self.txn, self.db, collection, key)
+        let id = (collection.as_str().to_owned(), key.as_str().to_owned());
+        if let Some(known) = self.known.get(&id) {
+            return Ok(known.clone());
+        }
+        let stored = get_record(self.txn, self.db, collection, key)?;
+        self.known.insert(id, stored.clone());
+        Ok(stored)
+    }
+
+    fn prefetch(&mut self, records: &[(&Name, &Key)]) -> Result<()> {
+        let wanted: Vec<(&str, &str)> = records
+            .iter()
+            .map(|(c, k)| (c.as_str(), k.as_str()))
+            .filter(|(c, k)| !self.known.contains_key(&((*c).to_owned(), (*k).to_owned())))
+            .collect();
+        if wanted.len() < 2 {
+            return Ok(());
+        }
+        let (collections, keys): (Vec<&str>, Vec<&str>) = wanted.iter().copied().unzip();
+        let rows = self.txn.rows(
+            "SELECT r.collection, r.key, r.seq, r.state, r.doc
+             FROM UNNEST($2::text[], $3::text[]) AS w(collection, key)
+             JOIN syncdb.records r ON r.db = $1 AND r.collection = w.collection AND r.key = w.key",
+            &[&self.db, &collections, &keys],
+        )?;
+        for (c, k) in wanted {
+            self.known.insert((c.to_owned(), k.to_owned()), None);
+        }
+        for r in &rows {
+            let stored = stored_of(r.get(2), r.get(3), r.get(4))?;
+            self.known.insert((r.get(0), r.get(1)), Some(stored));
+        }
+        Ok(())
     }
 
     fn put(&mut self, collection: &Name, key: &Key, state: &RecordState, seq: u64) -> Result<()> {
-        let (doc, state) = encode_state_beside(state);
-        self.txn.exec(
-            "INSERT INTO syncdb.records (db, collection, key, seq, doc, state)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (db, collection, key) DO UPDATE
-             SET seq = excluded.seq, doc = excluded.doc, state = excluded.state",
-            &[
-                &self.db,
-                &collection.as_str(),
-                &key.as_str(),
-                &seq_param(seq),
-                &doc,
-                &state,
-            ],
-        )?;
+        let id = (collection.as_str().to_owned(), key.as_str().to_owned());
+        let (doc, bytes) = encode_state_beside(state);
+        self.pending
+            .insert(id.clone(), Some((seq_param(seq), doc, bytes)));
+        let stored = Stored {
+            seq,
+            state: state.clone(),
+        };
+        self.known.insert(id, Some(stored));
         Ok(())
     }
 
     fn remove(&mut self, collection: &Name, key: &Key) -> Result<()> {
-        self.txn.exec(
-            "DELETE FROM syncdb.records WHERE db = $1 AND collection = $2 AND key = $3",
-            &[&self.db, &collection.as_str(), &key.as_str()],
-        )?;
+        let id = (collection.as_str().to_owned(), key.as_str().to_owned());
+        self.pending.insert(id.clone(), None);
+        self.known.insert(id, None);
         Ok(())
     }
 
     fn records(&mut self, collection: Option<&Name>) -> Result<Vec<(Name, Key, Stored)>> {
+        self.flush()?;
         let rows = self.txn.rows(
             "SELECT collection, key, seq, state, doc FROM syncdb.records
              WHERE db = $1 AND ($2::text IS NULL OR collection = $2)
@@ -844,6 +928,7 @@ impl WriteTxn for PgTxn<'_, '_> {
         after: Option<&Key>,
         limit: usize,
     ) -> Result<Vec<(Key, Stored)>> {
+        self.flush()?;
         let rows = self.txn.rows(
             "SELECT key, seq, state, doc FROM syncdb.records
              WHERE db = $1 AND collection = $2 AND ($3::text IS NULL OR key > $3)

@@ -170,3 +170,99 @@ fn commits_on_one_hub_wake_the_listeners_of_another_across_a_restart() {
     put(&mut db, "2", T0 + 2).unwrap();
     assert_eq!(next_wake(&mut wakes, 10), Some(crm));
 }
+
+/// Writes a PostgreSQL transaction holds back until its end (read ahead,
+/// sent in one statement) read back within it as a file's do: the same
+/// transactions on a redb file and on the server leave the same feed and
+/// the same documents.
+#[test]
+fn a_transaction_reads_its_own_held_back_writes_as_a_file_does() {
+    let Some(server) = TestServer::get() else {
+        return;
+    };
+    let store = PgStore::connect(&server.url()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = Database::open(syncdb_core::EngineKind::Redb, &dir.path().join("crm.redb")).unwrap();
+    let doc = |json: &str| Document::parse(json, usize::MAX).unwrap();
+    let person = || Name::parse_as("collection", "person").unwrap();
+    let key = |k: &str| Key::parse(k).unwrap();
+    let put = |k: &str, json: &str| WriteOp::Put {
+        collection: person(),
+        key: key(k),
+        doc: doc(json),
+    };
+    let patch = |k: &str, json: &str| WriteOp::Patch {
+        collection: person(),
+        key: key(k),
+        part: doc(json),
+    };
+    let delete = |k: &str| WriteOp::Delete {
+        collection: person(),
+        key: key(k),
+    };
+    let transactions = [
+        vec![
+            put("a", r#"{"x":1}"#),
+            patch("a", r#"{"y":2}"#),
+            delete("b"),
+        ],
+        vec![
+            put("b", "{}"),
+            delete("a"),
+            put("a", r#"{"w":3}"#),
+            patch("b", r#"{"v":1}"#),
+        ],
+        vec![
+            put("c", "{}"),
+            WriteOp::DropCollection {
+                collection: person(),
+            },
+            put("d", r#"{"after":"drop"}"#),
+            patch("d", r#"{"after":null}"#),
+        ],
+        vec![
+            delete("d"),
+            put("e", "{}"),
+            delete("e"),
+            put("e", r#"{"e":1}"#),
+        ],
+    ];
+    let mut dbs = [file, open(&store)];
+    for (t, ops) in transactions.iter().enumerate() {
+        let outcomes: Vec<_> = dbs
+            .iter_mut()
+            .map(|db| db.commit(ops, T0 + t as u64).unwrap().1)
+            .collect();
+        let kinds = |o: &Vec<syncdb_core::OpOutcome>| -> Vec<String> {
+            o.iter()
+                .map(|o| {
+                    format!("{o:?}")
+                        .split(['{', '('])
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(kinds(&outcomes[0]), kinds(&outcomes[1]), "transaction {t}");
+    }
+    let seen = |db: &Database| {
+        let reader = db.reader();
+        let feed: Vec<(u64, Option<String>)> = reader
+            .changes_since(0, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|c| match &c.item {
+                syncdb_core::Item::Record { key, state, .. } => {
+                    (c.seq, Some(format!("{key}={:?}", state.visible_json())))
+                }
+                _ => (c.seq, None),
+            })
+            .collect();
+        let docs = reader.list(&person(), "", None, usize::MAX).unwrap();
+        (feed, docs, reader.collections().unwrap())
+    };
+    assert_eq!(seen(&dbs[0]), seen(&dbs[1]));
+    let (_, docs, _) = seen(&dbs[1]);
+    assert_eq!(docs, [(key("e"), r#"{"e":1}"#.to_owned())]);
+}

@@ -160,8 +160,9 @@ struct Dropped {
 
 impl FolderLocal<'_> {
     /// Takes out of `items` every write of another known replica (or the
-    /// hub's own) that this hub does not hold: the whole-record part or a
-    /// field of a record, a drop marker. What the peer wrote itself stays.
+    /// hub's own) that this hub does not hold, and every relayed write
+    /// that ties with one it holds: the whole-record part or a field of a
+    /// record, a drop marker. What the peer wrote itself stays.
     fn vouch_items(
         &mut self,
         db: &Name,
@@ -211,13 +212,11 @@ impl FolderLocal<'_> {
         };
         let mut dropped: Option<Dropped> = None;
         // A foreign write goes in only when the hub holds that very write
-        // (`same`), or something newer that it loses to anyway. A write at
-        // the very version the hub holds, but other content, is a forgery
-        // that would win the tie on content: it stays out.
-        // And whoever the writer, a relayed write at a version the hub holds
-        // with other content (`tie`) stays out: the tie would go by content,
-        // and the writer, who is never sent its own versions back, would
-        // keep the other one for ever.
+        // (`same`), or something newer it loses to anyway. And whoever the
+        // writer, a relayed write at a version the hub holds with other
+        // content (`tie`) stays out: it would win or lose the tie on
+        // content, and the writer, who is never sent its own versions back,
+        // would keep the other one for ever.
         let mut unheld = |v: Version, same: bool, tie: bool, held: &[Version]| {
             let out = v.site != peer && (tie || (foreign(v.site) && !same && !newer_held(v, held)));
             if out {
