@@ -328,8 +328,9 @@ async fn hub_session(state: Arc<State>, mut wire: HubWire, pending: &Pending) {
         folder: &folder,
         token: Some(&grant.id),
     };
-    let (session, first) = Session::accept(session_cfg, &hello, grant.read_only, &mut local);
+    // Before the session reads the folder: a restore from then on ends it.
     let replaced = state.sync.replaced.subscribe();
+    let (session, first) = Session::accept(session_cfg, &hello, grant.read_only, &mut local);
     let ended = async {
         tokio::select! {
             reject = state.sync.session_ended(&grant.id) => reject,
