@@ -571,6 +571,11 @@ fn a_failed_backup_leaves_no_debris() {
     h.run(&["backup", "--all", dest.to_str().unwrap()])
         .fails(1, "broken");
     assert!(!dest.exists());
+    // Not among the databases it copies.
+    let inside = h.folder().join("backups/monday");
+    h.run(&["backup", "crm", inside.to_str().unwrap()])
+        .fails(2, "inside the folder");
+    assert!(!h.folder().join("backups").exists());
     let file = h.home().join("../a-file");
     std::fs::write(&file, "x").unwrap();
     h.run(&["backup", "crm", file.to_str().unwrap()])

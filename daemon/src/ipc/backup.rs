@@ -36,6 +36,21 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
             dest.display()
         )));
     }
+    // Inside a folder, the copies would sit among the databases they copy
+    // (and a restore from there would restore the folder into itself).
+    let real = real_path(dest);
+    if let Some(inside) = state
+        .config()
+        .folders
+        .iter()
+        .find(|f| real.starts_with(real_path(&f.path)))
+    {
+        return Err(bad_input(format!(
+            "backup directory {} is inside the folder {}; give a directory outside every folder",
+            dest.display(),
+            inside.path.display()
+        )));
+    }
     // Every database is opened before anything is written: a name that is
     // not there, or a damaged file, leaves no directory behind.
     let mut replicas = Vec::new();
@@ -112,6 +127,25 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
         manifest,
         ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// `path` with its symlinks resolved, as far as it exists (a backup
+/// directory may not exist yet).
+fn real_path(path: &Path) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut at = path;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return missing.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_owned());
+                at = parent;
+            }
+            _ => return path.to_owned(),
+        }
+    }
 }
 
 /// Copies each database into `dir`.
