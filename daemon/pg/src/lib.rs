@@ -38,6 +38,7 @@ use syncdb_core::{Key, Name, SiteId, Version};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
+pub mod access;
 pub mod cluster;
 pub mod listen;
 

@@ -21,8 +21,11 @@ pub const CHANNEL: &str = "syncdb_commits";
 pub enum Wake {
     /// A transaction on this database committed, on some hub.
     Committed { folder: String, db: String },
-    /// Listening (again): what was committed while not listening was not
-    /// announced, so any database may have changed.
+    /// The token `id` was revoked, through some hub: its sessions end.
+    Revoked { token: String },
+    /// Listening (again): what was committed or revoked while not
+    /// listening was not announced, so any database may have changed and
+    /// any token may be gone.
     Resumed,
 }
 
@@ -44,7 +47,7 @@ impl PgStore {
                     // The LISTEN goes through only while the connection is
                     // polled, so it runs beside the loop that polls it.
                     let mut listening = tokio::spawn(async move {
-                        let sql = format!("LISTEN {CHANNEL}");
+                        let sql = format!("LISTEN {CHANNEL}; LISTEN {}", crate::access::REVOKED);
                         client.batch_execute(&sql).await.map(|()| client)
                     });
                     let mut client = None;
@@ -53,14 +56,18 @@ impl PgStore {
                             message = std::future::poll_fn(|cx| connection.poll_message(cx)) => {
                                 match message {
                                     Some(Ok(AsyncMessage::Notification(n))) => {
-                                        if let Some((folder, db)) = n.payload().split_once('\t') {
-                                            let wake = Wake::Committed {
+                                        let wake = if n.channel() == crate::access::REVOKED {
+                                            Some(Wake::Revoked { token: n.payload().to_owned() })
+                                        } else {
+                                            n.payload().split_once('\t').map(|(folder, db)| Wake::Committed {
                                                 folder: folder.to_owned(),
                                                 db: db.to_owned(),
-                                            };
-                                            if tx.send(wake).is_err() {
-                                                return;
-                                            }
+                                            })
+                                        };
+                                        if let Some(wake) = wake
+                                            && tx.send(wake).is_err()
+                                        {
+                                            return;
                                         }
                                     }
                                     Some(Ok(_)) => {}

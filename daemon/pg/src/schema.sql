@@ -74,3 +74,23 @@ CREATE TABLE IF NOT EXISTS syncdb.index_entries (
     entry BYTEA NOT NULL,
     PRIMARY KEY (db, entry)
 );
+
+-- The tokens that open the folders of every hub on this server: the
+-- SHA-256 of each secret, never the secret. `folder` NULL: any folder.
+CREATE TABLE IF NOT EXISTS syncdb.tokens (
+    id         TEXT PRIMARY KEY,
+    hash       TEXT NOT NULL,
+    folder     TEXT,
+    read_only  BOOLEAN NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+
+-- Which token owns which replica (folder, database, site id): the first
+-- to claim it, until that token is revoked (its rows go with it).
+CREATE TABLE IF NOT EXISTS syncdb.sites (
+    folder TEXT COLLATE "C" NOT NULL,
+    db     TEXT COLLATE "C" NOT NULL,
+    site   TEXT NOT NULL,
+    token  TEXT NOT NULL REFERENCES syncdb.tokens ON DELETE CASCADE,
+    PRIMARY KEY (folder, db, site)
+);

@@ -1,7 +1,7 @@
 //! What only a store several hubs share can get wrong, against a real
 //! server: two stores (two hubs) writing one database at once, wake-ups
-//! from one hub's commits to another, and a server that goes away and
-//! comes back.
+//! from one hub's commits to another, tokens and replica owners they share,
+//! and a server that goes away and comes back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use syncdb_core::store::StoreError;
 use syncdb_core::{Database, Document, Key, Name, WriteOp};
 use syncdb_pg::PgStore;
+use syncdb_pg::access::TokenRow;
 use syncdb_pg::cluster::TestServer;
 use syncdb_pg::listen::Wake;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -265,4 +266,65 @@ fn a_transaction_reads_its_own_held_back_writes_as_a_file_does() {
     assert_eq!(seen(&dbs[0]), seen(&dbs[1]));
     let (_, docs, _) = seen(&dbs[1]);
     assert_eq!(docs, [(key("e"), r#"{"e":1}"#.to_owned())]);
+}
+
+/// A token made through one hub opens the other's folders; two hubs
+/// claiming one replica for two tokens at once get one owner; a revocation
+/// through one hub is in effect on the other at its commit, frees the
+/// token's replicas, and wakes the other's listener.
+#[test]
+fn tokens_and_replica_owners_are_shared_and_a_revocation_reaches_every_hub() {
+    let Some(server) = TestServer::get() else {
+        return;
+    };
+    let hub1 = PgStore::connect(&server.url()).unwrap();
+    let hub2 = PgStore::connect(&server.url()).unwrap();
+    let token = |id: &str| TokenRow {
+        id: id.into(),
+        hash: format!("hash-of-{id}"),
+        folder: None,
+        read_only: false,
+        created_ms: T0,
+    };
+    hub1.token_create(&token("alice")).unwrap();
+    hub1.token_create(&token("mallory")).unwrap();
+    assert!(
+        hub2.token_create(&token("alice")).is_err(),
+        "ids are unique"
+    );
+    assert_eq!(hub2.token("alice").unwrap(), Some(token("alice")));
+    assert_eq!(hub2.tokens().unwrap().len(), 2);
+
+    // Racing claims of one replica: one owner, the same answer on both.
+    let claims: Vec<_> = [(hub1.clone(), "alice"), (hub2.clone(), "mallory")]
+        .into_iter()
+        .map(|(hub, who)| std::thread::spawn(move || hub.claim("f", "crm", "s1", who).unwrap()))
+        .collect();
+    let answers: Vec<_> = claims.into_iter().map(|c| c.join().unwrap()).collect();
+    assert_eq!(
+        answers.iter().filter(|a| a.is_ok()).count(),
+        1,
+        "{answers:?}"
+    );
+    let owners = hub1.owners("f", "crm").unwrap();
+    assert_eq!(owners.len(), 1);
+    assert_eq!(hub2.owners("f", "crm").unwrap(), owners);
+    let owner = owners[0].1.clone();
+
+    let mut wakes = hub1.listen();
+    assert_eq!(next_wake(&mut wakes, 10), Some(Wake::Resumed));
+    assert!(hub2.token_revoke(&owner).unwrap());
+    assert!(!hub2.token_revoke(&owner).unwrap(), "gone already");
+    assert_eq!(hub1.token(&owner).unwrap(), None);
+    assert_eq!(hub1.owners("f", "crm").unwrap(), []);
+    assert_eq!(
+        next_wake(&mut wakes, 10),
+        Some(Wake::Revoked {
+            token: owner.clone()
+        })
+    );
+    // The replica is free for the other token now; a revoked one claims nothing.
+    let other = if owner == "alice" { "mallory" } else { "alice" };
+    assert_eq!(hub1.claim("f", "crm", "s1", other).unwrap(), Ok(()));
+    assert!(hub1.claim("f", "crm", "s2", &owner).is_err());
 }
