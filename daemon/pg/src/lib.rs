@@ -63,6 +63,55 @@ struct Shared {
     idle: Mutex<Vec<PgClient>>,
 }
 
+/// The option that names a file holding the password, so the password is
+/// in no config file or command line (libpq has `passfile`, in its own
+/// format; this is the password alone, as the first line of the file).
+const PASSWORD_FILE: &str = "password_file";
+
+/// Parses a connection string, `key=value …` or a `postgres://` URL, that
+/// may name a [`PASSWORD_FILE`]. No error repeats the string: it may hold
+/// a password.
+fn config_of(url: &str) -> Result<tokio_postgres::Config> {
+    let mut file = None;
+    let mut keep = |part: &&str| match part
+        .strip_prefix(PASSWORD_FILE)
+        .and_then(|v| v.strip_prefix('='))
+    {
+        Some(path) => {
+            file = Some(path.to_owned());
+            false
+        }
+        None => true,
+    };
+    let rest = match url.split_once('?') {
+        Some((base, query)) if url.contains("://") => {
+            let kept: Vec<&str> = query.split('&').filter(&mut keep).collect();
+            match kept.is_empty() {
+                true => base.to_owned(),
+                false => format!("{base}?{}", kept.join("&")),
+            }
+        }
+        _ if url.contains("://") => url.to_owned(),
+        _ => {
+            let kept: Vec<&str> = url.split_whitespace().filter(&mut keep).collect();
+            kept.join(" ")
+        }
+    };
+    let mut config: tokio_postgres::Config = rest.parse().map_err(|e: tokio_postgres::Error| {
+        StoreError::Server(format!(
+            "bad connection string: {e} (give `host=… user=… dbname=…` or postgres://user@host/db; {PASSWORD_FILE}=PATH names a file with the password)"
+        ))
+    })?;
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            StoreError::Server(format!("cannot read the password file {path}: {e}"))
+        })?;
+        let password = text.lines().next().unwrap_or("");
+        config.password(password);
+    }
+    Ok(config)
+}
+
 /// How a server error reads: the server's own message when it sent one.
 fn server(e: tokio_postgres::Error) -> StoreError {
     let text = match e.as_db_error() {
@@ -87,9 +136,7 @@ impl PgStore {
     /// Connects to the server `url` names (`postgres://user@host:port/db`
     /// or `host=… dbname=…`) and creates syncdb's tables there if missing.
     pub fn connect(url: &str) -> Result<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            StoreError::Server(format!("bad connection string: {e}"))
-        })?;
+        let config = config_of(url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("syncdb-pg")
@@ -973,7 +1020,33 @@ impl WriteTxn for PgTxn<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_end;
+    use super::{PASSWORD_FILE, config_of, prefix_end};
+
+    #[test]
+    fn a_password_file_gives_the_password_and_no_error_repeats_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret\nignored\n").unwrap();
+        let path = file.display();
+        for url in [
+            format!("host=localhost user=u {PASSWORD_FILE}={path} dbname=d"),
+            format!("postgres://u@localhost/d?{PASSWORD_FILE}={path}"),
+            format!("postgres://u@localhost/d?connect_timeout=5&{PASSWORD_FILE}={path}"),
+        ] {
+            let config = config_of(&url).unwrap();
+            assert_eq!(config.get_password(), Some(&b"s3cret"[..]), "{url}");
+            assert_eq!(config.get_dbname(), Some("d"), "{url}");
+        }
+        let missing = format!("host=h {PASSWORD_FILE}=/nonexistent/pw");
+        let err = config_of(&missing).err().unwrap().to_string();
+        assert!(err.contains("/nonexistent/pw"), "{err}");
+        let bad = "host=h password=hunter2 port=notaport";
+        let err = config_of(bad).err().unwrap().to_string();
+        assert!(
+            err.contains("bad connection string") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_prefix_ends_where_no_key_starts_with_it() {
