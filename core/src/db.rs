@@ -474,16 +474,14 @@ impl Database {
         let mut echoes = Vec::new();
         let commit = self.transact(now_ms, &mut |batch| {
             echoes.clear();
-            let records: Vec<(&Name, &Key)> = items
-                .iter()
-                .filter_map(|item| match item {
+            batch
+                .txn
+                .prefetch(&mut items.iter().filter_map(|item| match item {
                     crate::store::Item::Record {
                         collection, key, ..
                     } => Some((collection, key)),
                     _ => None,
-                })
-                .collect();
-            batch.txn.prefetch(&records)?;
+                }))?;
             for item in items {
                 if let Some(seq) = batch.merge_item(item)?
                     && batch.echo
@@ -501,11 +499,11 @@ impl Database {
         let mut outcomes = Vec::with_capacity(ops.len());
         let commit = self.transact(now_ms, &mut |batch| {
             outcomes.clear();
-            let records: Vec<(&Name, &Key)> = ops
-                .iter()
-                .filter_map(|op| Some((op.collection()?, op.key()?)))
-                .collect();
-            batch.txn.prefetch(&records)?;
+            batch.txn.prefetch(
+                &mut ops
+                    .iter()
+                    .filter_map(|op| Some((op.collection()?, op.key()?))),
+            )?;
             for op in ops {
                 outcomes.push(batch.apply(op)?);
             }

@@ -95,6 +95,28 @@ impl std::fmt::Display for EngineKind {
     }
 }
 
+/// One end of an index range as an SQL comparison: operator and bytes.
+pub type SqlEnd<'a> = (&'static str, &'a [u8]);
+
+/// An index range as SQL comparisons on the entry: the low end (the empty
+/// entry when unbounded: every entry is at or above it), and the high end
+/// unless it is unbounded.
+pub fn sql_range<'a>(
+    range: &(Bound<&'a [u8]>, Bound<&'a [u8]>),
+) -> (SqlEnd<'a>, Option<SqlEnd<'a>>) {
+    let lo = match range.0 {
+        Bound::Included(b) => (">=", b),
+        Bound::Excluded(b) => (">", b),
+        Bound::Unbounded => (">=", &b""[..]),
+    };
+    let hi = match range.1 {
+        Bound::Included(b) => Some(("<=", b)),
+        Bound::Excluded(b) => Some(("<", b)),
+        Bound::Unbounded => None,
+    };
+    (lo, hi)
+}
+
 /// One entry of the change feed: a record or a drop marker, at its latest seq.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -372,8 +394,9 @@ pub trait WriteTxn {
     }
     /// The records a transaction is about to read, named at once, so a
     /// store whose every read is a round trip to a server reads them in
-    /// one. A file reads each cheaply when asked: the default does nothing.
-    fn prefetch(&mut self, _records: &[(&Name, &Key)]) -> Result<()> {
+    /// one. A file reads each cheaply when asked: the default does nothing
+    /// (and never walks `records`).
+    fn prefetch(&mut self, _records: &mut dyn Iterator<Item = (&Name, &Key)>) -> Result<()> {
         Ok(())
     }
     fn set_checkpoint(&mut self, peer: SiteId, seq: u64) -> Result<()>;

@@ -414,16 +414,8 @@ impl Engine for SqliteEngine {
         limit: usize,
         key_of: &dyn Fn(&[u8]) -> Option<Key>,
     ) -> Result<Option<Vec<IndexHit>>> {
-        let (lo_op, lo) = match range.0 {
-            Bound::Included(b) => (">=", b),
-            Bound::Excluded(b) => (">", b),
-            Bound::Unbounded => (">=", &b""[..]),
-        };
-        let (hi_op, hi) = match range.1 {
-            Bound::Included(b) => ("<=", Some(b)),
-            Bound::Excluded(b) => ("<", Some(b)),
-            Bound::Unbounded => ("", None),
-        };
+        let ((lo_op, lo), hi_end) = super::sql_range(&range);
+        let (hi_op, hi) = (hi_end.map_or("", |h| h.0), hi_end.map(|h| h.1));
         let sql = format!(
             "SELECT entry FROM index_entries WHERE entry {lo_op} ?1 {} ORDER BY entry {} LIMIT ?3",
             if hi.is_some() {

@@ -700,16 +700,8 @@ impl Engine for PgEngine {
         limit: usize,
         key_of: &dyn Fn(&[u8]) -> Option<Key>,
     ) -> Result<Option<Vec<IndexHit>>> {
-        let (lo_op, lo) = match range.0 {
-            Bound::Included(b) => (">=", b),
-            Bound::Excluded(b) => (">", b),
-            Bound::Unbounded => (">=", &b""[..]),
-        };
-        let (hi_op, hi) = match range.1 {
-            Bound::Included(b) => ("<=", Some(b)),
-            Bound::Excluded(b) => ("<", Some(b)),
-            Bound::Unbounded => ("<", None),
-        };
+        let ((lo_op, lo), hi_end) = syncdb_core::store::sql_range(&range);
+        let (hi_op, hi) = (hi_end.map_or("<", |h| h.0), hi_end.map(|h| h.1));
         let sql = format!(
             "SELECT entry FROM syncdb.index_entries
              WHERE db = $1 AND entry {lo_op} $2 AND ($3::bytea IS NULL OR entry {hi_op} $3)
@@ -829,9 +821,8 @@ impl WriteTxn for PgTxn<'_, '_> {
         Ok(stored)
     }
 
-    fn prefetch(&mut self, records: &[(&Name, &Key)]) -> Result<()> {
+    fn prefetch(&mut self, records: &mut dyn Iterator<Item = (&Name, &Key)>) -> Result<()> {
         let wanted: Vec<(&str, &str)> = records
-            .iter()
             .map(|(c, k)| (c.as_str(), k.as_str()))
             .filter(|(c, k)| !self.known.contains_key(&((*c).to_owned(), (*k).to_owned())))
             .collect();

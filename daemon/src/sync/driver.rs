@@ -211,14 +211,19 @@ impl FolderLocal<'_> {
                 .collect()
         };
         let mut dropped: Option<Dropped> = None;
-        // A foreign write goes in only when the hub holds that very write
-        // (`same`), or something newer it loses to anyway. And whoever the
-        // writer, a relayed write at a version the hub holds with other
-        // content (`tie`) stays out: it would win or lose the tie on
-        // content, and the writer, who is never sent its own versions back,
-        // would keep the other one for ever.
-        let mut unheld = |v: Version, same: bool, tie: bool, held: &[Version]| {
-            let out = v.site != peer && (tie || (foreign(v.site) && !same && !newer_held(v, held)));
+        // `at_version`: what the hub holds at `v` itself, if anything —
+        // the very write (true), or other content (false). A relayed write
+        // that ties with one the hub holds stays out, whoever the writer:
+        // it would win or lose the tie on content, and the writer, who is
+        // never sent its own versions back, would keep the other for ever.
+        // A foreign write goes in only when the hub holds that very write,
+        // or something newer it loses to anyway.
+        let mut unheld = |v: Version, at_version: Option<bool>, held: &[Version]| {
+            let out = v.site != peer
+                && match at_version {
+                    Some(same) => !same,
+                    None => foreign(v.site) && !newer_held(v, held),
+                };
             if out {
                 let d = dropped.get_or_insert(Dropped {
                     count: 0,
@@ -245,13 +250,9 @@ impl FolderLocal<'_> {
                     let ours_whole = ours.as_ref().and_then(|s| s.whole);
                     let mut base = over(Some(collection));
                     base.extend(ours_whole.map(|w| w.version));
-                    let whole_out = |w: syncdb_core::record::Whole| {
-                        let tie = ours_whole.is_some_and(|o| o.version == w.version && o != w);
-                        (ours_whole == Some(w), tie)
-                    };
                     if state.whole.is_some_and(|w| {
-                        let (same, tie) = whole_out(w);
-                        unheld(w.version, same, tie, &base)
+                        let at = ours_whole.filter(|o| o.version == w.version);
+                        unheld(w.version, at.map(|o| o == w), &base)
                     }) {
                         state.whole = None;
                     }
@@ -259,8 +260,8 @@ impl FolderLocal<'_> {
                         let held_field = ours.as_ref().and_then(|s| s.fields.get(name));
                         let mut held = base.clone();
                         held.extend(held_field.map(|o| o.version));
-                        let tie = held_field.is_some_and(|o| o.version == f.version && o != &*f);
-                        !unheld(f.version, held_field == Some(&*f), tie, &held)
+                        let at = held_field.filter(|o| o.version == f.version);
+                        !unheld(f.version, at.map(|o| o == &*f), &held)
                     });
                     state.whole.is_some() || !state.fields.is_empty()
                 }
@@ -269,11 +270,11 @@ impl FolderLocal<'_> {
                     version,
                 } => {
                     let held = over(Some(collection));
-                    !unheld(*version, held.contains(version), false, &held)
+                    !unheld(*version, held.contains(version).then_some(true), &held)
                 }
                 Item::DropDatabase { version } => {
                     let held = over(None);
-                    !unheld(*version, held.contains(version), false, &held)
+                    !unheld(*version, held.contains(version).then_some(true), &held)
                 }
             };
             if keep {
