@@ -1154,6 +1154,15 @@ impl Session {
             actions.push(Action::Send(Message::CaughtUp { db, seq: since }));
             return actions;
         };
+        // We told the peer we had no replica, and one was made since (by
+        // another session's push): name it before any chunk of it, as
+        // `local_commit` does.
+        if let Some(inc) = self.inc.get(&db)
+            && inc.announced_default
+        {
+            let named = inc.site;
+            actions.extend(self.want(&db, named, Some(&reader)));
+        }
         actions.extend(self.start_out(db, site, since, reader));
         actions
     }
