@@ -327,6 +327,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;remote;add' {
+            [CompletionResult]::new('--failover', '--failover', [CompletionResultType]::ParameterName, 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the access token (mode 0600; never in argv)')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
@@ -390,6 +391,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             break
         }
         'syncdb;clone' {
+            [CompletionResult]::new('--failover', '--failover', [CompletionResultType]::ParameterName, 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the access token (mode 0600)')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself')
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Engine for the local copy [default: the config''s `engine`, redb]')
@@ -453,6 +455,7 @@ Register-ArgumentCompleter -Native -CommandName 'syncdb' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain, for wss:// (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key, for wss:// (with --tls-cert)')
             [CompletionResult]::new('--create-folders', '--create-folders', [CompletionResultType]::ParameterName, 'Create folders under DIR when an authorized client asks for one this hub lacks')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Keep the served folders, their tokens and replica owners in this PostgreSQL database, which other hubs may share: `host=… user=… dbname=… password_file=FILE` or postgres://USER@HOST/DB. Kept in the config (shown without its password)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the folder is the nearest one at or above it')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)')

@@ -620,12 +620,16 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__clone)
-            opts="-q -v -h -V --token-file --ca-file --engine --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --failover --token-file --ca-file --engine --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --failover)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token-file)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -2852,12 +2856,16 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__remote__subcmd__add)
-            opts="-C -q -v -h -V --token-file --ca-file --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --failover --token-file --ca-file --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --failover)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token-file)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -3492,7 +3500,7 @@ _syncdb() {
             return 0
             ;;
         syncdb__subcmd__serve)
-            opts="-C -q -v -h -V --addr --tls-cert --tls-key --create-folders --insecure --api --stop --dir --json --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --addr --tls-cert --tls-key --create-folders --store --insecure --api --stop --dir --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3537,6 +3545,10 @@ _syncdb() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o plusdirs
                     fi
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dir)

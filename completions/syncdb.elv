@@ -303,6 +303,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'syncdb;remote;add'= {
+            cand --failover 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)'
             cand --token-file 'File holding the access token (mode 0600; never in argv)'
             cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
@@ -358,6 +359,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
         &'syncdb;remote;help;help'= {
         }
         &'syncdb;clone'= {
+            cand --failover 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)'
             cand --token-file 'File holding the access token (mode 0600)'
             cand --ca-file 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself'
             cand --engine 'Engine for the local copy [default: the config''s `engine`, redb]'
@@ -417,6 +419,7 @@ set edit:completion:arg-completer[syncdb] = {|@words|
             cand --tls-cert 'PEM certificate chain, for wss:// (with --tls-key)'
             cand --tls-key 'PEM private key, for wss:// (with --tls-cert)'
             cand --create-folders 'Create folders under DIR when an authorized client asks for one this hub lacks'
+            cand --store 'Keep the served folders, their tokens and replica owners in this PostgreSQL database, which other hubs may share: `host=… user=… dbname=… password_file=FILE` or postgres://USER@HOST/DB. Kept in the config (shown without its password)'
             cand -C 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --dir 'Run as if started in DIR: the folder is the nearest one at or above it'
             cand --insecure 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)'

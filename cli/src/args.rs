@@ -315,7 +315,7 @@ pub enum Command {
     /// Manage the remotes this folder syncs with.
     #[command(
         subcommand,
-        after_help = "Examples:\n  syncdb remote add hub wss://hub.example:7700 --token-file ~/.config/syncdb/hub.token\n  syncdb remote ls"
+        after_help = "Examples:\n  syncdb remote add hub wss://hub.example:7700 --token-file ~/.config/syncdb/hub.token\n  syncdb remote add hubs wss://hub1.example:7700 --failover wss://hub2.example:7700 --token-file hub.token\n  syncdb remote ls"
     )]
     Remote(RemoteCommand),
     /// Make a local copy of a folder served by a hub, and sync it.
@@ -330,6 +330,10 @@ pub enum Command {
         folder_id: String,
         /// Where to put the folder [default: ./FOLDER_ID].
         dir: Option<PathBuf>,
+        /// Another hub serving the folder over the same store, tried when
+        /// the ones before cannot be reached (repeat for more).
+        #[arg(long, value_name = "URL")]
+        failover: Vec<String>,
         /// File holding the access token (mode 0600).
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         token_file: Option<PathBuf>,
@@ -788,6 +792,10 @@ pub enum RemoteCommand {
         /// ws://HOST:PORT, wss://HOST:PORT, or HOST:PORT (ws:// on loopback,
         /// wss:// elsewhere, as `serve` does).
         url: String,
+        /// Another hub serving the folder over the same store, tried when
+        /// the ones before cannot be reached (repeat for more).
+        #[arg(long, value_name = "URL")]
+        failover: Vec<String>,
         /// File holding the access token (mode 0600; never in argv).
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         token_file: Option<PathBuf>,
@@ -911,6 +919,12 @@ pub struct ServeArgs {
     /// Create folders under DIR when an authorized client asks for one this hub lacks.
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub create_folders: Option<PathBuf>,
+    /// Keep the served folders, their tokens and replica owners in this
+    /// PostgreSQL database, which other hubs may share: `host=… user=…
+    /// dbname=… password_file=FILE` or postgres://USER@HOST/DB. Kept in the
+    /// config (shown without its password).
+    #[arg(long, value_name = "CONNINFO")]
+    pub store: Option<String>,
     /// Serve plain ws:// on an address beyond loopback (tokens cross the network in clear).
     #[arg(long)]
     pub insecure: bool,
@@ -918,6 +932,6 @@ pub struct ServeArgs {
     #[arg(long)]
     pub api: bool,
     /// Stop serving.
-    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "create_folders", "insecure", "api"])]
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "create_folders", "store", "insecure", "api"])]
     pub stop: bool,
 }

@@ -67,6 +67,12 @@ pub struct ServeConfig {
     /// authorized client for a folder id this hub does not have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_folders: Option<PathBuf>,
+    /// Keep the served folders' databases, tokens and replica owners in
+    /// this PostgreSQL database (`host=… dbname=… password_file=…` or
+    /// `postgres://…`), which other hubs may share, instead of in files.
+    /// Shown masked ([`mask_store`]): it may hold a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     /// Allow plain `ws://` on an address beyond loopback.
     pub insecure: bool,
     /// Serve the HTTP API (`[http]`'s routes, tokens and limits) on this
@@ -100,6 +106,7 @@ impl Default for ServeConfig {
             tls_cert: None,
             tls_key: None,
             create_folders: None,
+            store: None,
             insecure: false,
             api: false,
             first_byte_ms: 5_000,
@@ -236,6 +243,10 @@ pub struct RemoteEntry {
     pub name: String,
     /// `ws://HOST:PORT` or `wss://HOST:PORT`.
     pub url: String,
+    /// More hubs serving the same folder (over one shared store), tried
+    /// in order when the one before cannot be reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<String>,
     /// File holding the access token (mode 0600); none for an open hub.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
@@ -247,6 +258,69 @@ pub struct RemoteEntry {
     /// writes to the folder are refused (they could never reach it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+}
+
+impl RemoteEntry {
+    /// The hub URLs in the order they are tried.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.url.as_str()).chain(self.failover.iter().map(String::as_str))
+    }
+}
+
+/// A store's connection string as it may be shown: any password in it
+/// (`password=…`, `postgres://user:…@`) replaced by `***`. A
+/// `password_file` names a file, which is shown.
+pub fn mask_store(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        let authority = match authority.rsplit_once('@') {
+            Some((user, host)) if user.contains(':') => {
+                format!("{}:***@{host}", user.split(':').next().unwrap_or(""))
+            }
+            _ => authority.to_owned(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let kept: Vec<String> = query
+                    .split('&')
+                    .map(|kv| match kv.split_once('=') {
+                        Some(("password", _)) => "password=***".to_owned(),
+                        _ => kv.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", kept.join("&"))
+            }
+            None => tail.to_owned(),
+        };
+        return format!("{scheme}://{authority}{tail}");
+    }
+    // `key=value` pairs; a value may be quoted and hold spaces.
+    let mut out = String::new();
+    let mut rest = url;
+    while let Some(at) = rest.find("password=") {
+        let starts_word = at == 0 || rest[..at].ends_with(char::is_whitespace);
+        out.push_str(&rest[..at + "password=".len()]);
+        rest = &rest[at + "password=".len()..];
+        if !starts_word {
+            continue;
+        }
+        let end = match rest.strip_prefix('\'') {
+            Some(quoted) => quoted
+                .char_indices()
+                .scan(false, |escaped, (i, c)| {
+                    let end = !*escaped && c == '\'';
+                    *escaped = !*escaped && c == '\\';
+                    Some((i, end))
+                })
+                .find(|(_, end)| *end)
+                .map_or(rest.len(), |(i, _)| i + 2),
+            None => rest.find(char::is_whitespace).unwrap_or(rest.len()),
+        };
+        out.push_str("***");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Default for Config {
@@ -338,6 +412,7 @@ impl Config {
             path: path.to_owned(),
             message,
         };
+        self.engine.check_file_engine().map_err(invalid)?;
         let d = &self.daemon;
         if d.max_document_bytes == 0
             || d.max_connections == 0
@@ -401,6 +476,13 @@ impl Config {
         })
     }
 
+    /// The config as it may be shown: the store's password masked.
+    pub fn masked(&self) -> Config {
+        let mut shown = self.clone();
+        shown.serve.store = shown.serve.store.as_deref().map(mask_store);
+        shown
+    }
+
     /// The largest JSON-RPC line the daemon reads: a whole document plus room
     /// for the envelope, and never less than 64 MiB (import chunks).
     pub fn max_line_bytes(&self) -> usize {
@@ -418,6 +500,34 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_is_shown_without_its_password() {
+        for (given, shown) in [
+            (
+                "host=db user=hub password=s3cret dbname=syncdb",
+                "host=db user=hub password=*** dbname=syncdb",
+            ),
+            (
+                "host=db password='a b\\'c' dbname=x",
+                "host=db password=*** dbname=x",
+            ),
+            (
+                "postgres://hub:s3cret@db:5432/syncdb",
+                "postgres://hub:***@db:5432/syncdb",
+            ),
+            (
+                "postgres://hub@db/syncdb?password=s3cret&sslmode=disable",
+                "postgres://hub@db/syncdb?password=***&sslmode=disable",
+            ),
+            (
+                "host=db password_file=/etc/pw dbname=x",
+                "host=db password_file=/etc/pw dbname=x",
+            ),
+        ] {
+            assert_eq!(mask_store(given), shown, "{given}");
+        }
+    }
 
     #[test]
     fn empty_text_is_the_default() {
@@ -458,6 +568,7 @@ mod tests {
                 read_only: false,
                 name: "hub".into(),
                 url: "ws://127.0.0.1:7700".into(),
+                failover: vec!["ws://127.0.0.1:7701".into()],
                 token_file: Some(dir.path().join("token")),
                 ca_file: None,
             }],

@@ -361,6 +361,18 @@ impl Database {
         Ok(self.building())
     }
 
+    /// Reads the database's state again if another process committed to
+    /// it since (a store several hubs share); whether it had.
+    pub fn refresh(&mut self) -> Result<bool> {
+        let engine = self.engine.clone();
+        let meta = guarded(|| engine.meta())?;
+        if meta == self.state.meta {
+            return Ok(false);
+        }
+        self.state = guarded(|| Self::load_state(engine.as_ref()))?;
+        Ok(true)
+    }
+
     /// The last seq committed.
     pub fn high_seq(&self) -> u64 {
         self.state.meta.next_seq - 1

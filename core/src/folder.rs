@@ -22,6 +22,11 @@ pub struct FolderSettings {
     pub id: String,
     /// Engine for databases created in this folder.
     pub engine: EngineKind,
+    /// Its databases are not files here but tables of the store its hub
+    /// serves from (`serve.store`, shared with other hubs): this directory
+    /// only says which folder it is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stored: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +61,12 @@ impl Folder {
     /// Makes `dir` a folder (creating it if needed), or opens it if it is one.
     /// Returns the folder and whether it was created now.
     pub fn create(dir: &Path, engine: EngineKind) -> Result<(Folder, bool), FolderError> {
+        engine
+            .check_file_engine()
+            .map_err(|message| FolderError::BadSettings {
+                path: dir.to_owned(),
+                message,
+            })?;
         match Folder::open(dir) {
             Ok(f) => return Ok((f, false)),
             Err(FolderError::NotAFolder(_)) => {}
@@ -66,6 +77,7 @@ impl Folder {
         let settings = FolderSettings {
             id: uuid::Uuid::new_v4().to_string(),
             engine,
+            stored: false,
         };
         let text = toml::to_string(&settings).expect("settings serialize");
         let file = marker.join(SETTINGS_FILE);
@@ -77,8 +89,25 @@ impl Folder {
     /// Makes `dir` the folder `id` (a copy of a folder from elsewhere), or
     /// opens it if it already is that folder.
     pub fn create_with_id(dir: &Path, id: &str, engine: EngineKind) -> Result<Folder, FolderError> {
+        Folder::create_as(dir, id, engine, false)
+    }
+
+    /// [`Folder::create_with_id`] for a folder whose databases are kept in
+    /// its hub's store (`stored`), or in files here.
+    pub fn create_as(
+        dir: &Path,
+        id: &str,
+        engine: EngineKind,
+        stored: bool,
+    ) -> Result<Folder, FolderError> {
+        engine
+            .check_file_engine()
+            .map_err(|message| FolderError::BadSettings {
+                path: dir.to_owned(),
+                message,
+            })?;
         match Folder::open(dir) {
-            Ok(f) if f.settings.id == id => return Ok(f),
+            Ok(f) if f.settings.id == id && f.settings.stored == stored => return Ok(f),
             Ok(f) => {
                 return Err(FolderError::BadSettings {
                     path: dir.to_owned(),
@@ -93,6 +122,7 @@ impl Folder {
         let settings = FolderSettings {
             id: id.to_owned(),
             engine,
+            stored,
         };
         let text = toml::to_string(&settings).expect("settings serialize");
         let file = marker.join(SETTINGS_FILE);
@@ -115,8 +145,24 @@ impl Folder {
                 path: file.clone(),
                 message: e.message().to_owned(),
             })?;
+        settings
+            .engine
+            .check_file_engine()
+            .map_err(|message| FolderError::BadSettings {
+                path: file.clone(),
+                message,
+            })?;
         let path = std::fs::canonicalize(dir).map_err(io_err(dir))?;
         Ok(Folder { path, settings })
+    }
+
+    /// The engine its databases are kept with: its hub's store for a
+    /// stored folder, else the one its new databases get.
+    pub fn engine(&self) -> EngineKind {
+        match self.settings.stored {
+            true => EngineKind::Postgres,
+            false => self.settings.engine,
+        }
     }
 
     /// The nearest folder at or above `start`, as git finds a repository.

@@ -152,8 +152,9 @@ impl Feed {
         let notes = state.replicas.subscribe();
         let names = match &scope.db {
             Some(db) => vec![db.clone()],
-            None => folder
-                .databases()
+            None => state
+                .replicas
+                .databases(&folder)
                 .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
                 .into_iter()
                 .map(|(n, _)| n)

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod replicas;
 pub mod sites;
 pub mod state;
+pub mod store;
 pub mod sync;
 pub mod tokens;
 
@@ -167,6 +168,9 @@ async fn sync_start(state: &Arc<state::State>) {
                 .sync
                 .start_remote(state, folder.clone(), remote.clone());
         }
+    }
+    if state.replicas.store.is_set() {
+        tokio::spawn(store::connect(state.clone()));
     }
     if config.serve.addr.is_some() {
         // One quick try, so that once `daemon start` returns the hub is

@@ -21,7 +21,7 @@ use syncdb_core::folder::{Folder, FolderError};
 use syncdb_core::history::{History, Peer};
 use syncdb_core::index::IndexDef;
 use syncdb_core::schema::Head;
-use syncdb_core::store::{Change, Item, StoreError};
+use syncdb_core::store::{Change, EngineKind, Item, StoreError};
 use syncdb_core::sync::wire::SchemaAd;
 use syncdb_core::version::SiteId;
 use syncdb_core::{Database, Name, Reader};
@@ -81,6 +81,8 @@ enum Job {
     /// Anything else a writer does to its database (history, rebuild,
     /// compaction, backup): the closure answers through its own channel.
     Run(WriterFn),
+    /// Reads the database's state again: another hub committed to it.
+    Refresh,
     /// A sync chunk: merged with its checkpoint in one transaction.
     Chunk {
         peer: SiteId,
@@ -106,8 +108,12 @@ pub enum IndexChange {
 }
 
 pub struct Replica {
-    /// The database file, for messages.
+    /// The database file, for messages (`NAME.postgres` for one kept in
+    /// the hub's store: no such file exists).
     pub file: PathBuf,
+    /// The folder's id when the database is kept in the hub's store, where
+    /// other hubs may write to it too.
+    pub stored_as: Option<String>,
     pub folder: PathBuf,
     pub name: Name,
     pub reader: Reader,
@@ -125,6 +131,8 @@ pub struct Replica {
     /// Until when the horizon rests after the last cleanup pass, set by the
     /// writer (see [`PASS_REST`]).
     rest_until: Arc<Mutex<Option<std::time::Instant>>>,
+    /// A [`Job::Refresh`] waits on the writer: more need not be queued.
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A cleanup pass reads the whole feed, however few tombstones it finds:
@@ -141,6 +149,9 @@ pub enum ReplicaError {
     Store { path: PathBuf, source: StoreError },
     #[error("the database writer has stopped (daemon shutting down)")]
     Stopped,
+    /// The hub's store could not list a stored folder's databases.
+    #[error("the hub's store: {0}")]
+    Shared(StoreError),
 }
 
 impl ReplicaError {
@@ -159,6 +170,12 @@ fn store_message(path: &std::path::Path, source: &StoreError) -> String {
         .unwrap_or_default();
     if let StoreError::Refused(r) = source {
         return r.describe(&name);
+    }
+    if path
+        .extension()
+        .is_some_and(|e| e == EngineKind::Postgres.extension())
+    {
+        return format!("database {name} (in the hub's store): {source}");
     }
     if !source.is_damage() {
         return format!("{}: {source}", path.display());
@@ -266,6 +283,15 @@ impl Replica {
         outcome.map_err(|source| self.store_error(source))
     }
 
+    /// Has the writer read the database's state again (another hub
+    /// committed to it), and tell watchers and sessions what is new. Does
+    /// not wait: one queued refresh stands for any number asked.
+    pub fn refresh(&self) {
+        if !self.refreshing.swap(true, Ordering::AcqRel) {
+            let _ = self.jobs.send(Job::Refresh);
+        }
+    }
+
     /// The history meta as of the last change to it.
     pub fn history(&self) -> History {
         lock(&self.history).clone()
@@ -298,6 +324,9 @@ impl Replica {
 
 pub type DbKey = (PathBuf, Name);
 
+/// A database just opened: its handle, engine, file and whether it is new.
+type Opened = (Database, EngineKind, PathBuf, bool);
+
 /// Locks a mutex whether or not a panic poisoned it. What these guard (maps
 /// of handles, a list of threads) is valid after any panic, and a poisoned
 /// lock must not turn one failure into the failure of every database.
@@ -329,6 +358,8 @@ pub struct Replicas {
     compaction: Compaction,
     /// Databases whose horizon moved, for the sessions that tell peers.
     horizons: broadcast::Sender<DbKey>,
+    /// Where the databases of stored folders are (`serve.store`).
+    pub store: Arc<crate::store::Store>,
 }
 
 /// `history.compact_free_percent` and `compact_min_bytes`.
@@ -352,8 +383,10 @@ impl Replicas {
         max_open: usize,
         clock_offset_ms: i64,
         compaction: Compaction,
+        store: Arc<crate::store::Store>,
     ) -> Self {
         Replicas {
+            store,
             compaction,
             horizons: broadcast::channel(NOTE_BUFFER).0,
             idle_closed: Mutex::new(HashMap::new()),
@@ -437,13 +470,46 @@ impl Replicas {
         if self.closing.load(Ordering::Acquire) {
             return Err(ReplicaError::Stopped);
         }
+        let opened = match folder.settings.stored {
+            true => self.open_stored(folder, name, create)?,
+            false => self.open_file(folder, name, create, &key)?,
+        };
+        let Some((db, kind, path, created)) = opened else {
+            return Ok(None);
+        };
+        let mut open = lock(&self.open);
+        // `close_all` may have begun while we opened: it clears the map under
+        // this lock after setting the flag, so checking here under it means a
+        // writer is never started that it would not join.
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ReplicaError::Stopped);
+        }
+        let stored_as = folder.settings.stored.then(|| folder.settings.id.clone());
+        let replica = Arc::new(self.spawn_writer(folder.path.clone(), name.clone(), db, stored_as));
+        open.insert(key, replica.clone());
+        let idle = self.idle_beyond_cap(&mut open);
+        drop(open);
+        self.close_idle(idle);
+        tracing::info!(db = %path.display(), engine = %kind, created, "opened database");
+        Ok(Some((replica, created)))
+    }
+
+    /// Opens the file of database `name`, or creates it; `None` when it
+    /// does not exist and `create` is false.
+    fn open_file(
+        &self,
+        folder: &Folder,
+        name: &Name,
+        create: bool,
+        key: &DbKey,
+    ) -> Result<Option<Opened>, ReplicaError> {
         let ((kind, path), created) = match folder.database_file(name)? {
             Some(found) => (found, false),
             None if create => (folder.new_database_file(name), true),
             None => return Ok(None),
         };
         // Closed for being idle: its writer lets go of the file first.
-        if let Some(writer) = lock(&self.idle_closed).remove(&key) {
+        if let Some(writer) = lock(&self.idle_closed).remove(key) {
             let _ = writer.join();
         }
         let db = Database::open(kind, &path).map_err(|source| {
@@ -455,20 +521,48 @@ impl Replicas {
                 source,
             }
         })?;
-        let mut open = lock(&self.open);
-        // `close_all` may have begun while we opened: it clears the map under
-        // this lock after setting the flag, so checking here under it means a
-        // writer is never started that it would not join.
-        if self.closing.load(Ordering::Acquire) {
-            return Err(ReplicaError::Stopped);
+        Ok(Some((db, kind, path, created)))
+    }
+
+    /// Opens database `name` of a stored folder in the hub's store, or
+    /// creates it there. Other hubs may hold it open too: the store keeps
+    /// their writes apart (see `syncdb-pg`).
+    fn open_stored(
+        &self,
+        folder: &Folder,
+        name: &Name,
+        create: bool,
+    ) -> Result<Option<Opened>, ReplicaError> {
+        let kind = EngineKind::Postgres;
+        let path = folder.path.join(format!("{name}.{}", kind.extension()));
+        let failed = |source| ReplicaError::Store {
+            path: path.clone(),
+            source,
+        };
+        let store = self.store.get().map_err(failed)?;
+        let id = &folder.settings.id;
+        let (engine, created) = match store.find(id, name.as_str()).map_err(failed)? {
+            Some(engine) => (engine, false),
+            None if create => (store.open(id, name.as_str()).map_err(failed)?, true),
+            None => return Ok(None),
+        };
+        let db = Database::from_engine(Arc::new(engine)).map_err(failed)?;
+        Ok(Some((db, kind, path, created)))
+    }
+
+    /// The databases of `folder`, by name: its files, or for a stored
+    /// folder the store's.
+    pub fn databases(&self, folder: &Folder) -> Result<Vec<(Name, EngineKind)>, ReplicaError> {
+        if !folder.settings.stored {
+            return Ok(folder.databases()?);
         }
-        let replica = Arc::new(self.spawn_writer(folder.path.clone(), name.clone(), db));
-        open.insert(key, replica.clone());
-        let idle = self.idle_beyond_cap(&mut open);
-        drop(open);
-        self.close_idle(idle);
-        tracing::info!(db = %path.display(), engine = %kind, created, "opened database");
-        Ok(Some((replica, created)))
+        let store = self.store.get().map_err(ReplicaError::Shared)?;
+        let names = (store.databases(&folder.settings.id)).map_err(ReplicaError::Shared)?;
+        Ok(names
+            .iter()
+            .filter_map(|n| Name::parse_as("database", n).ok())
+            .map(|n| (n, EngineKind::Postgres))
+            .collect())
     }
 
     /// Removes a database that a write created moments ago and that nothing
@@ -491,6 +585,7 @@ impl Replicas {
             open.remove(&key);
         }
         let file = replica.file.clone();
+        let replica_stored = replica.stored_as.clone();
         drop(replica); // the last sender: its writer stops
         let writer = {
             let mut threads = lock(&self.threads);
@@ -500,7 +595,15 @@ impl Replicas {
         if let Some(writer) = writer {
             let _ = writer.join();
         }
-        let removed = remove_database_files(&file);
+        let removed = match &replica_stored {
+            Some(folder) => self
+                .store
+                .get()
+                .and_then(|s| s.remove(folder, key.1.as_str()))
+                .map(|_| ())
+                .map_err(std::io::Error::other),
+            None => remove_database_files(&file),
+        };
         if let Err(e) = &removed {
             tracing::warn!(db = %file.display(), error = %e, "cannot remove an empty new database");
         } else {
@@ -573,13 +676,22 @@ impl Replicas {
         }
     }
 
-    fn spawn_writer(&self, folder: PathBuf, name: Name, db: Database) -> Replica {
+    fn spawn_writer(
+        &self,
+        folder: PathBuf,
+        name: Name,
+        db: Database,
+        stored_as: Option<String>,
+    ) -> Replica {
         let (jobs, rx) = mpsc::unbounded_channel();
         let high_seq = Arc::new(AtomicU64::new(db.high_seq()));
         let schema = Arc::new(Mutex::new(db.schema().clone()));
         let history = Arc::new(Mutex::new(db.history().clone()));
         let rest_until = Arc::new(Mutex::new(None));
+        let refreshing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let replica = Replica {
+            stored_as,
+            refreshing: refreshing.clone(),
             rest_until: rest_until.clone(),
             peers: Mutex::new(db.history().replicas.clone()),
             history: history.clone(),
@@ -593,6 +705,7 @@ impl Replicas {
             violations: Mutex::new(None),
         };
         let writer = Writer {
+            refreshing,
             db,
             folder,
             name,
@@ -688,6 +801,7 @@ pub fn remove_database_files(file: &std::path::Path) -> std::io::Result<()> {
 }
 
 struct Writer {
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
     db: Database,
     folder: PathBuf,
     name: Name,
@@ -935,6 +1049,24 @@ impl Writer {
                         let _ = self.commits.send(Arc::new(note));
                     }
                 }
+                Job::Refresh => {
+                    self.refreshing.store(false, Ordering::Release);
+                    let prev_high = self.db.high_seq();
+                    match self.db.refresh() {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            *lock(&self.history) = self.db.history().clone();
+                            let commit = Commit {
+                                high_seq: self.db.high_seq(),
+                                changes: None,
+                            };
+                            self.announce(prev_high, commit);
+                        }
+                        Err(e) => {
+                            tracing::warn!(db = %self.name, error = %e, "cannot read what another hub committed; the next write reads it")
+                        }
+                    }
+                }
                 Job::Chunk {
                     peer,
                     items,
@@ -996,7 +1128,12 @@ impl Writer {
                 tracing::warn!(db = %self.name, error = %e, "commit failed; nothing written");
                 let text = e.to_string();
                 for (_, reply) in replies {
-                    let _ = reply.send(Err(StoreError::Aborted(text.clone())));
+                    // The server away is "unavailable" to each of them too.
+                    let e = match &e {
+                        StoreError::Server(_) => StoreError::Server(text.clone()),
+                        _ => StoreError::Aborted(text.clone()),
+                    };
+                    let _ = reply.send(Err(e));
                 }
             }
         }
@@ -1070,13 +1207,19 @@ impl Writer {
         }
         *lock(&self.schema) = self.db.schema().clone();
         self.high_seq.store(commit.high_seq, Ordering::Release);
+        // Another hub committed before this one (the store's database was
+        // read again under the commit's lock): the seqs between are in the
+        // feed, not in these changes, so watchers read the feed.
+        let changes = commit
+            .changes
+            .filter(|c| c.first().is_none_or(|c| c.seq == prev_high + 1));
         let note = CommitNote {
             folder: self.folder.clone(),
             db: self.name.clone(),
             reader: self.db.reader(),
             prev_high,
             high_seq: commit.high_seq,
-            changes: commit.changes,
+            changes,
         };
         let _ = self.commits.send(Arc::new(note));
     }

@@ -11,14 +11,20 @@
 //! replica (`replica rm`) does not: it may come back, and its site is its
 //! own until its token goes.
 //!
+//! A hub serving from a shared store keeps the bindings in its
+//! `syncdb.sites` table: every hub on it sees a claim made through any,
+//! and the store decides between two claims at once.
+//!
 //! Replicas that share one token share one credential: they can claim each
 //! other's sites. Give each machine its own token (SECURITY.md).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use syncdb_core::{Name, SiteId};
+
+use crate::store::Store;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,14 +62,27 @@ pub struct Sites {
     path: PathBuf,
     /// Serializes read-modify-write of the file between sessions.
     lock: Mutex<()>,
+    store: Arc<Store>,
 }
 
 impl Sites {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, store: Arc<Store>) -> Self {
         Sites {
             path: data_dir.join("sites.toml"),
             lock: Mutex::new(()),
+            store,
         }
+    }
+
+    /// The shared store, when the hub serves from one.
+    fn shared(&self) -> Result<Option<syncdb_pg::PgStore>, ClaimError> {
+        if !self.store.is_set() {
+            return Ok(None);
+        }
+        self.store.get().map(Some).map_err(|e| ClaimError::Store {
+            path: "the hub's store".into(),
+            message: e.to_string(),
+        })
     }
 
     fn store_err(&self, message: String) -> ClaimError {
@@ -97,6 +116,17 @@ impl Sites {
         token: &str,
     ) -> Result<(), ClaimError> {
         let site_hex = site.to_hex();
+        if let Some(store) = self.shared()? {
+            let claimed = store.claim(folder, db.as_str(), &site_hex, token);
+            return match claimed.map_err(|e| self.store_err(e.to_string()))? {
+                Ok(()) => Ok(()),
+                Err(taken) => Err(ClaimError::Taken {
+                    db: db.clone(),
+                    site,
+                    owner: taken.owner,
+                }),
+            };
+        }
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut file = self.load()?;
         let bound = file
@@ -128,6 +158,15 @@ impl Sites {
         folder: &str,
         db: &Name,
     ) -> Result<std::collections::HashMap<SiteId, String>, ClaimError> {
+        if let Some(store) = self.shared()? {
+            let owners = store
+                .owners(folder, db.as_str())
+                .map_err(|e| self.store_err(e.to_string()))?;
+            return Ok(owners
+                .into_iter()
+                .filter_map(|(site, token)| Some((SiteId::from_hex(&site)?, token)))
+                .collect());
+        }
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self
             .load()?
@@ -138,8 +177,12 @@ impl Sites {
             .collect())
     }
 
-    /// Forgets every binding of `token` (it was revoked).
+    /// Forgets every binding of `token` (it was revoked). The store's go
+    /// with the token's row.
     pub fn release(&self, token: &str) -> Result<(), ClaimError> {
+        if self.store.is_set() {
+            return Ok(());
+        }
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut file = self.load()?;
         let before = file.sites.len();
@@ -158,7 +201,7 @@ mod tests {
     #[test]
     fn a_site_belongs_to_the_first_token_until_it_is_revoked() {
         let dir = tempfile::tempdir().unwrap();
-        let sites = Sites::new(dir.path());
+        let sites = Sites::new(dir.path(), Arc::default());
         let db = Name::parse_as("db", "crm").unwrap();
         let s = SiteId([7; 16]);
         sites.claim("f", &db, s, "alice").unwrap();
@@ -170,7 +213,7 @@ mod tests {
         // Another folder or database is another replica.
         sites.claim("g", &db, s, "mallory").unwrap();
         // Durable: a new store over the same file still refuses.
-        let again = Sites::new(dir.path());
+        let again = Sites::new(dir.path(), Arc::default());
         assert!(again.claim("f", &db, s, "mallory").is_err());
         again.release("alice").unwrap();
         again.claim("f", &db, s, "bob").unwrap();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use syncdb_core::config::{Config, FolderEntry};
@@ -34,6 +34,7 @@ const OPENED_FOR: Duration = Duration::from_secs(1);
 
 impl State {
     pub fn new(paths: Paths, config: Config, clock_offset_ms: i64) -> Self {
+        let store = Arc::new(crate::store::Store::configured(config.serve.store.clone()));
         let replicas = Replicas::new(
             config.daemon.group_commit_max_ops,
             config.daemon.max_open_databases,
@@ -42,9 +43,10 @@ impl State {
                 free_percent: config.history.compact_free_percent,
                 min_bytes: config.history.compact_min_bytes,
             },
+            store.clone(),
         );
         State {
-            sync: Syncs::new(&paths.data_dir),
+            sync: Syncs::new(&paths.data_dir, &store),
             http: crate::http::Http::default(),
             paths,
             config: Mutex::new(config),
@@ -83,6 +85,15 @@ impl State {
             .find(|f| f.path == path)
             .map(|f| f.remotes)
             .unwrap_or_default()
+    }
+
+    /// A token was revoked (here, or through another hub on the store):
+    /// sessions recheck theirs, cached HTTP grants go, and sessions that
+    /// held back writes of the replicas it freed end.
+    pub fn revoked(&self) {
+        self.sync.revocations.send_modify(|n| *n += 1);
+        self.http.tokens.clear();
+        self.sync.freed.send_modify(|n| *n += 1);
     }
 
     pub fn stop(&self) {

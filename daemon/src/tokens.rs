@@ -1,12 +1,20 @@
 //! Access tokens for remotes. A token is `sdb_<id>_<secret>`: `id` is a
 //! public lookup key, `secret` 256 random bits from the OS. The hub stores
 //! only SHA-256 of the secret (0600 file, written atomically), compares in
-//! constant time, and never logs a token.
+//! constant time, and never logs a token. A hub serving from a shared
+//! store (`serve.store`) keeps them in the store's `syncdb.tokens` table
+//! instead, so every hub on it opens to the same tokens and a revocation
+//! holds on all of them at once.
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use syncdb_pg::access::TokenRow;
+
+use crate::store::Store;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,10 +51,41 @@ pub enum TokenError {
     Store { path: PathBuf, message: String },
     #[error("cannot get random bytes from the OS: {0}")]
     Random(String),
+    #[error("the hub's store: {0}")]
+    Server(String),
 }
 
 pub struct Tokens {
     path: PathBuf,
+    store: Arc<Store>,
+}
+
+impl From<TokenEntry> for TokenRow {
+    fn from(t: TokenEntry) -> Self {
+        TokenRow {
+            id: t.id,
+            hash: t.hash,
+            folder: t.folder,
+            read_only: t.read_only,
+            created_ms: t.created_ms,
+        }
+    }
+}
+
+impl From<TokenRow> for TokenEntry {
+    fn from(t: TokenRow) -> Self {
+        TokenEntry {
+            id: t.id,
+            hash: t.hash,
+            folder: t.folder,
+            read_only: t.read_only,
+            created_ms: t.created_ms,
+        }
+    }
+}
+
+fn server(e: syncdb_core::store::StoreError) -> TokenError {
+    TokenError::Server(e.to_string())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -66,10 +105,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Tokens {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, store: Arc<Store>) -> Self {
         Tokens {
             path: data_dir.join("tokens.toml"),
+            store,
         }
+    }
+
+    /// Every token, from the file or the store.
+    fn all(&self) -> Result<Vec<TokenEntry>, TokenError> {
+        if self.store.is_set() {
+            let rows = self.store.get().and_then(|s| s.tokens()).map_err(server)?;
+            return Ok(rows.into_iter().map(TokenEntry::from).collect());
+        }
+        Ok(self.load()?.tokens)
     }
 
     fn load(&self) -> Result<TokenFile, TokenError> {
@@ -113,18 +162,34 @@ impl Tokens {
             read_only,
             created_ms: syncdb_core::version::wall_clock_ms(),
         };
-        let mut file = self.load()?;
-        file.tokens.push(entry.clone());
-        self.save(&file)?;
+        if self.store.is_set() {
+            let row = TokenRow::from(entry.clone());
+            self.store
+                .get()
+                .and_then(|s| s.token_create(&row))
+                .map_err(server)?;
+        } else {
+            let mut file = self.load()?;
+            file.tokens.push(entry.clone());
+            self.save(&file)?;
+        }
         Ok((format!("sdb_{id}_{secret}"), entry))
     }
 
     pub fn list(&self) -> Result<Vec<TokenEntry>, TokenError> {
-        Ok(self.load()?.tokens)
+        self.all()
     }
 
-    /// Removes a token by id; false if there was none.
+    /// Removes a token by id; false if there was none. In the store the
+    /// replicas bound to it go with it, and every hub is told.
     pub fn revoke(&self, id: &str) -> Result<bool, TokenError> {
+        if self.store.is_set() {
+            return self
+                .store
+                .get()
+                .and_then(|s| s.token_revoke(id))
+                .map_err(server);
+        }
         let mut file = self.load()?;
         let before = file.tokens.len();
         file.tokens.retain(|t| t.id != id);
@@ -146,12 +211,18 @@ impl Tokens {
     /// What `token` allows; `None` for a missing, malformed, wrong or
     /// revoked one.
     pub fn lookup(&self, token: &str) -> Result<Option<Grant>, TokenError> {
-        let file = self.load()?;
         let Some((id, secret)) = token.strip_prefix("sdb_").and_then(|t| t.split_once('_')) else {
             return Ok(None);
         };
+        let tokens = match self.store.is_set() {
+            true => {
+                let row = self.store.get().and_then(|s| s.token(id)).map_err(server)?;
+                row.into_iter().map(TokenEntry::from).collect()
+            }
+            false => self.load()?.tokens,
+        };
         let presented = hash(secret);
-        for entry in &file.tokens {
+        for entry in &tokens {
             let matches = constant_time_eq(entry.hash.as_bytes(), presented.as_bytes());
             if entry.id == id && matches {
                 return Ok(Some(Grant {
@@ -166,7 +237,7 @@ impl Tokens {
 
     /// True when no token exists: the hub is open (loopback use, tests).
     pub fn is_empty(&self) -> Result<bool, TokenError> {
-        Ok(self.load()?.tokens.is_empty())
+        Ok(self.all()?.is_empty())
     }
 }
 
@@ -177,7 +248,7 @@ mod tests {
     #[test]
     fn tokens_check_scope_and_revocation() {
         let dir = tempfile::tempdir().unwrap();
-        let t = Tokens::new(dir.path());
+        let t = Tokens::new(dir.path(), Arc::default());
         let (any, _) = t.create(None, false).unwrap();
         let (ro, ro_entry) = t.create(Some("f1".into()), true).unwrap();
         assert_eq!(any.len(), 4 + 8 + 1 + 64);

@@ -13,6 +13,7 @@ mod history;
 mod http;
 mod http_client;
 mod hub_listener;
+mod hubs;
 mod index;
 mod ipc_bad_input;
 mod isolation;

@@ -20,7 +20,9 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<()> {
             output::line(path.display())
         }
         ConfigCommand::Show => {
-            let config = Config::load(&path).map_err(|e| CliError::usage(e.to_string()))?;
+            let config = Config::load(&path)
+                .map_err(|e| CliError::usage(e.to_string()))?
+                .masked();
             if ctx.global.json {
                 return output::json(&config);
             }

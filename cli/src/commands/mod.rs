@@ -131,10 +131,14 @@ pub fn run(cli: Cli) -> Result<()> {
             url,
             folder_id,
             dir,
+            failover,
             token_file,
             ca_file,
             engine,
-        } => sync::clone(&ctx, url, folder_id, dir, token_file, ca_file, engine),
+        } => {
+            let urls = std::iter::once(url).chain(failover).collect();
+            sync::clone(&ctx, urls, folder_id, dir, token_file, ca_file, engine)
+        }
         Command::Sync {
             remote,
             once,

@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
         RemoteCommand::Add {
             name,
             url,
+            failover,
             token_file,
             ca_file,
         } => {
@@ -28,6 +29,7 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
                 folder,
                 name,
                 url,
+                failover,
                 token_file: token_file.as_deref().map(absolute).transpose()?,
                 ca_file: ca_file.as_deref().map(absolute).transpose()?,
             })?;
@@ -55,7 +57,11 @@ pub fn run(ctx: &Ctx, cmd: RemoteCommand) -> Result<()> {
             let rows = list
                 .remotes
                 .iter()
-                .map(|r| vec![r.name.clone(), r.url.clone(), describe(r, true)])
+                .map(|r| {
+                    let urls = std::iter::once(&r.url).chain(&r.failover);
+                    let urls: Vec<&str> = urls.map(String::as_str).collect();
+                    vec![r.name.clone(), urls.join(" "), describe(r, true)]
+                })
                 .collect();
             output::table(&["NAME", "URL", "STATE"], rows)
         }
@@ -76,6 +82,7 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<()> {
         tls_cert: args.tls_cert.as_deref().map(absolute).transpose()?,
         tls_key: args.tls_key.as_deref().map(absolute).transpose()?,
         create_folders: args.create_folders.as_deref().map(absolute).transpose()?,
+        store: args.store,
         insecure: args.insecure,
         api: args.api,
         stop: args.stop,

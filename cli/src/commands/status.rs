@@ -59,7 +59,11 @@ pub fn run(ctx: &Ctx, all: bool) -> Result<()> {
                     )
                 })
                 .unwrap_or_default();
-            output::line(format!("  remote {} {}: {state}{last}", r.name, r.url))?;
+            let via = r
+                .via
+                .as_ref()
+                .map_or(String::new(), |h| format!(" (via {h})"));
+            output::line(format!("  remote {} {}{via}: {state}{last}", r.name, r.url))?;
         }
         for db in &f.databases {
             if let Some(err) = &db.error {

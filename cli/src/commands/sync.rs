@@ -60,14 +60,22 @@ fn follow(ctx: &Ctx, params: SyncParams) -> Result<()> {
         return output::json(&out);
     }
     for r in &out.remotes {
-        output::note(&ctx.global, format!("{}: caught up ({})", r.name, r.url));
+        output::note(
+            &ctx.global,
+            format!(
+                "{}: caught up ({})",
+                r.name,
+                r.via.as_ref().unwrap_or(&r.url)
+            ),
+        );
     }
     Ok(())
 }
 
+/// `urls`: the hub, then its failovers.
 pub fn clone(
     ctx: &Ctx,
-    url: String,
+    mut urls: Vec<String>,
     folder_id: String,
     dir: Option<PathBuf>,
     token_file: Option<PathBuf>,
@@ -89,7 +97,8 @@ pub fn clone(
     };
     let path = std::fs::canonicalize(&dir).map_err(|e| CliError::failed(e.to_string()))?;
     let params = CloneParams {
-        url,
+        url: urls.remove(0),
+        failover: urls,
         folder_id,
         path,
         token_file: token_file.as_deref().map(absolute).transpose()?,

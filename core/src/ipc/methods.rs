@@ -539,6 +539,9 @@ pub struct RemoteAddParams {
     pub folder: FolderRef,
     pub name: String,
     pub url: String,
+    /// Hubs over the same store, tried in order after `url`.
+    #[serde(default)]
+    pub failover: Vec<String>,
     /// Absolute path of a 0600 file holding the token.
     pub token_file: Option<PathBuf>,
     /// Absolute path of a PEM CA certificate to trust (`wss://`).
@@ -550,6 +553,8 @@ pub struct RemoteAddParams {
 pub struct RemoteInfo {
     pub name: String,
     pub url: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub token_file: Option<PathBuf>,
 }
@@ -570,6 +575,12 @@ pub struct RemoteList {
 pub struct RemoteStatus {
     pub name: String,
     pub url: String,
+    /// Hubs over the same store, tried in order after `url`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<String>,
+    /// The hub of the session open now or last, when it is not `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     pub connected: bool,
     /// Caught up both ways.
     pub caught_up: bool,
@@ -591,6 +602,9 @@ pub struct RemoteStatus {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CloneParams {
     pub url: String,
+    /// Hubs over the same store, tried in order after `url`.
+    #[serde(default)]
+    pub failover: Vec<String>,
     pub folder_id: String,
     /// Absolute path of the directory to make the folder in.
     pub path: PathBuf,
@@ -833,6 +847,9 @@ pub struct ServeParams {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub create_folders: Option<PathBuf>,
+    /// Serve folders from this shared store (`serve.store`); kept.
+    #[serde(default)]
+    pub store: Option<String>,
     pub insecure: bool,
     /// The HTTP API on the same port too.
     #[serde(default)]

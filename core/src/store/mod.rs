@@ -30,8 +30,8 @@ pub enum EngineKind {
     Sqlite,
     /// Tables in a PostgreSQL server (the `syncdb-pg` crate), for hubs
     /// that share their folders: no file, so not among [`Self::ALL`], and
-    /// not an engine a folder's config can name.
-    #[serde(skip)]
+    /// not an engine a folder or the config can name (`serve.store` says
+    /// where a hub's are). Shown as `postgres` in listings.
     Postgres,
 }
 
@@ -45,6 +45,16 @@ impl EngineKind {
             EngineKind::Redb => "redb",
             EngineKind::Sqlite => "sqlite",
             EngineKind::Postgres => "postgres",
+        }
+    }
+
+    /// Refuses an engine that keeps no file, where a file engine is asked.
+    pub fn check_file_engine(self) -> Result<(), String> {
+        match self {
+            EngineKind::Postgres => Err(
+                "engine \"postgres\" keeps no files: a folder's engine is redb or sqlite (a hub keeps its folders in PostgreSQL with `syncdb serve --store`)".into(),
+            ),
+            _ => Ok(()),
         }
     }
 

@@ -59,8 +59,19 @@ pub struct PgStore {
 struct Shared {
     config: tokio_postgres::Config,
     /// Runs the connections' tasks.
-    runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Handle,
+    /// Shut down without waiting when the last clone goes, which may be
+    /// inside a caller's runtime (where waiting is not allowed).
+    owner: Option<tokio::runtime::Runtime>,
     idle: Mutex<Vec<PgClient>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.owner.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The option that names a file holding the password, so the password is
@@ -146,7 +157,8 @@ impl PgStore {
         let store = PgStore {
             shared: Arc::new(Shared {
                 config,
-                runtime,
+                runtime: runtime.handle().clone(),
+                owner: Some(runtime),
                 idle: Mutex::new(Vec::new()),
             }),
         };
@@ -206,20 +218,45 @@ impl PgStore {
              VALUES ($1, $2, $3, 1, 0) ON CONFLICT (folder, name) DO NOTHING",
             &[&folder, &name, &&site.0[..]],
         )?;
+        drop(conn);
+        self.find(folder, name)?
+            .ok_or_else(|| corrupt("the database was removed as it was opened"))
+    }
+
+    /// Opens the database `name` of `folder` if there is one.
+    pub fn find(&self, folder: &str, name: &str) -> Result<Option<PgEngine>> {
+        let mut conn = self.conn()?;
         let rows = conn.client().rows(
             "SELECT id FROM syncdb.databases WHERE folder = $1 AND name = $2",
             &[&folder, &name],
         )?;
-        let row = rows
-            .first()
-            .ok_or_else(|| corrupt("the database was removed as it was opened"))?;
-        Ok(PgEngine {
+        Ok(rows.first().map(|row| PgEngine {
             store: self.clone(),
             db: row.get(0),
             wake: format!("{folder}\t{name}"),
             open: AtomicBool::new(true),
             calls: AtomicUsize::new(0),
-        })
+        }))
+    }
+
+    /// Records that the hubs serve `folder`; whether it is new.
+    pub fn folder_create(&self, folder: &str, now_ms: u64) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let made = conn.client().exec(
+            "INSERT INTO syncdb.folders (id, created_ms) VALUES ($1, $2)
+             ON CONFLICT (id) DO NOTHING",
+            &[&folder, &(now_ms as i64)],
+        )?;
+        Ok(made > 0)
+    }
+
+    /// The folders the hubs serve, by id.
+    pub fn folders(&self) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .client()
+            .rows("SELECT id FROM syncdb.folders ORDER BY id", &[])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     /// The names of the databases of `folder`, in order.

@@ -7,6 +7,12 @@
 
 CREATE SCHEMA IF NOT EXISTS syncdb;
 
+-- The folders the hubs serve, made on first contact through any of them.
+CREATE TABLE IF NOT EXISTS syncdb.folders (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    created_ms BIGINT NOT NULL
+);
+
 -- One row per database: where it belongs and its counters. A write locks
 -- its database's row first (`FOR UPDATE`), so writers to one database,
 -- on any hub, commit one after another in the order of their seqs.

@@ -29,6 +29,7 @@ fn storage(message: String) -> RpcError {
 /// Blocking: copies whole databases. Run it off the async workers.
 pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
+    super::errors::files_only(&folder, "backup")?;
     let dest = &p.dest;
     if !dest.is_absolute() {
         return Err(bad_input(format!(
@@ -54,7 +55,7 @@ pub fn backup(state: &Arc<State>, p: BackupParams) -> Result<BackupOutput, RpcEr
     // Every database is opened before anything is written: a name that is
     // not there, or a damaged file, leaves no directory behind.
     let mut replicas = Vec::new();
-    for db in one_or_all(&folder, p.db.as_ref())? {
+    for db in one_or_all(state, &folder, p.db.as_ref())? {
         replicas.push((replica(state, &folder, &db)?, db));
     }
     let staging = dest.join(STAGING);
@@ -204,6 +205,7 @@ fn describe(db: &Name, file: &str, path: &Path) -> Result<ManifestEntry, String>
 /// Blocking: copies and checks whole databases. Run it off the async workers.
 pub fn restore(state: &Arc<State>, p: RestoreParams) -> Result<RestoreOutput, RpcError> {
     let folder = state.resolve_writable(&p.folder)?;
+    super::errors::files_only(&folder, "restore")?;
     let manifest = backup::read_manifest(&p.src).map_err(|e| match e {
         backup::ManifestError::Missing(why) => not_found(why),
         backup::ManifestError::Bad(why) => bad_input(why),

@@ -13,6 +13,18 @@ pub fn not_found(message: impl Into<String>) -> RpcError {
     RpcError::new(ErrorCode::NotFound, message)
 }
 
+/// Refuses `command` on a folder whose databases are kept in the hub's
+/// store: it works on database files, and those have none.
+pub fn files_only(folder: &syncdb_core::folder::Folder, command: &str) -> Result<(), RpcError> {
+    if !folder.settings.stored {
+        return Ok(());
+    }
+    Err(bad_input(format!(
+        "`syncdb {command}` works on database files, and folder {} keeps its databases in the hub's store (serve.store), shared with the hubs that use it: back the store up with the server's own tools (pg_dump), which also restore it",
+        folder.settings.id
+    )))
+}
+
 pub fn replica_error(e: ReplicaError) -> RpcError {
     match &e {
         ReplicaError::Store {
@@ -27,8 +39,10 @@ pub fn replica_error(e: ReplicaError) -> RpcError {
             RpcError::new(ErrorCode::Storage, format!("disk full: {e}"))
         }
         ReplicaError::Stopped
+        | ReplicaError::Shared(_)
         | ReplicaError::Store {
-            source: syncdb_core::store::StoreError::Closed,
+            source:
+                syncdb_core::store::StoreError::Closed | syncdb_core::store::StoreError::Server(_),
             ..
         } => RpcError::new(ErrorCode::Unavailable, e.to_string()),
         ReplicaError::Folder(f) => RpcError::new(ErrorCode::Storage, f.to_string()),

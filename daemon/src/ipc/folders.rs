@@ -29,7 +29,7 @@ pub fn ls(state: &State) -> Result<FolderList, RpcError> {
             RegisteredFolder {
                 id: entry.id.clone(),
                 path: entry.path.clone(),
-                engine: Folder::open(&entry.path).ok().map(|f| f.settings.engine),
+                engine: Folder::open(&entry.path).ok().map(|f| f.engine()),
                 remotes: entry
                     .remotes
                     .iter()
@@ -120,6 +120,11 @@ pub fn rm(state: &Arc<State>, p: FolderRmParams) -> Result<FolderRmOutput, RpcEr
         }
         Err(_) => None,
     };
+    if p.delete_files
+        && let Some(folder) = &folder
+    {
+        super::errors::files_only(folder, "folder rm --delete-files")?;
+    }
     // Unregistered first, so nothing resolves it (and reopens its
     // databases) while they close.
     state.update_config(|c| {

@@ -145,11 +145,16 @@ pub fn no_database(db: &Name, folder: &Folder) -> RpcError {
 }
 
 /// `db` alone when given, else every database of the folder (by name).
-pub fn one_or_all(folder: &Folder, db: Option<&Name>) -> Result<Vec<Name>, RpcError> {
+pub fn one_or_all(
+    state: &State,
+    folder: &Folder,
+    db: Option<&Name>,
+) -> Result<Vec<Name>, RpcError> {
     match db {
         Some(db) => Ok(vec![db.clone()]),
-        None => Ok(folder
-            .databases()
+        None => Ok(state
+            .replicas
+            .databases(folder)
             .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
             .into_iter()
             .map(|(n, _)| n)
@@ -410,8 +415,8 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
 
 /// The databases of `folder`; dropped ones only with `all`.
 fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseInfo>, RpcError> {
-    let names = folder
-        .databases()
+    let names = (state.replicas)
+        .databases(folder)
         .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
     let mut out = Vec::with_capacity(names.len());
     for (name, kind) in names {
@@ -506,8 +511,8 @@ pub fn status(state: &State, p: StatusParams) -> Result<StatusOutput, RpcError> 
         // default would be a guess shown as a fact.
         let (engine, databases, error) = match open_registered(entry) {
             Ok(folder) => match databases(state, &folder, p.all) {
-                Ok(dbs) => (Some(folder.settings.engine), dbs, None),
-                Err(e) => (Some(folder.settings.engine), Vec::new(), Some(e.message)),
+                Ok(dbs) => (Some(folder.engine()), dbs, None),
+                Err(e) => (Some(folder.engine()), Vec::new(), Some(e.message)),
             },
             Err(e) => (None, Vec::new(), Some(e.message)),
         };

@@ -18,7 +18,7 @@ pub async fn cleanup(state: &State, p: DbScopeParams) -> Result<CleanupOutput, R
     let folder = state.resolve(&p.folder)?;
     let mut databases = Vec::new();
     let mut skipped = Skipped::default();
-    for db in one_or_all(&folder, p.db.as_ref())? {
+    for db in one_or_all(state, &folder, p.db.as_ref())? {
         let Some(replica) = skipped.open(state, &folder, &db, p.db.is_some())? else {
             continue;
         };
@@ -86,7 +86,7 @@ impl Skipped {
 pub async fn ls(state: &State, p: DbScopeParams) -> Result<ReplicaListOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
     let mut databases = Vec::new();
-    for db in one_or_all(&folder, p.db.as_ref())? {
+    for db in one_or_all(state, &folder, p.db.as_ref())? {
         let replica = replica(state, &folder, &db)?;
         let h = replica.history();
         let site = replica
@@ -163,9 +163,10 @@ pub async fn rm(state: &State, p: ReplicaRmParams) -> Result<Empty, RpcError> {
 
 pub async fn compact(state: &State, p: DbScopeParams) -> Result<CompactOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
+    super::errors::files_only(&folder, "compact")?;
     let mut databases = Vec::new();
     let mut skipped = Skipped::default();
-    for db in one_or_all(&folder, p.db.as_ref())? {
+    for db in one_or_all(state, &folder, p.db.as_ref())? {
         let Some(replica) = skipped.open(state, &folder, &db, p.db.is_some())? else {
             continue;
         };

@@ -122,7 +122,7 @@ fn targets(
     p: &IndexLsParams,
 ) -> Result<Vec<Arc<Replica>>, RpcError> {
     let mut out = Vec::new();
-    for name in super::handlers::one_or_all(folder, p.db.as_ref())? {
+    for name in super::handlers::one_or_all(state, folder, p.db.as_ref())? {
         match state.replicas.get(folder, &name, false) {
             Ok(Some(r)) => out.push(r),
             Ok(None) if p.db.is_some() => return Err(super::handlers::no_database(&name, folder)),

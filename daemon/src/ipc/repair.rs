@@ -18,6 +18,7 @@ use crate::state::State;
 /// Blocking: opens and reads the whole database. Run it off the async workers.
 pub fn repair(state: &Arc<State>, p: RepairParams) -> Result<RepairOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
+    super::errors::files_only(&folder, "repair")?;
     let Some((kind, path)) = folder
         .database_file(&p.db)
         .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?

@@ -42,6 +42,7 @@ fn own_after(reader: &Reader, site: SiteId, acked: u64) -> syncdb_core::store::R
 pub async fn reset(state: &Arc<State>, p: ResetParams) -> Result<ResetOutput, RpcError> {
     // A read-only replica may be reset: it has nothing of its own to lose.
     let folder = state.resolve(&p.folder)?;
+    super::errors::files_only(&folder, "reset")?;
     let remotes = state.remotes_of(&folder.path);
     if remotes.is_empty() {
         return Err(bad_input(format!(

@@ -17,6 +17,8 @@ fn remote_status(entry: &RemoteEntry, link: Option<LinkStatus>) -> RemoteStatus 
     RemoteStatus {
         name: entry.name.clone(),
         url: entry.url.clone(),
+        failover: entry.failover.clone(),
+        via: s.hub.filter(|h| *h != entry.url),
         connected: s.connected,
         caught_up: s.caught_up,
         last_sync_ms: s.last_sync_ms,
@@ -103,6 +105,9 @@ fn check_remote_name(name: &str) -> Result<(), RpcError> {
 fn check_remote(remote: &mut RemoteEntry) -> Result<(), RpcError> {
     check_remote_name(&remote.name)?;
     remote.url = remote_url(&remote.url)?;
+    for url in &mut remote.failover {
+        *url = remote_url(url)?;
+    }
     if let Some(ca) = &remote.ca_file {
         crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
     }
@@ -152,6 +157,7 @@ pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, 
     let remote = RemoteEntry {
         name: p.name,
         url: p.url,
+        failover: p.failover,
         token_file: p.token_file,
         ca_file: p.ca_file,
         read_only: false,
@@ -160,6 +166,7 @@ pub fn remote_add(state: &Arc<State>, p: RemoteAddParams) -> Result<RemoteInfo, 
     Ok(RemoteInfo {
         name: remote.name,
         url: remote.url,
+        failover: remote.failover,
         token_file: remote.token_file,
     })
 }
@@ -212,6 +219,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
     let mut remote = RemoteEntry {
         name: "origin".into(),
         url: p.url,
+        failover: p.failover,
         token_file: p.token_file,
         ca_file: p.ca_file,
         read_only: false,
@@ -246,7 +254,7 @@ pub fn clone(state: &Arc<State>, p: CloneParams) -> Result<FolderInfo, RpcError>
 pub fn digest(state: &State, p: DigestParams) -> Result<DigestOutput, RpcError> {
     let folder = state.resolve(&p.folder)?;
     let mut databases = Vec::new();
-    for name in super::handlers::one_or_all(&folder, p.db.as_ref())? {
+    for name in super::handlers::one_or_all(state, &folder, p.db.as_ref())? {
         let replica = state
             .replicas
             .get(&folder, &name, false)
@@ -306,12 +314,10 @@ pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcErr
         return Err(not_found(format!("no token with id {}", p.id)));
     }
     // Its sessions end now, and its replicas may come back with a new token.
-    state.sync.revocations.send_modify(|n| *n += 1);
-    state.http.tokens.clear();
     if let Err(e) = state.sync.sites.release(&p.id) {
         tracing::warn!(id = %p.id, error = %e, "cannot release the token's replicas");
     }
-    state.sync.freed.send_modify(|n| *n += 1);
+    state.revoked();
     tracing::info!(id = %p.id, "token revoked");
     Ok(Empty {})
 }
@@ -346,6 +352,7 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
             tls_cert: p.tls_cert.or(current.tls_cert.clone()),
             tls_key: p.tls_key.or(current.tls_key.clone()),
             create_folders: p.create_folders.or(current.create_folders.clone()),
+            store: p.store.clone().or(current.store.clone()),
             insecure: p.insecure || current.insecure,
             api: p.api || current.api,
             ..current
@@ -355,12 +362,28 @@ pub async fn serve(state: &Arc<State>, p: ServeParams) -> Result<ServeOutput, Rp
             tls_cert: p.tls_cert,
             tls_key: p.tls_key,
             create_folders: p.create_folders,
+            // Where the served folders are: kept until changed.
+            store: p.store.clone().or(current.store.clone()),
             insecure: p.insecure,
             api: p.api,
             ..current
         },
     };
     serve::check_addr(&cfg).map_err(bad_input)?;
+    if let Some(url) = &cfg.store {
+        let (url, store_state) = (url.clone(), state.clone());
+        tokio::task::spawn_blocking(move || store_state.replicas.store.set(&url))
+            .await
+            .map_err(|e| RpcError::new(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| {
+                match e.contains("bad connection string") || e.contains("serves from another store")
+                {
+                    true => bad_input(e),
+                    false => RpcError::new(ErrorCode::Unavailable, e),
+                }
+            })?;
+        state.replicas.store.ensure_followed(state);
+    }
     let given_host = cfg
         .addr
         .as_deref()

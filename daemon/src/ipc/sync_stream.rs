@@ -49,7 +49,7 @@ impl Connection {
         // A database that cannot be opened cannot be synced: say so now
         // rather than wait for what will never come.
         let mut targets: BTreeMap<Name, u64> = BTreeMap::new();
-        if let Ok(dbs) = folder.databases() {
+        if let Ok(dbs) = state.replicas.databases(&folder) {
             for (name, _) in dbs {
                 match state.replicas.get(&folder, &name, false) {
                     Ok(Some(r)) => {

@@ -196,33 +196,28 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
     let session_cfg = SessionConfig::from(&state.config());
     let mut backoff = Duration::from_millis(cfg.reconnect_min_ms);
     let max = Duration::from_millis(cfg.reconnect_max_ms);
+    let urls: Vec<&str> = remote.urls().collect();
+    // The hub tried first: the one that served last. Hubs over one store
+    // serve the same folders from the same tables, and checkpoints are the
+    // database's, not a hub's: moving to another re-downloads nothing.
+    let mut first = 0;
     loop {
         link.update(|s| s.attempts += 1);
         let outcome = async {
             let token = read_token(&remote)?;
-            let url = format!("{}/v1/sync", remote.url.trim_end_matches('/'));
-            let connector = if remote.url.starts_with("wss://") {
-                let config = super::tls::client_config(remote.ca_file.as_deref())?;
-                Some(tokio_tungstenite::Connector::Rustls(config))
-            } else {
-                None
-            };
-            let (socket, heard) = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                connect(&url, connector, remote.ca_file.as_deref()),
-            )
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
-            .map_err(|e| format!("cannot reach {}: {e}", remote.url))?;
+            let (socket, heard, at) = dial(&remote, &urls, first).await?;
+            first = at;
+            let hub = urls[at];
             link.update(|s| {
                 s.connected = true;
+                s.hub = Some(hub.to_owned());
                 s.error = None;
                 s.broken.clear();
             });
             link.metrics
                 .peers_connected
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::info!(remote = %remote.name, url = %remote.url, "connected");
+            tracing::info!(remote = %remote.name, url = %hub, "connected");
             let mut wire = ClientWire {
                 socket,
                 heard,
@@ -249,6 +244,11 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         }
         .await;
         let attempt = link.status().attempts;
+        // Refused at the handshake (a hub that cannot reach its store, say):
+        // the next attempt starts with the next hub.
+        if link.status().opened_attempt != attempt {
+            first = (first + 1) % urls.len();
+        }
         let reason = match outcome {
             Ok((End::Stopping, _)) => return,
             // Not a failure: the next session syncs the rebuilt database.
@@ -293,6 +293,42 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         }
         backoff = (backoff * 2).min(max);
     }
+}
+
+/// Connects to the first of the remote's hubs that answers, starting with
+/// `urls[first]`: the socket and the index of the hub it reached.
+async fn dial(
+    remote: &RemoteEntry,
+    urls: &[&str],
+    first: usize,
+) -> Result<(Socket, Arc<Mutex<tokio::time::Instant>>, usize), String> {
+    let mut failed = Vec::new();
+    for at in (0..urls.len()).map(|i| (first + i) % urls.len()) {
+        let hub = urls[at];
+        let url = format!("{}/v1/sync", hub.trim_end_matches('/'));
+        let connector = if hub.starts_with("wss://") {
+            let config = super::tls::client_config(remote.ca_file.as_deref())?;
+            Some(tokio_tungstenite::Connector::Rustls(config))
+        } else {
+            None
+        };
+        let connected = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            connect(&url, connector, remote.ca_file.as_deref()),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())));
+        match connected {
+            Ok((socket, heard)) => return Ok((socket, heard, at)),
+            Err(e) => {
+                if urls.len() > 1 {
+                    tracing::info!(remote = %remote.name, url = %hub, error = %e, "hub unreachable; trying the next");
+                }
+                failed.push(format!("cannot reach {hub}: {e}"));
+            }
+        }
+    }
+    Err(failed.join("; "))
 }
 
 /// Opens the WebSocket to `url` over a [`Heard`] TCP stream.

@@ -55,7 +55,9 @@ pub struct FolderLocal<'a> {
 
 impl Local for FolderLocal<'_> {
     fn databases(&mut self) -> Result<Vec<(Name, SiteId)>, String> {
-        let names = self.folder.databases().map_err(|e| e.to_string())?;
+        let names = (self.state.replicas)
+            .databases(self.folder)
+            .map_err(|e| e.to_string())?;
         let mut out = Vec::with_capacity(names.len());
         for (name, _) in names {
             // A damaged database is left out; the others still sync.
@@ -301,8 +303,8 @@ fn replica_for_apply(
         return Ok(r);
     }
     let max = state.config().sync.max_databases;
-    let count = folder
-        .databases()
+    let count = (state.replicas)
+        .databases(folder)
         .map_err(|e| Reject::Internal(e.to_string()))?
         .len();
     if count >= max {

@@ -43,6 +43,10 @@ impl Metrics {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LinkStatus {
     pub connected: bool,
+    /// The hub URL of the session open now or last (one of the remote's
+    /// `url` and `failover`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<String>,
     /// Connection attempts so far (a `sync --once` waits for a fresh one).
     pub attempts: u64,
     /// Caught up both ways: backlogs applied here and acknowledged there.

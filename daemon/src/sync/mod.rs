@@ -55,15 +55,17 @@ pub struct Syncs {
     pub serving: Mutex<Option<listener::Server>>,
     /// `serve` commands one at a time, so a move is never interleaved.
     pub serve_lock: tokio::sync::Mutex<()>,
+    /// Held while a folder is made on first contact.
+    pub creating: Mutex<()>,
 }
 
 impl Syncs {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, store: &Arc<crate::store::Store>) -> Self {
         Syncs {
             metrics: Arc::new(Metrics::default()),
             served: Default::default(),
-            tokens: Tokens::new(data_dir),
-            sites: Sites::new(data_dir),
+            tokens: Tokens::new(data_dir, store.clone()),
+            sites: Sites::new(data_dir, store.clone()),
             revocations: tokio::sync::watch::channel(0).0,
             serve_epoch: tokio::sync::watch::channel(0).0,
             api_epoch: tokio::sync::watch::channel(0).0,
@@ -73,6 +75,7 @@ impl Syncs {
             peers: Mutex::new(Vec::new()),
             serving: Mutex::new(None),
             serve_lock: tokio::sync::Mutex::new(()),
+            creating: Mutex::new(()),
         }
     }
 

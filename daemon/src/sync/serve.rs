@@ -230,9 +230,26 @@ async fn refuse(wire: &mut HubWire, reject: Reject) {
 /// The hub's folder for `id`: a registered one, or a new one under
 /// `create_folders`.
 fn hub_folder(state: &State, id: &str, read_only: bool) -> Result<Folder, Reject> {
+    let registered = |config: &syncdb_core::config::Config| {
+        let entry = config.folders.iter().find(|f| f.id == id)?;
+        Some(open_registered(entry).map_err(|e| Reject::Internal(e.message)))
+    };
+    if let Some(found) = registered(&state.config()) {
+        return found;
+    }
+    // Many clients of a new folder may come at once: one makes it, the
+    // others find it made.
+    let _creating = state
+        .sync
+        .creating
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let config = state.config();
-    if let Some(entry) = config.folders.iter().find(|f| f.id == id) {
-        return open_registered(entry).map_err(|e| Reject::Internal(e.message));
+    if let Some(found) = registered(&config) {
+        return found;
+    }
+    if state.replicas.store.is_set() {
+        return stored_folder(state, id, read_only);
     }
     // A read-only token creates nothing, not even a folder.
     let Some(root) = config.serve.create_folders.as_ref().filter(|_| !read_only) else {
@@ -262,6 +279,56 @@ fn hub_folder(state: &State, id: &str, read_only: bool) -> Result<Folder, Reject
         .register(&folder)
         .map_err(|e| Reject::Internal(e.message))?;
     tracing::info!(folder = %folder.path.display(), id, "created folder on first contact");
+    Ok(folder)
+}
+
+/// The folder `id` of the hub's store, which this hub has not served
+/// before: another hub over the store may have made it, or a writer's
+/// first contact makes it now (within `sync.max_created_folders`, counted
+/// over the whole store). Here it gets a directory that only says which
+/// folder it is, under `serve.create_folders` or the data directory.
+fn stored_folder(state: &State, id: &str, read_only: bool) -> Result<Folder, Reject> {
+    if uuid_like(id).is_err() {
+        return Err(Reject::UnknownFolder(id.to_owned()));
+    }
+    let config = state.config();
+    let unavailable =
+        |e: syncdb_core::store::StoreError| Reject::Internal(format!("the hub's store: {e}"));
+    let store = state.replicas.store.get().map_err(unavailable)?;
+    let folders = store.folders().map_err(unavailable)?;
+    if !folders.iter().any(|f| f == id) {
+        if read_only {
+            return Err(Reject::UnknownFolder(id.to_owned()));
+        }
+        let max = config.sync.max_created_folders;
+        if folders.len() >= max {
+            tracing::warn!(
+                id,
+                made = folders.len(),
+                "refused to create a folder: at the limit"
+            );
+            return Err(Reject::Forbidden(format!(
+                "the hubs' store holds {} folders, the limit of folders made on first contact (sync.max_created_folders = {max})",
+                folders.len()
+            )));
+        }
+        if store
+            .folder_create(id, state.now_ms())
+            .map_err(unavailable)?
+        {
+            tracing::info!(id, "created folder in the store on first contact");
+        }
+    }
+    let root = match &config.serve.create_folders {
+        Some(root) => root.clone(),
+        None => state.paths.data_dir.join("served"),
+    };
+    let folder = Folder::create_as(&root.join(id), id, config.engine, true)
+        .map_err(|e| Reject::Internal(e.to_string()))?;
+    state
+        .register(&folder)
+        .map_err(|e| Reject::Internal(e.message))?;
+    tracing::info!(folder = %folder.path.display(), id, "serving a folder of the store");
     Ok(folder)
 }
 
