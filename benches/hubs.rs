@@ -79,6 +79,39 @@ fn rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time of every PostgreSQL process on this machine (the bench's
+/// server is taken to be the only one running).
+fn postgres_cpu() -> Duration {
+    let mut total = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        // A backend may end between the listing and the read.
+        if comm.trim() == "postgres"
+            && let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        {
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let ticks = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            // SAFETY: sysconf has no preconditions.
+            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+            total += Duration::from_millis((ticks(11) + ticks(12)) * 1000 / hz.max(1));
+        }
+    }
+    total
+}
+
 /// One simulated replica: its database and what it saw.
 struct Replica {
     db: Database,
@@ -306,6 +339,7 @@ struct LoadResult {
     delivered: u64,
     expected: u64,
     hub_cpu: f64,
+    pg_cpu: f64,
     rss_per_conn_kib: f64,
 }
 
@@ -316,6 +350,7 @@ fn load_on(rt: &tokio::runtime::Runtime, hubs: &[Hub], folder: &str, n: usize) -
     let urls: Vec<String> = hubs.iter().map(|h| h.url.clone()).collect();
     let rss_before: f64 = hubs.iter().map(|h| rss_mib(h.pid())).sum();
     let cpu_before: Vec<Duration> = hubs.iter().map(|h| cpu_time(h.pid())).collect();
+    let pg_before = postgres_cpu();
     // Connecting and the first sync take a while with many replicas: the
     // measured writes begin once all are in (they start writing at once,
     // but arrivals are counted for writes made after the warm-up).
@@ -351,6 +386,7 @@ fn load_on(rt: &tokio::runtime::Runtime, hubs: &[Hub], folder: &str, n: usize) -
         .map(|(h, before)| (cpu_time(h.pid()) - *before).as_secs_f64())
         .sum();
     let elapsed = start.elapsed().as_secs_f64();
+    let pg_cpu = (postgres_cpu().saturating_sub(pg_before)).as_secs_f64() / elapsed;
     // Writes made after the warm-up: write number n of replica w was made
     // at about phase + n × every.
     let first_counted = (warmup.as_millis() / every.as_millis().max(1)) as u32;
@@ -387,13 +423,14 @@ fn load_on(rt: &tokio::runtime::Runtime, hubs: &[Hub], folder: &str, n: usize) -
         delivered,
         expected: made * u64::from(others),
         hub_cpu: cpu / elapsed,
+        pg_cpu,
         rss_per_conn_kib: (*rss_during.lock().unwrap() - rss_before) * 1024.0 / n as f64,
     }
 }
 
 fn show_load(name: &str, n: usize, r: &LoadResult) {
     println!(
-        "| {name} | {n} | {} | {} | {} | {} | {} | {:.1}% ({} of {}) | {:.0}% | {:.0} KiB |",
+        "| {name} | {n} | {} | {} | {} | {} | {} | {:.1}% ({} of {}) | {:.0}% | {:.0}% | {:.0} KiB |",
         r.made,
         ms(r.p50),
         ms(r.p99),
@@ -403,6 +440,7 @@ fn show_load(name: &str, n: usize, r: &LoadResult) {
         r.delivered,
         r.expected,
         r.hub_cpu * 100.0,
+        r.pg_cpu * 100.0,
         r.rss_per_conn_kib,
     );
 }
@@ -414,9 +452,9 @@ fn bench_load(rt: &tokio::runtime::Runtime, pg: &TestServer) {
         env_number("SYNCDB_BENCH_EVERY_MS", 1000)
     );
     println!(
-        "| hubs | replicas | puts | p50 | p99 | p50 to all | p99 to all | delivered | hub CPU | hub RSS per connection |"
+        "| hubs | replicas | puts | p50 | p99 | p50 to all | p99 to all | delivered | hub CPU | PostgreSQL CPU | hub RSS per connection |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     {
         let (hub, id) = Hub::start(None);
         let r = load_on(rt, &[hub], &id.unwrap(), n);
@@ -527,14 +565,15 @@ fn bench_push(rt: &tokio::runtime::Runtime, pg: &TestServer) {
     println!(
         "\n## push throughput: {replicas} replicas, {each} puts each (one local commit per put), until the hubs acknowledged all\n"
     );
-    println!("| hubs | records | time | records/s | hub CPU (sum, of 200%) |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| hubs | records | time | records/s | hub CPU | PostgreSQL CPU |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for count in 1..=3 {
         let url = pg.url();
         let hubs: Vec<Hub> = (0..count).map(|_| Hub::start(Some(&url)).0).collect();
         let urls: Vec<String> = hubs.iter().map(|h| h.url.clone()).collect();
         let token = hubs[0].token();
         let cpu_before: Vec<Duration> = hubs.iter().map(|h| cpu_time(h.pid())).collect();
+        let pg_before = postgres_cpu();
         let start = Instant::now();
         let load = Load {
             folder: uuid::Uuid::new_v4().to_string(),
@@ -552,11 +591,13 @@ fn bench_push(rt: &tokio::runtime::Runtime, pg: &TestServer) {
             .zip(&cpu_before)
             .map(|(h, b)| (cpu_time(h.pid()) - *b).as_secs_f64())
             .sum();
+        let pg = postgres_cpu().saturating_sub(pg_before).as_secs_f64();
         println!(
-            "| {count} | {total} | {:.2} s | {:.0} | {:.0}% |",
+            "| {count} | {total} | {:.2} s | {:.0} | {:.0}% | {:.0}% |",
             took.as_secs_f64(),
             total as f64 / took.as_secs_f64(),
-            100.0 * cpu / took.as_secs_f64()
+            100.0 * cpu / took.as_secs_f64(),
+            100.0 * pg / took.as_secs_f64()
         );
     }
 }

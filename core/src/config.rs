@@ -294,33 +294,64 @@ pub fn mask_store(url: &str) -> String {
         };
         return format!("{scheme}://{authority}{tail}");
     }
-    // `key=value` pairs; a value may be quoted and hold spaces.
-    let mut out = String::new();
-    let mut rest = url;
-    while let Some(at) = rest.find("password=") {
-        let starts_word = at == 0 || rest[..at].ends_with(char::is_whitespace);
-        out.push_str(&rest[..at + "password=".len()]);
-        rest = &rest[at + "password=".len()..];
-        if !starts_word {
-            continue;
+    mask_conninfo(url).unwrap_or_else(|| match url.contains("password") {
+        true => "(a connection string that holds a password)".to_owned(),
+        false => url.to_owned(),
+    })
+}
+
+/// `key = value` pairs as libpq reads them (spaces around `=`, values
+/// bare or in single quotes with `\` escapes), with the password's value
+/// replaced; `None` when the text is not such pairs.
+fn mask_conninfo(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let spaces = |s: &str| s.len() - s.trim_start().len();
+    loop {
+        let n = spaces(rest);
+        out.push_str(&rest[..n]);
+        rest = &rest[n..];
+        if rest.is_empty() {
+            return Some(out);
         }
-        let end = match rest.strip_prefix('\'') {
-            Some(quoted) => quoted
-                .char_indices()
-                .scan(false, |escaped, (i, c)| {
-                    let end = !*escaped && c == '\'';
-                    *escaped = !*escaped && c == '\\';
-                    Some((i, end))
-                })
-                .find(|(_, end)| *end)
-                .map_or(rest.len(), |(i, _)| i + 2),
-            None => rest.find(char::is_whitespace).unwrap_or(rest.len()),
+        let key_len = rest.find(|c: char| c == '=' || c.is_whitespace())?;
+        let key = &rest[..key_len];
+        out.push_str(key);
+        rest = &rest[key_len..];
+        let n = spaces(rest);
+        out.push_str(&rest[..n]);
+        rest = rest[n..].strip_prefix('=')?;
+        out.push('=');
+        let n = spaces(rest);
+        out.push_str(&rest[..n]);
+        rest = &rest[n..];
+        let value_len = match rest.strip_prefix('\'') {
+            Some(quoted) => {
+                let mut escaped = false;
+                let end = quoted.char_indices().find(|&(_, c)| {
+                    let closes = !escaped && c == '\'';
+                    escaped = !escaped && c == '\\';
+                    closes
+                })?;
+                end.0 + 2
+            }
+            None => {
+                let mut escaped = false;
+                rest.char_indices()
+                    .find(|&(_, c)| {
+                        let ends = !escaped && c.is_whitespace();
+                        escaped = !escaped && c == '\\';
+                        ends
+                    })
+                    .map_or(rest.len(), |(i, _)| i)
+            }
         };
-        out.push_str("***");
-        rest = &rest[end..];
+        match key {
+            "password" => out.push_str("***"),
+            _ => out.push_str(&rest[..value_len]),
+        }
+        rest = &rest[value_len..];
     }
-    out.push_str(rest);
-    out
 }
 
 impl Default for Config {
@@ -523,6 +554,18 @@ mod tests {
             (
                 "host=db password_file=/etc/pw dbname=x",
                 "host=db password_file=/etc/pw dbname=x",
+            ),
+            (
+                "host=db password = S3cret!x dbname=x",
+                "host=db password = *** dbname=x",
+            ),
+            ("password= S3cret", "password= ***"),
+            ("host=db password\t=\tS3cret", "host=db password\t=\t***"),
+            ("password=a\\ b host=x", "password=*** host=x"),
+            ("password", "(a connection string that holds a password)"),
+            (
+                "host=x password='unclosed",
+                "(a connection string that holds a password)",
             ),
         ] {
             assert_eq!(mask_store(given), shown, "{given}");

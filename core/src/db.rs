@@ -476,6 +476,55 @@ impl Database {
         self.merge_chunk(now_ms, peer, items, end_seq)
     }
 
+    /// Chunks from several peers merged in ONE transaction, each with its
+    /// checkpoint (what a hub's writer does with the chunks its sessions
+    /// bring at once: one commit, where each alone would wait for the one
+    /// before). The echoes of each chunk, in order. Chunks that touch the
+    /// schema are not grouped: see [`Database::groupable`].
+    pub fn apply_chunks(
+        &mut self,
+        now_ms: u64,
+        chunks: &[(SiteId, &[crate::store::Item], u64)],
+    ) -> Result<(Commit, Vec<Vec<u64>>)> {
+        let mut echoes = Vec::new();
+        let commit = self.transact(now_ms, &mut |batch| {
+            echoes = vec![Vec::new(); chunks.len()];
+            batch.txn.prefetch(
+                &mut chunks
+                    .iter()
+                    .flat_map(|(_, items, _)| items.iter())
+                    .filter_map(|item| match item {
+                        crate::store::Item::Record {
+                            collection, key, ..
+                        } => Some((collection, key)),
+                        _ => None,
+                    }),
+            )?;
+            for ((peer, items, end_seq), echoes) in chunks.iter().zip(&mut echoes) {
+                for item in *items {
+                    if let Some(seq) = batch.merge_item(item)?
+                        && batch.echo
+                    {
+                        echoes.push(seq);
+                    }
+                }
+                batch.set_checkpoint(*peer, *end_seq)?;
+            }
+            Ok(())
+        })?;
+        Ok((commit, echoes))
+    }
+
+    /// Whether a chunk may share a transaction with others' chunks: not
+    /// when it carries schema versions, which are checked against the
+    /// schema as it is before the chunk.
+    pub fn groupable(items: &[crate::store::Item]) -> bool {
+        let schema = schema::collection();
+        !items.iter().any(
+            |item| matches!(item, crate::store::Item::Record { collection, .. } if *collection == schema),
+        )
+    }
+
     fn merge_chunk(
         &mut self,
         now_ms: u64,
@@ -1200,6 +1249,13 @@ pub struct VisibleRecord {
 }
 
 impl Reader {
+    /// The history meta as the store holds it now (which another process
+    /// may have written since this database's writer read it).
+    pub fn history(&self) -> Result<crate::history::History> {
+        let blob = self.engine.meta_blob(crate::history::META_NAME)?;
+        crate::history::History::decode(blob.as_deref()).map_err(StoreError::Corrupt)
+    }
+
     pub fn kind(&self) -> EngineKind {
         self.engine.kind()
     }

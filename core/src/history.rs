@@ -98,7 +98,39 @@ pub struct Peer {
     pub newest: Option<Version>,
 }
 
+impl Peer {
+    /// What two views of one replica know together (two hubs over one
+    /// store, each with the sessions it served): the later of each time,
+    /// the further of each position, and retired as the view that saw it
+    /// last says (one that rejoined after its retirement is live again).
+    pub fn merge(&mut self, other: &Peer) {
+        self.retired = match self.last_seen_ms.cmp(&other.last_seen_ms) {
+            std::cmp::Ordering::Less => other.retired,
+            std::cmp::Ordering::Equal => self.retired || other.retired,
+            std::cmp::Ordering::Greater => self.retired,
+        };
+        self.last_seen_ms = self.last_seen_ms.max(other.last_seen_ms);
+        self.acked = self.acked.max(other.acked);
+        self.pushed_ms = self.pushed_ms.max(other.pushed_ms);
+        self.newest = self.newest.max(other.newest);
+    }
+}
+
 impl History {
+    /// Adds what `ours` knows of replicas to this (newer) registry,
+    /// rather than replacing it: another hub may have written replicas
+    /// this one never served.
+    pub fn merge_replicas(&mut self, ours: &BTreeMap<String, Peer>) {
+        for (site, peer) in ours {
+            match self.replicas.get_mut(site) {
+                Some(known) => known.merge(peer),
+                None => {
+                    self.replicas.insert(site.clone(), *peer);
+                }
+            }
+        }
+    }
+
     pub fn decode(bytes: Option<&[u8]>) -> Result<History, String> {
         match bytes {
             None => Ok(History::default()),
@@ -332,8 +364,12 @@ impl Database {
         if next == self.state.history {
             return Ok(());
         }
+        // `f` again on the state as the transaction reads it: a store other
+        // processes write too may hold a newer history than ours.
         self.transact(0, &mut |batch| {
-            batch.state.history = next.clone();
+            let mut next = batch.state.history.clone();
+            f(&mut next);
+            batch.state.history = next;
             batch
                 .txn
                 .set_meta_blob(META_NAME, Some(&batch.state.history.encode()))
@@ -745,6 +781,32 @@ pub fn pulled(reader: &Reader, peers: &BTreeMap<String, Peer>, site: SiteId) -> 
 mod tests {
     use super::*;
     use crate::EngineKind;
+
+    #[test]
+    fn two_hubs_registries_merge_instead_of_replacing() {
+        let peer = |seen, retired| Peer {
+            last_seen_ms: seen,
+            acked: seen / 10,
+            retired,
+            ..Peer::default()
+        };
+        let mut stored = History::default();
+        stored.replicas.insert("a".into(), peer(100, false));
+        stored.replicas.insert("b".into(), peer(300, true));
+        let mut ours = BTreeMap::new();
+        ours.insert("a".into(), peer(200, false));
+        ours.insert("b".into(), peer(400, false)); // rejoined since
+        ours.insert("c".into(), peer(50, false));
+        stored.merge_replicas(&ours);
+        assert_eq!(stored.replicas.len(), 3, "no replica is lost");
+        assert_eq!(stored.replicas["a"].last_seen_ms, 200);
+        assert_eq!(stored.replicas["a"].acked, 20);
+        assert!(!stored.replicas["b"].retired, "seen after its retirement");
+        let mut again = BTreeMap::new();
+        again.insert("b".into(), peer(400, true)); // retired by hand, not seen since
+        stored.merge_replicas(&again);
+        assert!(stored.replicas["b"].retired);
+    }
 
     #[test]
     fn a_new_site_outlives_a_reopen_and_keeps_the_old_one_as_former() {

@@ -91,7 +91,24 @@ pub fn note(state: &State, folder: &Folder, client: bool, note: Note) {
         return;
     }
     let now = state.now_ms();
-    history::learn(&mut replica.peers.lock().expect("peers"), &note, now);
+    let joined = {
+        let mut peers = replica.peers.lock().expect("peers");
+        let before = peers.len();
+        history::learn(&mut peers, &note, now);
+        (peers.len() > before).then(|| peers.clone())
+    };
+    // A replica first heard of here (one made in this session from our
+    // feed) is written down at once, as one that joins: a hub killed
+    // before its next check, or another hub over the same store, must
+    // not take it for one behind the horizon.
+    if let Some(all) = joined {
+        let saved = futures_executor::block_on(
+            replica.run(move |db, _| db.update_history(&mut |h| h.merge_replicas(&all))),
+        );
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "cannot record a new replica");
+        }
+    }
 }
 
 /// On a hub: whether replica `site` of `db` may sync from its checkpoints.
@@ -106,24 +123,45 @@ pub fn standing(
     let Ok(Some(replica)) = state.replicas.get(folder, db, false) else {
         return Standing::Current;
     };
-    let horizon = replica.history().horizon;
+    let mut history = replica.history();
+    // Another hub on the shared store may have registered it, or cleaned
+    // up: the store's history is read again for a stranger.
+    let stranger = !replica
+        .peers
+        .lock()
+        .expect("peers")
+        .contains_key(&site.to_hex());
+    if stranger
+        && replica.stored_as.is_some()
+        && let Ok(stored) = replica.reader.history()
+    {
+        if let Some(peer) = stored.replicas.get(&site.to_hex()) {
+            let mut peers = replica.peers.lock().expect("peers");
+            peers.entry(site.to_hex()).or_default().merge(peer);
+        }
+        history = stored;
+    }
+    // A replica can miss a delete only once a tombstone was forgotten: a
+    // stranger to a database that never forgot one (a hub killed before
+    // it wrote the replica down) syncs from its checkpoints.
+    let forgot = history.removed > 0 || history.pass.is_some();
+    let horizon = if forgot { history.horizon } else { 0 };
     let mut peers = replica.peers.lock().expect("peers");
     match history::admit(&mut peers, horizon, site, rejoin, fresh, state.now_ms()) {
         Admission::Current { joined: false } => Standing::Current,
         Admission::Current { joined: true } => {
-            // It holds the horizon back from now on: written down at once
-            // rather than at the next check.
+            // It holds the horizon back from now on: written down before
+            // it is sent anything, so that a hub killed right after (or
+            // another hub over the same store) knows it as current.
             let all = peers.clone();
             drop(peers);
             tracing::info!(db = %db, site = %site.to_hex(), "a replica joined");
-            tokio::spawn(async move {
-                let saved = replica
-                    .run(move |db, _| db.update_history(&mut |h| h.replicas.extend(all.clone())))
-                    .await;
-                if let Err(e) = saved {
-                    tracing::warn!(error = %e, "cannot record a replica joining");
-                }
-            });
+            let saved = futures_executor::block_on(
+                replica.run(move |db, _| db.update_history(&mut |h| h.merge_replicas(&all))),
+            );
+            if let Err(e) = saved {
+                tracing::warn!(error = %e, "cannot record a replica joining");
+            }
             Standing::Current
         }
         Admission::Outdated => {
@@ -190,8 +228,19 @@ pub async fn check(
             if advance.horizon >= before.saturating_add(step) && !resting {
                 next.horizon = advance.horizon;
             }
-            let horizon = next.horizon;
-            db.update_history(&mut |h| *h = next.clone())?;
+            let mut horizon = next.horizon;
+            // Written over what the store holds as the write reads it, not
+            // over what this hub read before: other hubs on a shared store
+            // register replicas too, and move the horizon.
+            db.update_history(&mut |h| {
+                let registry = std::mem::take(&mut next.replicas);
+                let kept = std::mem::replace(h, next.clone());
+                next.replicas = registry;
+                h.replicas = kept.replicas;
+                h.merge_replicas(&next.replicas);
+                h.horizon = h.horizon.max(kept.horizon);
+                horizon = h.horizon;
+            })?;
             Ok((horizon > before, (horizon, advance.retire)))
         })
         .await?;

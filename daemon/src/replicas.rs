@@ -817,6 +817,13 @@ struct Writer {
 }
 
 type OpsReply = oneshot::Sender<Result<Vec<OpOutcome>, StoreError>>;
+/// A sync chunk waiting on the writer: peer, items, end seq, reply.
+type ChunkJob = (
+    SiteId,
+    Vec<Item>,
+    u64,
+    oneshot::Sender<Result<Vec<u64>, StoreError>>,
+);
 
 /// How long an index build that failed (a full disk, say) waits before it
 /// tries again; writes go on meanwhile.
@@ -1074,22 +1081,88 @@ impl Writer {
                     peer_schema,
                     reply,
                 } => {
-                    let prev_high = self.db.high_seq();
-                    let dropped = self.db.drop_marker();
-                    let now = self.now_ms();
-                    let outcome =
-                        self.db
-                            .apply_chunk_from(now, peer, &items, end_seq, peer_schema.as_ref());
-                    let outcome = outcome.map(|(commit, echoes)| {
-                        self.announce(prev_high, commit);
-                        echoes
-                    });
-                    self.compact_if_dropped(dropped);
-                    let _ = reply.send(outcome);
+                    // The chunks other sessions brought meanwhile share the
+                    // commit (a hub with many pushing replicas).
+                    let mut group = vec![(peer, items, end_seq, reply)];
+                    let mut count = group[0].1.len();
+                    while Database::groupable(&group[0].1) && count < self.max_ops {
+                        match jobs.try_recv() {
+                            Ok(Job::Chunk {
+                                peer,
+                                items,
+                                end_seq,
+                                peer_schema: _,
+                                reply,
+                            }) if Database::groupable(&items) => {
+                                count += items.len();
+                                group.push((peer, items, end_seq, reply));
+                            }
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if group.len() == 1 {
+                        let (peer, items, end_seq, reply) = group.pop().expect("one");
+                        let outcome = self.apply_chunk(peer, &items, end_seq, peer_schema.as_ref());
+                        let _ = reply.send(outcome);
+                    } else {
+                        self.apply_chunks(group);
+                    }
                 }
             }
         }
         tracing::debug!(db = %self.name, "writer stopped");
+    }
+
+    fn apply_chunk(
+        &mut self,
+        peer: SiteId,
+        items: &[Item],
+        end_seq: u64,
+        peer_schema: Option<&SchemaAd>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let prev_high = self.db.high_seq();
+        let dropped = self.db.drop_marker();
+        let now = self.now_ms();
+        let outcome = self
+            .db
+            .apply_chunk_from(now, peer, items, end_seq, peer_schema);
+        let outcome = outcome.map(|(commit, echoes)| {
+            self.announce(prev_high, commit);
+            echoes
+        });
+        self.compact_if_dropped(dropped);
+        outcome
+    }
+
+    /// Chunks of several sessions in one transaction; if it fails, each
+    /// alone, so that one bad chunk fails only its own session.
+    fn apply_chunks(&mut self, group: Vec<ChunkJob>) {
+        let prev_high = self.db.high_seq();
+        let dropped = self.db.drop_marker();
+        let now = self.now_ms();
+        let chunks: Vec<(SiteId, &[Item], u64)> = group
+            .iter()
+            .map(|(peer, items, end_seq, _)| (*peer, items.as_slice(), *end_seq))
+            .collect();
+        match self.db.apply_chunks(now, &chunks) {
+            Ok((commit, echoes)) => {
+                self.announce(prev_high, commit);
+                self.compact_if_dropped(dropped);
+                for ((.., reply), echoes) in group.into_iter().zip(echoes) {
+                    let _ = reply.send(Ok(echoes));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(db = %self.name, error = %e, chunks = group.len(), "grouped chunks failed; applying each alone");
+                for (peer, items, end_seq, reply) in group {
+                    let _ = reply.send(self.apply_chunk(peer, &items, end_seq, None));
+                }
+            }
+        }
     }
 
     fn commit_group(&mut self, group: Vec<(Vec<WriteOp>, OpsReply)>) {

@@ -21,10 +21,15 @@ struct StoreHub {
     addr: String,
 }
 
+/// Hubs work out horizons often, so that a replica a hub has not served
+/// meets one (and is outdated unless the hubs share their registries).
+const HUB: &str =
+    "[sync]\nreconnect_min_ms = 50\nreconnect_max_ms = 400\n[history]\ncheck_ms = 100";
+
 impl StoreHub {
     fn new(url: &str) -> StoreHub {
         let home = Home::new();
-        home.set_config(QUICK);
+        home.set_config(HUB);
         let served = home
             .run(&["serve", "--addr", "127.0.0.1:0", "--store", url, "--json"])
             .json();
@@ -145,9 +150,15 @@ fn a_client_fails_over_to_the_next_hub_without_downloading_again() {
     w.run_stdin(&["put", "crm/items", "--batch"], lines.as_bytes())
         .ok();
     w.run(&["sync", "--once", "--timeout", "20"]).ok();
+    // Hub 2 has the database open (it serves D) before C joins through
+    // hub 1: what it read of the replicas then does not know C.
+    let d = clone(&[hub2.url()], &id, &hub2.token_file(&[]));
+    let sent_to_d = hub2.metric("syncdb_records_out_total");
     let c = clone(&[hub1.url(), hub2.url()], &id, &hub1.token_file(&[]));
     assert_eq!(c.records("crm/items").len(), 500);
-    assert_eq!(hub2.metric("syncdb_records_out_total"), 0);
+    // Both hubs work out the database's horizon meanwhile: a replica hub 2
+    // never served must still be known to it, through the store.
+    std::thread::sleep(Duration::from_millis(600));
 
     // The hub it syncs through dies: it moves to the next one by itself,
     // and what it pushes reaches the store.
@@ -160,7 +171,9 @@ fn a_client_fails_over_to_the_next_hub_without_downloading_again() {
     let remote = &status["folders"][0]["remotes"][0];
     assert_eq!(remote["via"], hub2.url().as_str(), "{status}");
     // Its checkpoint is the database's, not the hub's: nothing came again.
-    let resent = hub2.metric("syncdb_records_out_total");
+    let log = std::fs::read_to_string(c.home().join("state/daemon.log")).unwrap();
+    assert!(!log.contains("rebuilt an outdated replica"), "{log}");
+    let resent = hub2.metric("syncdb_records_out_total") - sent_to_d;
     assert!(
         resent < 10,
         "hub 2 sent {resent} records to a client that had them"
@@ -169,7 +182,7 @@ fn a_client_fails_over_to_the_next_hub_without_downloading_again() {
     // Hub 1 comes back; its writer gets what went through hub 2.
     hub1.home.run(&["daemon", "start", "-q"]).ok();
     arrives(&w, "crm/items/after", serde_json::json!({"via": "hub2"}));
-    converged(&[&w, &c]);
+    converged(&[&w, &c, &d]);
 }
 
 #[test]
@@ -315,4 +328,55 @@ fn a_hub_killed_in_the_middle_of_a_push_loses_nothing() {
     let b = clone(&[hub2.url()], &id, &hub2.token_file(&[]));
     assert_eq!(b.records("crm/items").len(), 3001);
     converged(&[&a, &b]);
+}
+
+#[test]
+fn a_clone_goes_on_through_the_next_hub_when_its_hub_dies_midway() {
+    let Some(pg) = TestServer::get() else { return };
+    let (hub1, hub2) = (StoreHub::new(&pg.url()), StoreHub::new(&pg.url()));
+    let (w, id) = writer(&[hub1.url()], &hub1.token_file(&[]));
+    let lines: String = (0..20_000)
+        .map(|i| format!("{{\"key\":\"k{i:05}\",\"doc\":{{\"n\":{i}}}}}\n"))
+        .collect();
+    w.run_stdin(&["put", "crm/items", "--batch", "-q"], lines.as_bytes())
+        .ok();
+    w.run(&["sync", "--once", "--timeout", "60"]).ok();
+
+    let c = Home::new();
+    c.set_config(QUICK);
+    let token = hub1.token_file(&[]);
+    let f = c.folder();
+    let (url1, url2) = (hub1.url(), hub2.url());
+    let mut cloning = c.cmd(&[
+        "clone",
+        &url1,
+        &id,
+        f.to_str().unwrap(),
+        "--failover",
+        &url2,
+        "--token-file",
+        token.to_str().unwrap(),
+        "-q",
+    ]);
+    let child = cloning
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Hub 1 dies once it has sent part of the database.
+    eventually(Duration::from_secs(30), || {
+        (hub1.metric("syncdb_records_out_total") > 0).then_some(())
+    });
+    let pid = hub1.home.daemon_pid().unwrap();
+    kill(pid, libc::SIGKILL);
+    wait_gone(pid);
+    let out = Run::from(child.wait_with_output().unwrap());
+    out.ok();
+    let log = std::fs::read_to_string(c.home().join("state/daemon.log")).unwrap();
+    assert!(!log.contains("rebuilt an outdated replica"), "{log}");
+    assert!(
+        hub2.metric("syncdb_records_out_total") < 20_000,
+        "hub 2 sent all of it again"
+    );
+    assert_eq!(c.records("crm/items").len(), 20_000);
 }

@@ -114,6 +114,15 @@ fn config_of(url: &str) -> Result<tokio_postgres::Config> {
         ))
     })?;
     if let Some(path) = file {
+        // As with token files: a password others can read is no secret.
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(&path)
+            && std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0
+        {
+            return Err(StoreError::Server(format!(
+                "bad connection string: the password file {path} is readable by others; run `chmod 600 {path}`"
+            )));
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| {
             StoreError::Server(format!("cannot read the password file {path}: {e}"))
         })?;
@@ -1055,7 +1064,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pw");
         std::fs::write(&file, "s3cret\nignored\n").unwrap();
+        let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+        std::fs::set_permissions(&file, mode(0o644)).unwrap();
         let path = file.display();
+        let loose = config_of(&format!("host=h {PASSWORD_FILE}={path}"));
+        let err = loose.err().unwrap().to_string();
+        assert!(err.contains("readable by others"), "{err}");
+        std::fs::set_permissions(&file, mode(0o600)).unwrap();
         for url in [
             format!("host=localhost user=u {PASSWORD_FILE}={path} dbname=d"),
             format!("postgres://u@localhost/d?{PASSWORD_FILE}={path}"),

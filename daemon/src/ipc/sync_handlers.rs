@@ -12,6 +12,15 @@ use crate::state::State;
 use crate::sync::link::LinkStatus;
 use crate::sync::{listener, serve};
 
+/// A token store that failed: the hub's store away is "unavailable".
+fn token_error(e: crate::tokens::TokenError) -> RpcError {
+    let code = match e {
+        crate::tokens::TokenError::Server(_) => ErrorCode::Unavailable,
+        _ => ErrorCode::Storage,
+    };
+    RpcError::new(code, e.to_string())
+}
+
 fn remote_status(entry: &RemoteEntry, link: Option<LinkStatus>) -> RemoteStatus {
     let s = link.unwrap_or_default();
     RemoteStatus {
@@ -107,6 +116,12 @@ fn check_remote(remote: &mut RemoteEntry) -> Result<(), RpcError> {
     remote.url = remote_url(&remote.url)?;
     for url in &mut remote.failover {
         *url = remote_url(url)?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = remote.urls().find(|u| !seen.insert(*u)) {
+        return Err(bad_input(format!(
+            "hub {twice} is named twice in the remote's URLs; each --failover names another hub over the same store"
+        )));
     }
     if let Some(ca) = &remote.ca_file {
         crate::sync::tls::client_config(Some(ca)).map_err(bad_input)?;
@@ -275,7 +290,7 @@ pub fn token_create(state: &State, p: TokenCreateParams) -> Result<TokenCreated,
         .sync
         .tokens
         .create(p.folder, p.read_only)
-        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+        .map_err(token_error)?;
     tracing::info!(id = %entry.id, read_only = entry.read_only, "token created");
     Ok(TokenCreated {
         token,
@@ -286,11 +301,7 @@ pub fn token_create(state: &State, p: TokenCreateParams) -> Result<TokenCreated,
 }
 
 pub fn token_ls(state: &State) -> Result<TokenList, RpcError> {
-    let tokens = state
-        .sync
-        .tokens
-        .list()
-        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    let tokens = state.sync.tokens.list().map_err(token_error)?;
     Ok(TokenList {
         tokens: tokens
             .into_iter()
@@ -305,11 +316,7 @@ pub fn token_ls(state: &State) -> Result<TokenList, RpcError> {
 }
 
 pub fn token_revoke(state: &State, p: TokenRevokeParams) -> Result<Empty, RpcError> {
-    let removed = state
-        .sync
-        .tokens
-        .revoke(&p.id)
-        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+    let removed = state.sync.tokens.revoke(&p.id).map_err(token_error)?;
     if !removed {
         return Err(not_found(format!("no token with id {}", p.id)));
     }

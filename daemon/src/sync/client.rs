@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use syncdb_core::config::RemoteEntry;
 use syncdb_core::folder::Folder;
-use syncdb_core::sync::{Session, SessionConfig};
+use syncdb_core::sync::{Reject, Session, SessionConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -249,6 +249,10 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         if link.status().opened_attempt != attempt {
             first = (first + 1) % urls.len();
         }
+        // A session that opened and then lost its hub (killed, stopped)
+        // is not the end of a `sync --once` while other hubs are named:
+        // the next attempt dials them at once, and only its failure counts.
+        let mut elsewhere = false;
         let reason = match outcome {
             Ok((End::Stopping, _)) => return,
             // Not a failure: the next session syncs the rebuilt database.
@@ -268,10 +272,12 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
                 // refusal, at the handshake or after it (a read-only push, a
                 // clock far off), keeps backing off instead of redialing.
                 let opened = link.status().opened_attempt == attempt;
-                let lost = matches!(end, End::Lost(_));
+                let lost =
+                    matches!(end, End::Lost(_)) || matches!(&end, End::Theirs(Reject::NotServing));
                 if opened && (lost || lasted >= STABLE_SESSION) {
                     backoff = Duration::from_millis(cfg.reconnect_min_ms);
                 }
+                elsewhere = opened && lost && urls.len() > 1;
                 end.to_string()
             }
             Err(e) => e,
@@ -281,7 +287,9 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             s.caught_up = false;
             s.pull_caught_up = false;
             s.error = Some(reason.clone());
-            s.failed = Some((s.attempts, reason.clone()));
+            if !elsewhere {
+                s.failed = Some((s.attempts, reason.clone()));
+            }
         });
         tracing::warn!(remote = %remote.name, reason = %reason, retry_ms = backoff.as_millis() as u64, "sync session ended");
         // Jitter: 50–100% of the backoff, so many clients do not return at once.
