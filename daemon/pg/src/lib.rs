@@ -597,12 +597,16 @@ impl Engine for PgEngine {
 
     fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
         self.read(|c, db| {
+            // Each side ordered and limited on its own, so each is a walk
+            // of its (db, seq) index: limited only as a whole, the planner
+            // scans and sorts every entry after `since` (170 ms a page at
+            // a million records, against under 1 ms).
             let rows = c.rows(
-                "SELECT seq, collection, key, state, doc FROM syncdb.records
-                 WHERE db = $1 AND seq > $2
+                "(SELECT seq, collection, key, state, doc FROM syncdb.records
+                  WHERE db = $1 AND seq > $2 ORDER BY seq LIMIT $3)
                  UNION ALL
-                 SELECT seq, scope, NULL, version, NULL FROM syncdb.markers
-                 WHERE db = $1 AND seq > $2
+                 (SELECT seq, scope, NULL, version, NULL FROM syncdb.markers
+                  WHERE db = $1 AND seq > $2 ORDER BY seq LIMIT $3)
                  ORDER BY 1 LIMIT $3",
                 &[&db, &seq_param(since), &limit_param(limit)],
             )?;
