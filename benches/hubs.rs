@@ -278,6 +278,10 @@ async fn replica(
                         Message::Welcome(w) => format!("Welcome({:?})", w.databases.iter().map(|d| (d.name.to_string(), d.site.to_hex())).collect::<Vec<_>>()),
                         other => format!("{other:?}"),
                     };
+                    // The last few, for the message of a session that ends.
+                    if trace.len() == 8 {
+                        trace.remove(0);
+                    }
                     trace.push(brief);
                     pending.extend(session.on_message(msg, &mut r.local()));
                 }
@@ -330,10 +334,10 @@ fn run_replicas(
 }
 
 struct LoadResult {
-    p50: Duration,
-    p99: Duration,
-    all_p50: Duration,
-    all_p99: Duration,
+    p50: String,
+    p99: String,
+    all_p50: String,
+    all_p99: String,
     /// Puts made after the warm-up.
     made: u64,
     delivered: u64,
@@ -415,10 +419,10 @@ fn load_on(rt: &tokio::runtime::Runtime, hubs: &[Hub], folder: &str, n: usize) -
         .collect();
     let delivered = lat.len() as u64;
     LoadResult {
-        p50: median(lat.clone()),
-        p99: percentile(lat, 0.99),
-        all_p50: median(complete.clone()),
-        all_p99: percentile(complete, 0.99),
+        p50: quantile(&lat, 0.5),
+        p99: quantile(&lat, 0.99),
+        all_p50: quantile(&complete, 0.5),
+        all_p99: quantile(&complete, 0.99),
         made,
         delivered,
         expected: made * u64::from(others),
@@ -428,14 +432,22 @@ fn load_on(rt: &tokio::runtime::Runtime, hubs: &[Hub], folder: &str, n: usize) -
     }
 }
 
+/// The `p` quantile in ms, or "none" when nothing arrived.
+fn quantile(v: &[Duration], p: f64) -> String {
+    match v.is_empty() {
+        true => "none".to_owned(),
+        false => ms(percentile(v.to_vec(), p)),
+    }
+}
+
 fn show_load(name: &str, n: usize, r: &LoadResult) {
     println!(
         "| {name} | {n} | {} | {} | {} | {} | {} | {:.1}% ({} of {}) | {:.0}% | {:.0}% | {:.0} KiB |",
         r.made,
-        ms(r.p50),
-        ms(r.p99),
-        ms(r.all_p50),
-        ms(r.all_p99),
+        r.p50,
+        r.p99,
+        r.all_p50,
+        r.all_p99,
         100.0 * r.delivered as f64 / r.expected.max(1) as f64,
         r.delivered,
         r.expected,

@@ -189,7 +189,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_see
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_seen_subcommand_from add ls rm help" -f -a "ls" -d 'List the remotes with their connection state'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_seen_subcommand_from add ls rm help" -f -a "rm" -d 'Remove a remote and stop syncing with it'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and not __fish_seen_subcommand_from add ls rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l failover -d 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l failover -d 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)' -r -f
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l token-file -d 'File holding the access token (mode 0600; never in argv)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -l ca-file -d 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from add" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
@@ -214,7 +214,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_su
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the remotes with their connection state'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove a remote and stop syncing with it'
 complete -c syncdb -n "__fish_syncdb_using_subcommand remote; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l failover -d 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l failover -d 'Another hub serving the folder over the same store, tried when the ones before cannot be reached (repeat for more)' -r -f
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l token-file -d 'File holding the access token (mode 0600)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l ca-file -d 'PEM CA certificate to trust for a wss:// hub with a private certificate; a self-signed certificate here is trusted as itself' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand clone" -l engine -d 'Engine for the local copy [default: the config\'s `engine`, redb]' -r -f -a "redb\t''
@@ -248,7 +248,7 @@ complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l addr -d 'IP:PORT
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-cert -d 'PEM certificate chain, for wss:// (with --tls-key)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l tls-key -d 'PEM private key, for wss:// (with --tls-cert)' -r -F
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l create-folders -d 'Create folders under DIR when an authorized client asks for one this hub lacks' -r -f -a "(__fish_complete_directories)"
-complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l store -d 'Keep the served folders, their tokens and replica owners in this PostgreSQL database, which other hubs may share: `host=… user=… dbname=… password_file=FILE` or postgres://USER@HOST/DB. Kept in the config (shown without its password)' -r
+complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l store -d 'Keep the served folders, their tokens and replica owners in this PostgreSQL database, which other hubs may share: `host=… user=… dbname=… password_file=FILE` or postgres://USER@HOST/DB. Kept in the config (shown without its password)' -r -f
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -s C -l dir -d 'Run as if started in DIR: the folder is the nearest one at or above it' -r -f -a "(__fish_complete_directories)"
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l insecure -d 'Serve plain ws:// on an address beyond loopback (tokens cross the network in clear)'
 complete -c syncdb -n "__fish_syncdb_using_subcommand serve" -l api -d 'Serve the HTTP API on this port too (the routes and token rules of `syncdb http`)'

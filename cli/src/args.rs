@@ -332,7 +332,7 @@ pub enum Command {
         dir: Option<PathBuf>,
         /// Another hub serving the folder over the same store, tried when
         /// the ones before cannot be reached (repeat for more).
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url)]
         failover: Vec<String>,
         /// File holding the access token (mode 0600).
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
@@ -794,7 +794,7 @@ pub enum RemoteCommand {
         url: String,
         /// Another hub serving the folder over the same store, tried when
         /// the ones before cannot be reached (repeat for more).
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url)]
         failover: Vec<String>,
         /// File holding the access token (mode 0600; never in argv).
         #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
@@ -923,7 +923,7 @@ pub struct ServeArgs {
     /// PostgreSQL database, which other hubs may share: `host=… user=…
     /// dbname=… password_file=FILE` or postgres://USER@HOST/DB. Kept in the
     /// config (shown without its password).
-    #[arg(long, value_name = "CONNINFO")]
+    #[arg(long, value_name = "CONNINFO", value_hint = clap::ValueHint::Other)]
     pub store: Option<String>,
     /// Serve plain ws:// on an address beyond loopback (tokens cross the network in clear).
     #[arg(long)]

@@ -272,12 +272,19 @@ impl RemoteEntry {
 /// `password_file` names a file, which is shown.
 pub fn mask_store(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
-        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-        let authority = match authority.rsplit_once('@') {
-            Some((user, host)) if user.contains(':') => {
+        // The user part ends at the last `@` (a password may hold `/`,
+        // `?` or `@` unescaped); the host part at the next `/` or `?`.
+        let (user, rest) = match rest.rsplit_once('@') {
+            Some((user, rest)) => (Some(user), rest),
+            None => (None, rest),
+        };
+        let (host, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        let authority = match user {
+            Some(user) if user.contains(':') => {
                 format!("{}:***@{host}", user.split(':').next().unwrap_or(""))
             }
-            _ => authority.to_owned(),
+            Some(user) => format!("{user}@{host}"),
+            None => host.to_owned(),
         };
         let tail = match tail.split_once('?') {
             Some((path, query)) => {
@@ -563,6 +570,10 @@ mod tests {
             ("host=db password\t=\tS3cret", "host=db password\t=\t***"),
             ("password=a\\ b host=x", "password=*** host=x"),
             ("password", "(a connection string that holds a password)"),
+            (
+                "postgres://hub:a/b?c@db/syncdb",
+                "postgres://hub:***@db/syncdb",
+            ),
             (
                 "host=x password='unclosed",
                 "(a connection string that holds a password)",

@@ -57,33 +57,32 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FolderError + '_ {
     }
 }
 
+/// Refuses an engine that keeps no files, for a folder's databases.
+fn file_engine(dir: &Path, engine: EngineKind) -> Result<(), FolderError> {
+    engine
+        .check_file_engine()
+        .map_err(|message| FolderError::BadSettings {
+            path: dir.to_owned(),
+            message,
+        })
+}
+
 impl Folder {
     /// Makes `dir` a folder (creating it if needed), or opens it if it is one.
     /// Returns the folder and whether it was created now.
     pub fn create(dir: &Path, engine: EngineKind) -> Result<(Folder, bool), FolderError> {
-        engine
-            .check_file_engine()
-            .map_err(|message| FolderError::BadSettings {
-                path: dir.to_owned(),
-                message,
-            })?;
+        file_engine(dir, engine)?;
         match Folder::open(dir) {
             Ok(f) => return Ok((f, false)),
             Err(FolderError::NotAFolder(_)) => {}
             Err(e) => return Err(e),
         }
-        let marker = dir.join(MARKER_DIR);
-        std::fs::create_dir_all(&marker).map_err(io_err(&marker))?;
         let settings = FolderSettings {
             id: uuid::Uuid::new_v4().to_string(),
             engine,
             stored: false,
         };
-        let text = toml::to_string(&settings).expect("settings serialize");
-        let file = marker.join(SETTINGS_FILE);
-        write_atomic(&file, text.as_bytes()).map_err(io_err(&file))?;
-        let path = std::fs::canonicalize(dir).map_err(io_err(dir))?;
-        Ok((Folder { path, settings }, true))
+        Ok((Folder::write_new(dir, settings)?, true))
     }
 
     /// Makes `dir` the folder `id` (a copy of a folder from elsewhere), or
@@ -100,30 +99,41 @@ impl Folder {
         engine: EngineKind,
         stored: bool,
     ) -> Result<Folder, FolderError> {
-        engine
-            .check_file_engine()
-            .map_err(|message| FolderError::BadSettings {
-                path: dir.to_owned(),
-                message,
-            })?;
+        file_engine(dir, engine)?;
         match Folder::open(dir) {
             Ok(f) if f.settings.id == id && f.settings.stored == stored => return Ok(f),
             Ok(f) => {
+                let message = match f.settings.id == id {
+                    true => format!(
+                        "already folder {id}, with its databases {}",
+                        if f.settings.stored {
+                            "in a hub's store"
+                        } else {
+                            "in files here"
+                        }
+                    ),
+                    false => format!("already a folder with another id ({})", f.settings.id),
+                };
                 return Err(FolderError::BadSettings {
                     path: dir.to_owned(),
-                    message: format!("already a folder with another id ({})", f.settings.id),
+                    message,
                 });
             }
             Err(FolderError::NotAFolder(_)) => {}
             Err(e) => return Err(e),
         }
-        let marker = dir.join(MARKER_DIR);
-        std::fs::create_dir_all(&marker).map_err(io_err(&marker))?;
         let settings = FolderSettings {
             id: id.to_owned(),
             engine,
             stored,
         };
+        Folder::write_new(dir, settings)
+    }
+
+    /// Writes the settings of a new folder at `dir`.
+    fn write_new(dir: &Path, settings: FolderSettings) -> Result<Folder, FolderError> {
+        let marker = dir.join(MARKER_DIR);
+        std::fs::create_dir_all(&marker).map_err(io_err(&marker))?;
         let text = toml::to_string(&settings).expect("settings serialize");
         let file = marker.join(SETTINGS_FILE);
         write_atomic(&file, text.as_bytes()).map_err(io_err(&file))?;
@@ -145,13 +155,7 @@ impl Folder {
                 path: file.clone(),
                 message: e.message().to_owned(),
             })?;
-        settings
-            .engine
-            .check_file_engine()
-            .map_err(|message| FolderError::BadSettings {
-                path: file.clone(),
-                message,
-            })?;
+        file_engine(&file, settings.engine)?;
         let path = std::fs::canonicalize(dir).map_err(io_err(dir))?;
         Ok(Folder { path, settings })
     }

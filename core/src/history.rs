@@ -364,10 +364,13 @@ impl Database {
         if next == self.state.history {
             return Ok(());
         }
-        // `f` again on the state as the transaction reads it: a store other
-        // processes write too may hold a newer history than ours.
+        // `f` again on the history as the transaction reads it: in a store
+        // other processes write too, theirs may be newer than ours even
+        // when no record changed (a write of the history alone).
         self.transact(0, &mut |batch| {
-            let mut next = batch.state.history.clone();
+            let stored = batch.txn.meta_blob(META_NAME)?;
+            let mut next =
+                History::decode(stored.as_deref()).map_err(crate::store::StoreError::Corrupt)?;
             f(&mut next);
             batch.state.history = next;
             batch

@@ -125,3 +125,65 @@ fn a_hub_names_a_database_made_after_the_handshake_before_its_chunks() {
         }
     }
 }
+
+/// A hub's writer merges the chunks several sessions bring in one
+/// transaction: each peer's checkpoint is its own chunk's end, each chunk's
+/// echoes are its own, and the result is what applying them one by one
+/// gives.
+#[test]
+fn chunks_of_several_peers_apply_in_one_transaction_as_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = (
+        Node::new(&dir.path().join("a")),
+        Node::new(&dir.path().join("b")),
+    );
+    std::fs::create_dir_all(&a.dir).unwrap();
+    std::fs::create_dir_all(&b.dir).unwrap();
+    a.put("from-a");
+    a.put("both");
+    b.put("from-b");
+    b.put("both");
+    let feed = |n: &Node| {
+        let db = n.db.as_ref().unwrap();
+        let items: Vec<_> = db
+            .reader()
+            .changes_since(0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.item)
+            .collect();
+        (db.site(), items, db.high_seq())
+    };
+    let (site_a, items_a, end_a) = feed(&a);
+    let (site_b, items_b, end_b) = feed(&b);
+    let now = syncdb_core::version::wall_clock_ms();
+    let open = |name: &str| Database::open(EngineKind::Redb, &dir.path().join(name)).unwrap();
+
+    let mut grouped = open("grouped.redb");
+    let chunks = [
+        (site_a, items_a.as_slice(), end_a),
+        (site_b, items_b.as_slice(), end_b),
+    ];
+    let (commit, echoes) = grouped.apply_chunks(now, &chunks).unwrap();
+    assert_eq!(echoes.len(), 2);
+    let mut alone = open("alone.redb");
+    let (_, echo_a) = alone
+        .apply_chunk_from(now, site_a, &items_a, end_a, None)
+        .unwrap();
+    let (_, echo_b) = alone
+        .apply_chunk_from(now, site_b, &items_b, end_b, None)
+        .unwrap();
+    assert_eq!(echoes[0].len(), echo_a.len(), "{echoes:?} {echo_a:?}");
+    assert_eq!(echoes[1].len(), echo_b.len(), "{echoes:?} {echo_b:?}");
+    assert!(commit.high_seq > 0);
+    for (site, end) in [(site_a, end_a), (site_b, end_b)] {
+        assert_eq!(grouped.reader().checkpoint(site).unwrap(), end);
+        assert_eq!(alone.reader().checkpoint(site).unwrap(), end);
+    }
+    assert_eq!(
+        grouped.reader().digest().unwrap(),
+        alone.reader().digest().unwrap()
+    );
+    // A chunk that carries schema versions is never grouped.
+    assert!(Database::groupable(&items_a));
+}

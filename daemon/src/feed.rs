@@ -155,7 +155,7 @@ impl Feed {
             None => state
                 .replicas
                 .databases(&folder)
-                .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
+                .map_err(crate::ipc::errors::replica_error)?
                 .into_iter()
                 .map(|(n, _)| n)
                 .collect(),

@@ -102,12 +102,24 @@ pub fn note(state: &State, folder: &Folder, client: bool, note: Note) {
     // before its next check, or another hub over the same store, must
     // not take it for one behind the horizon.
     if let Some(all) = joined {
-        let saved = futures_executor::block_on(
-            replica.run(move |db, _| db.update_history(&mut |h| h.merge_replicas(&all))),
-        );
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, "cannot record a new replica");
+        record_replicas(&replica, all);
+    }
+}
+
+/// Writes the hub's registry of `replica`'s peers into its history before
+/// the session goes on. The session waits (its worker handed over to the
+/// runtime's other tasks meanwhile): the write is what tells a hub killed
+/// next, or another hub over the store, that the replica is current.
+fn record_replicas(replica: &Arc<Replica>, all: std::collections::BTreeMap<String, history::Peer>) {
+    let write = replica.run(move |db, _| db.update_history(&mut |h| h.merge_replicas(&all)));
+    let saved = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+            tokio::task::block_in_place(|| futures_executor::block_on(write))
         }
+        _ => futures_executor::block_on(write),
+    };
+    if let Err(e) = saved {
+        tracing::warn!(db = %replica.name, error = %e, "cannot record a replica in the registry");
     }
 }
 
@@ -124,27 +136,25 @@ pub fn standing(
         return Standing::Current;
     };
     let mut history = replica.history();
-    // Another hub on the shared store may have registered it, or cleaned
-    // up: the store's history is read again for a stranger.
-    let stranger = !replica
-        .peers
-        .lock()
-        .expect("peers")
-        .contains_key(&site.to_hex());
-    if stranger
-        && replica.stored_as.is_some()
+    // Another hub on the shared store may have registered it, retired it,
+    // moved the horizon or cleaned up, with no record written (so nothing
+    // had this hub read the history again): the store's is read now.
+    if replica.stored_as.is_some()
         && let Ok(stored) = replica.reader.history()
     {
         if let Some(peer) = stored.replicas.get(&site.to_hex()) {
             let mut peers = replica.peers.lock().expect("peers");
             peers.entry(site.to_hex()).or_default().merge(peer);
         }
-        history = stored;
+        if stored.horizon >= history.horizon {
+            history = stored;
+        }
     }
     // A replica can miss a delete only once a tombstone was forgotten: a
-    // stranger to a database that never forgot one (a hub killed before
-    // it wrote the replica down) syncs from its checkpoints.
-    let forgot = history.removed > 0 || history.pass.is_some();
+    // stranger to a hub's database that never forgot one (a hub killed
+    // before it wrote the replica down) syncs from its checkpoints. One
+    // that synced with a hub itself may hold less than it was sent.
+    let forgot = history.removed > 0 || history.pass.is_some() || history.synced;
     let horizon = if forgot { history.horizon } else { 0 };
     let mut peers = replica.peers.lock().expect("peers");
     match history::admit(&mut peers, horizon, site, rejoin, fresh, state.now_ms()) {
@@ -156,12 +166,7 @@ pub fn standing(
             let all = peers.clone();
             drop(peers);
             tracing::info!(db = %db, site = %site.to_hex(), "a replica joined");
-            let saved = futures_executor::block_on(
-                replica.run(move |db, _| db.update_history(&mut |h| h.merge_replicas(&all))),
-            );
-            if let Err(e) = saved {
-                tracing::warn!(error = %e, "cannot record a replica joining");
-            }
+            record_replicas(&replica, all);
             Standing::Current
         }
         Admission::Outdated => {
@@ -229,16 +234,12 @@ pub async fn check(
                 next.horizon = advance.horizon;
             }
             let mut horizon = next.horizon;
-            // Written over what the store holds as the write reads it, not
-            // over what this hub read before: other hubs on a shared store
-            // register replicas too, and move the horizon.
+            // Merged into what the store holds as the write reads it, not
+            // written over it: other hubs on a shared store register
+            // replicas too, and move the horizon.
             db.update_history(&mut |h| {
-                let registry = std::mem::take(&mut next.replicas);
-                let kept = std::mem::replace(h, next.clone());
-                next.replicas = registry;
-                h.replicas = kept.replicas;
                 h.merge_replicas(&next.replicas);
-                h.horizon = h.horizon.max(kept.horizon);
+                h.horizon = h.horizon.max(next.horizon);
                 horizon = h.horizon;
             })?;
             Ok((horizon > before, (horizon, advance.retire)))

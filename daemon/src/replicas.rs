@@ -599,7 +599,7 @@ impl Replicas {
             Some(folder) => self
                 .store
                 .get()
-                .and_then(|s| s.remove(folder, key.1.as_str()))
+                .and_then(|s| s.remove_empty(folder, key.1.as_str()))
                 .map(|_| ())
                 .map_err(std::io::Error::other),
             None => remove_database_files(&file),
@@ -1283,9 +1283,10 @@ impl Writer {
         // Another hub committed before this one (the store's database was
         // read again under the commit's lock): the seqs between are in the
         // feed, not in these changes, so watchers read the feed.
-        let changes = commit
-            .changes
-            .filter(|c| c.first().is_none_or(|c| c.seq == prev_high + 1));
+        let changes = commit.changes.filter(|c| {
+            c.first().map(|c| c.seq) == Some(prev_high + 1)
+                && c.last().map(|c| c.seq) == Some(commit.high_seq)
+        });
         let note = CommitNote {
             folder: self.folder.clone(),
             db: self.name.clone(),

@@ -76,8 +76,9 @@ impl Store {
     /// one than the daemon serves from already is refused: its folders'
     /// sessions, caches and wake-ups are all tied to the first.
     pub fn set(&self, url: &str) -> Result<PgStore, String> {
-        {
+        let new = {
             let mut inner = self.inner();
+            let new = inner.url.is_none();
             match &inner.url {
                 Some(current) if current != url => {
                     return Err(format!(
@@ -88,11 +89,13 @@ impl Store {
                 Some(_) => {}
                 None => inner.url = Some(url.to_owned()),
             }
-        }
+            new
+        };
         self.get().map_err(|e| {
-            // Not kept when it never connected: a typo must not stick.
+            // A new one that never connected is not kept (a typo must not
+            // stick); the one configured stays, to be connected later.
             let mut inner = self.inner();
-            if inner.connected.is_none() {
+            if new && inner.connected.is_none() {
                 inner.url = None;
             }
             format!("cannot use the store: {e}")

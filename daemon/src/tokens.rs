@@ -180,6 +180,15 @@ impl Tokens {
         self.all()
     }
 
+    /// Whether the token `id` exists (is not revoked).
+    pub fn exists(&self, id: &str) -> Result<bool, TokenError> {
+        if self.store.is_set() {
+            let row = self.store.get().and_then(|s| s.token(id)).map_err(server)?;
+            return Ok(row.is_some());
+        }
+        Ok(self.load()?.tokens.iter().any(|t| t.id == id))
+    }
+
     /// Removes a token by id; false if there was none. In the store the
     /// replicas bound to it go with it, and every hub is told.
     pub fn revoke(&self, id: &str) -> Result<bool, TokenError> {

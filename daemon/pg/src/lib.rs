@@ -113,6 +113,11 @@ fn config_of(url: &str) -> Result<tokio_postgres::Config> {
             "bad connection string: {e} (give `host=… user=… dbname=…` or postgres://user@host/db; {PASSWORD_FILE}=PATH names a file with the password)"
         ))
     })?;
+    // A server that does not answer must not hold a caller (a hub's
+    // session, a command) for the system's TCP timeout of minutes.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(5));
+    }
     if let Some(path) = file {
         // As with token files: a password others can read is no secret.
         #[cfg(unix)]
@@ -276,6 +281,17 @@ impl PgStore {
             &[&folder],
         )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Removes a database that nothing was ever committed to (one a write
+    /// made moments ago, on any hub); whether it did.
+    pub fn remove_empty(&self, folder: &str, name: &str) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let n = conn.client().exec(
+            "DELETE FROM syncdb.databases WHERE folder = $1 AND name = $2 AND next_seq = 1",
+            &[&folder, &name],
+        )?;
+        Ok(n > 0)
     }
 
     /// Removes a database and everything in it; whether there was one.

@@ -155,7 +155,7 @@ pub fn one_or_all(
         None => Ok(state
             .replicas
             .databases(folder)
-            .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?
+            .map_err(super::errors::replica_error)?
             .into_iter()
             .map(|(n, _)| n)
             .collect()),
@@ -417,7 +417,7 @@ pub fn database_info(replica: &Replica, path: &Path) -> Result<DatabaseInfo, Rpc
 fn databases(state: &State, folder: &Folder, all: bool) -> Result<Vec<DatabaseInfo>, RpcError> {
     let names = (state.replicas)
         .databases(folder)
-        .map_err(|e| RpcError::new(ErrorCode::Storage, e.to_string()))?;
+        .map_err(super::errors::replica_error)?;
     let mut out = Vec::with_capacity(names.len());
     for (name, kind) in names {
         let path = folder.path.join(format!("{name}.{}", kind.extension()));

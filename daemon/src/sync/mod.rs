@@ -158,10 +158,12 @@ impl Syncs {
                     if changed.is_err() {
                         return Reject::NotServing;
                     }
-                    let alive = self.tokens.list().map(|t| t.iter().any(|e| e.id == token_id));
-                    // A store that cannot be read cannot vouch for the token.
-                    if !alive.unwrap_or(false) {
-                        return Reject::Revoked;
+                    match self.tokens.exists(token_id) {
+                        Ok(true) => {}
+                        Ok(false) => return Reject::Revoked,
+                        // A store that cannot be read cannot vouch for the
+                        // token: the session ends, and says why.
+                        Err(e) => return Reject::Internal(format!("cannot check the token: {e}")),
                     }
                 }
                 _ = epoch.changed() => return Reject::NotServing,

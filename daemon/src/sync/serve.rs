@@ -251,7 +251,8 @@ fn hub_folder(state: &State, id: &str, read_only: bool) -> Result<Folder, Reject
     if state.replicas.store.is_set() {
         return stored_folder(state, id, read_only);
     }
-    // A read-only token creates nothing, not even a folder.
+    // A read-only token creates no folder (of a store, it may only find
+    // one that exists).
     let Some(root) = config.serve.create_folders.as_ref().filter(|_| !read_only) else {
         return Err(Reject::UnknownFolder(id.to_owned()));
     };
