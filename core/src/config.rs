@@ -291,7 +291,10 @@ pub fn mask_store(url: &str) -> String {
                 let kept: Vec<String> = query
                     .split('&')
                     .map(|kv| match kv.split_once('=') {
-                        Some(("password", _)) => "password=***".to_owned(),
+                        // The key as the server reads it: percent-decoded.
+                        Some((key, _)) if percent_decoded(key).eq_ignore_ascii_case("password") => {
+                            format!("{key}=***")
+                        }
                         _ => kv.to_owned(),
                     })
                     .collect();
@@ -305,6 +308,29 @@ pub fn mask_store(url: &str) -> String {
         true => "(a connection string that holds a password)".to_owned(),
         false => url.to_owned(),
     })
+}
+
+/// `%XX` sequences decoded (others kept as they are).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `key = value` pairs as libpq reads them (spaces around `=`, values
@@ -353,9 +379,9 @@ fn mask_conninfo(text: &str) -> Option<String> {
                     .map_or(rest.len(), |(i, _)| i)
             }
         };
-        match key {
-            "password" => out.push_str("***"),
-            _ => out.push_str(&rest[..value_len]),
+        match key.eq_ignore_ascii_case("password") {
+            true => out.push_str("***"),
+            false => out.push_str(&rest[..value_len]),
         }
         rest = &rest[value_len..];
     }
@@ -574,6 +600,11 @@ mod tests {
                 "postgres://hub:a/b?c@db/syncdb",
                 "postgres://hub:***@db/syncdb",
             ),
+            (
+                "postgres://hub@db/syncdb?pass%77ord=pw%24ec%20ret",
+                "postgres://hub@db/syncdb?pass%77ord=***",
+            ),
+            ("host=db PASSWORD=x", "host=db PASSWORD=***"),
             (
                 "host=x password='unclosed",
                 "(a connection string that holds a password)",

@@ -219,10 +219,12 @@ pub async fn check(
     let peers = replica.peers.lock().expect("peers").clone();
     let (moved, checked) = replica
         .run(move |db, _| {
-            let mut next = db.history().clone();
-            for (site, peer) in peers {
-                next.replicas.insert(site, peer);
-            }
+            // The registry as the store holds it now, with what this hub's
+            // sessions learned merged in: over a shared store, another
+            // hub's replicas must hold the horizon back here too (else this
+            // hub would retire them and forget tombstones they lack).
+            let mut next = db.reader().history()?;
+            next.merge_replicas(&peers);
             let advance = history::compute_horizon(&db.reader(), &next, rules)?;
             for site in &advance.retire {
                 if let Some(p) = next.replicas.get_mut(site) {
@@ -242,12 +244,15 @@ pub async fn check(
                 h.horizon = h.horizon.max(next.horizon);
                 horizon = h.horizon;
             })?;
-            Ok((horizon > before, (horizon, advance.retire)))
+            Ok((horizon > before, (horizon, advance.retire, next.replicas)))
         })
         .await?;
-    let (horizon, retired) = checked;
+    let (horizon, retired, registry) = checked;
     {
         let mut peers = replica.peers.lock().expect("peers");
+        for (site, peer) in &registry {
+            peers.entry(site.clone()).or_default().merge(peer);
+        }
         for site in &retired {
             if let Some(p) = peers.get_mut(site) {
                 p.retired = true;

@@ -1201,9 +1201,11 @@ impl Writer {
                 tracing::warn!(db = %self.name, error = %e, "commit failed; nothing written");
                 let text = e.to_string();
                 for (_, reply) in replies {
-                    // The server away is "unavailable" to each of them too.
+                    // A database closed (being replaced) or a server away
+                    // is "unavailable, try again" to each of them too.
                     let e = match &e {
                         StoreError::Server(_) => StoreError::Server(text.clone()),
+                        StoreError::Closed => StoreError::Closed,
                         _ => StoreError::Aborted(text.clone()),
                     };
                     let _ = reply.send(Err(e));

@@ -28,8 +28,12 @@ const HUB: &str =
 
 impl StoreHub {
     fn new(url: &str) -> StoreHub {
+        StoreHub::with_config(url, HUB)
+    }
+
+    fn with_config(url: &str, config: &str) -> StoreHub {
         let home = Home::new();
-        home.set_config(HUB);
+        home.set_config(config);
         let served = home
             .run(&["serve", "--addr", "127.0.0.1:0", "--store", url, "--json"])
             .json();
@@ -379,4 +383,49 @@ fn a_clone_goes_on_through_the_next_hub_when_its_hub_dies_midway() {
         "hub 2 sent all of it again"
     );
     assert_eq!(c.records("crm/items").len(), 20_000);
+}
+
+#[test]
+fn hubs_over_one_store_keep_each_others_replicas_live() {
+    let Some(pg) = TestServer::get() else { return };
+    // A short retention: a hub that knew only its own sessions' replicas
+    // would retire the other hub's within the test, and forget tombstones
+    // they may not have.
+    let config = format!("{HUB}\nretention_ms = 2000\nclock_margin_ms = 100");
+    let hub1 = StoreHub::with_config(&pg.url(), &config);
+    let hub2 = StoreHub::with_config(&pg.url(), &config);
+    let (a, id) = writer(&[hub1.url()], &hub1.token_file(&[]));
+    a.put("crm/people/ada", r#"{"name":"Ada"}"#);
+    a.run(&["sync", "--once", "--timeout", "20"]).ok();
+    let d = clone(&[hub2.url()], &id, &hub2.token_file(&[]));
+    let site_of = |home: &Home| {
+        let out = home.run(&["replica", "ls", "crm", "--json"]).json();
+        out["databases"][0]["site"].as_str().unwrap().to_owned()
+    };
+    let (site_a, site_d) = (site_of(&a), site_of(&d));
+    std::thread::sleep(Duration::from_secs(5));
+    for (hub, other) in [(&hub2, &site_a), (&hub1, &site_d)] {
+        let served = hub.home.home().join("data/served").join(&id);
+        let mut ls = hub.home.cmd(&["replica", "ls", "crm", "--json"]);
+        ls.current_dir(&served);
+        let out = Run::from(ls.output().unwrap()).json();
+        let replicas = &out["databases"][0]["replicas"];
+        let state = replicas
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["site"] == other.as_str())
+            .map(|r| r["state"].clone());
+        assert_eq!(
+            state,
+            Some(serde_json::json!("live")),
+            "a replica live on the other hub: {out}"
+        );
+    }
+    // And a delete through one hub reaches the other hub's client.
+    d.run(&["del", "crm/people/ada"]).ok();
+    eventually(Duration::from_secs(20), || {
+        (a.run(&["get", "crm/people/ada"]).code == 3).then_some(())
+    });
+    converged(&[&a, &d]);
 }

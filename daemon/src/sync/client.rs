@@ -249,10 +249,11 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
         if link.status().opened_attempt != attempt {
             first = (first + 1) % urls.len();
         }
-        // A session that opened and then lost its hub (killed, stopped)
-        // is not the end of a `sync --once` while other hubs are named:
-        // the next attempt dials them at once, and only its failure counts.
-        let mut elsewhere = false;
+        // Not the end of a `sync --once`: a session that opened and then
+        // lost its hub (killed, stopped) while other hubs are named, and a
+        // hub that asks to be connected again (a database replaced there).
+        // The next attempt follows at once, and only its failure counts.
+        let mut again = false;
         let reason = match outcome {
             Ok((End::Stopping, _)) => return,
             // Not a failure: the next session syncs the rebuilt database.
@@ -277,7 +278,8 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
                 if opened && (lost || lasted >= STABLE_SESSION) {
                     backoff = Duration::from_millis(cfg.reconnect_min_ms);
                 }
-                elsewhere = opened && lost && urls.len() > 1;
+                again = (opened && lost && urls.len() > 1)
+                    || matches!(&end, End::Theirs(Reject::Again(_)));
                 end.to_string()
             }
             Err(e) => e,
@@ -287,7 +289,7 @@ pub async fn run(state: Arc<State>, folder: Folder, remote: RemoteEntry, link: A
             s.caught_up = false;
             s.pull_caught_up = false;
             s.error = Some(reason.clone());
-            if !elsewhere {
+            if !again {
                 s.failed = Some((s.attempts, reason.clone()));
             }
         });
