@@ -217,13 +217,17 @@ pub async fn check(
     };
     let resting = !forced && replica.resting();
     let peers = replica.peers.lock().expect("peers").clone();
+    let shared = replica.stored_as.is_some();
     let (moved, checked) = replica
         .run(move |db, _| {
-            // The registry as the store holds it now, with what this hub's
-            // sessions learned merged in: over a shared store, another
-            // hub's replicas must hold the horizon back here too (else this
-            // hub would retire them and forget tombstones they lack).
-            let mut next = db.reader().history()?;
+            // The registry with what this hub's sessions learned merged in.
+            // Over a shared store, as the store holds it now: another hub's
+            // replicas must hold the horizon back here too (else this hub
+            // would retire them and forget tombstones they lack).
+            let mut next = match shared {
+                true => db.reader().history()?,
+                false => db.history().clone(),
+            };
             next.merge_replicas(&peers);
             let advance = history::compute_horizon(&db.reader(), &next, rules)?;
             for site in &advance.retire {
