@@ -532,27 +532,8 @@ impl Database {
         items: &[crate::store::Item],
         end_seq: u64,
     ) -> Result<(Commit, Vec<u64>)> {
-        let mut echoes = Vec::new();
-        let commit = self.transact(now_ms, &mut |batch| {
-            echoes.clear();
-            batch
-                .txn
-                .prefetch(&mut items.iter().filter_map(|item| match item {
-                    crate::store::Item::Record {
-                        collection, key, ..
-                    } => Some((collection, key)),
-                    _ => None,
-                }))?;
-            for item in items {
-                if let Some(seq) = batch.merge_item(item)?
-                    && batch.echo
-                {
-                    echoes.push(seq);
-                }
-            }
-            batch.set_checkpoint(peer, end_seq)
-        })?;
-        Ok((commit, echoes))
+        let (commit, mut echoes) = self.apply_chunks(now_ms, &[(peer, items, end_seq)])?;
+        Ok((commit, echoes.pop().unwrap_or_default()))
     }
 
     /// Applies `ops` in one transaction; one outcome per op, in order.
